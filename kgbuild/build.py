@@ -1,0 +1,344 @@
+"""The build stage: source -> validated tables -> splits -> G_u and G_i -> store.
+
+Order matters for honesty: splits are drawn before any graph is assembled, and graphs are
+assembled from training interactions only, so no validation or test pair can leak into an
+edge. Every step is seeded and sorts before numbering, so the same input and seed give a
+byte-identical store.
+"""
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kgbuild import graphs
+from kgbuild.adapters import detect_format, get_adapter
+from kgbuild.attributes import attribute_facts
+from kgbuild.concepts import assign_concepts
+from kgbuild.config import BuildConfig
+from kgbuild.features import read_feature
+from kgbuild.raw import RawDataset
+from kgbuild.split import assign_splits, filter_pairs
+from kgbuild.validate import ValidTables, validate
+from schemas.config_io import to_dict
+from schemas.errors import ConfigError, InputValidationError, Problem, StoreError
+from schemas.store import StoreWriter, compute_fingerprint
+from schemas.tables import (
+    ALIGNMENT_ITEMS,
+    ALIGNMENT_USERS,
+    ENTITIES,
+    FAMILY_CONCEPT,
+    FAMILY_EXTERNAL,
+    FAMILY_ITEM_ATTRIBUTE,
+    FAMILY_USER_ATTRIBUTE,
+    INTERACTIONS,
+    ITEMS,
+    RELATIONS,
+    SPLITS,
+    TRIPLES,
+    USERS,
+)
+
+MODALITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass
+class BuildReport:
+    """What a build did: the store path, its manifest counts and seconds per stage."""
+
+    store: Path
+    counts: dict
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Stages:
+    """Times named stages and, when verbose, says which one is running (builds can take a minute)."""
+
+    def __init__(self, verbose: bool):
+        self.verbose = verbose
+        self.seconds: dict[str, float] = {}
+        self._name: str | None = None
+        self._t = 0.0
+
+    def start(self, name: str) -> None:
+        self.stop()
+        self._name, self._t = name, time.perf_counter()
+        if self.verbose:
+            print(f"[build] {name} ...", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self._name is not None:
+            self.seconds[self._name] = round(time.perf_counter() - self._t, 3)
+            self._name = None
+
+
+def load_source(source: str | Path, fmt: str = "auto", extra_features: dict[str, str] | None = None) -> tuple[RawDataset, str]:
+    fmt = detect_format(source) if fmt == "auto" else fmt
+    ds = get_adapter(fmt).read(Path(source))
+    for name, path in (extra_features or {}).items():
+        if not MODALITY_NAME.match(name):
+            raise ConfigError(f"--feature {name}=...: a modality name must be a letter followed by letters, digits or '_'")
+        ds.features[name] = read_feature(path)
+    return ds, fmt
+
+
+def build(
+    source: str | Path,
+    out: str | Path,
+    *,
+    fmt: str = "auto",
+    config: BuildConfig | None = None,
+    extra_features: dict[str, str] | None = None,
+    force: bool = False,
+    verbose: bool = False,
+) -> BuildReport:
+    cfg = config or BuildConfig()
+    if Path(out).exists() and not force:
+        raise StoreError(f"{out} already exists; pass --force to replace it")
+    st = _Stages(verbose)
+    st.start("read")
+    ds, fmt = load_source(source, fmt, extra_features)
+    st.start("validate")
+    vt = validate(ds, cfg.interactions.default_behavior)
+    report = build_from_tables(ds, vt, out, cfg=cfg, fmt=fmt, force=force, stages=st)
+    return report
+
+
+def _natural_order(ids: np.ndarray) -> np.ndarray:
+    """Sort source ids numerically when they all are integers ('2' before '10'), else as text."""
+    s = pd.Series(ids, dtype=object)
+    as_int = pd.to_numeric(s, errors="coerce")
+    if not as_int.isna().any() and (as_int % 1 == 0).all():
+        return s.iloc[np.lexsort((s.to_numpy(dtype=str), as_int.to_numpy()))].to_numpy(dtype=object)
+    return np.sort(s.to_numpy(dtype=object)).astype(object)
+
+
+def _interaction_relations(vt: ValidTables, cfg: BuildConfig) -> pd.DataFrame:
+    inter = vt.interactions
+    has_rating = inter["rating"].notna().any()
+    if has_rating and cfg.interactions.min_rating is not None:
+        inter = inter[inter["rating"] >= cfg.interactions.min_rating]
+    if has_rating:
+        r = inter["rating"]
+        level = r.map(lambda v: f"{v:g}".replace(".", "_"))
+        relation = "rating_" + level
+        max_rating = float(r.max()) if len(r) else 1.0
+        confidence = (r / max_rating).clip(lower=1e-3).astype(np.float32)
+    else:
+        relation = inter["behavior"].map(lambda b: cfg.interactions.relation_names.get(b, b))
+        confidence = relation.map(lambda b: float(cfg.interactions.confidence.get(b, 1.0))).astype(np.float32)
+    bad = ~relation.str.match(r"^[A-Za-z0-9_\-]+$")
+    if bad.any():
+        pos = np.flatnonzero(bad.to_numpy())[0]
+        raise ConfigError(f"interaction relation name '{relation.iat[pos]}' must use letters, digits, '_' or '-'; rename it with [build.interactions.relation_names]")
+    out = pd.DataFrame(
+        {"user_id": inter["user_id"].to_numpy(), "item_id": inter["item_id"].to_numpy(), "relation": relation.to_numpy(dtype=object),
+         "timestamp": inter["timestamp"].to_numpy(), "confidence": confidence.to_numpy()}
+    )
+    # a repeated (user, item, behaviour) is one edge; keep its first time
+    out = out.sort_values(["user_id", "item_id", "relation", "timestamp"], kind="stable", na_position="last")
+    return out.drop_duplicates(["user_id", "item_id", "relation"], keep="first").reset_index(drop=True)
+
+
+def build_from_tables(
+    ds: RawDataset,
+    vt: ValidTables,
+    out: str | Path,
+    *,
+    cfg: BuildConfig,
+    fmt: str,
+    force: bool = False,
+    stages: _Stages | None = None,
+) -> BuildReport:
+    st = stages or _Stages(False)
+    st.start("interactions")
+    inter = _interaction_relations(vt, cfg)
+    pairs = inter.groupby(["user_id", "item_id"], sort=False, as_index=False)["timestamp"].min().rename(columns={"timestamp": "first_ts"})
+    pairs, dropped = filter_pairs(pairs, cfg.split)
+    if len(pairs) == 0:
+        raise InputValidationError([Problem(ds.source("interactions"), None, None, "no interactions left after filtering", f"split config: {cfg.split}")])
+
+    user_ids = _natural_order(pairs["user_id"].unique())
+    item_ids = pairs["item_id"].unique()
+    if vt.items is not None and cfg.split.min_item_pairs <= 1 and cfg.split.k_core == 0:
+        # catalogue items nobody interacted with stay as cold-start items (features, attributes)
+        catalogue = vt.items["item_id"]
+        item_ids = np.concatenate([item_ids, catalogue[~catalogue.isin(vt.interactions["item_id"])].to_numpy(dtype=object)])
+    item_ids = _natural_order(item_ids)
+    user_index, item_index = pd.Index(user_ids), pd.Index(item_ids)
+    pairs["user"] = user_index.get_indexer(pairs["user_id"])
+    pairs["item"] = item_index.get_indexer(pairs["item_id"])
+    pairs = pairs.sort_values(["user", "item"], kind="stable").reset_index(drop=True)
+
+    st.start("split")
+    pairs["split"] = assign_splits(pairs, cfg.split, cfg.seed)
+    inter = inter.merge(pairs[["user_id", "item_id", "user", "item", "split"]], on=["user_id", "item_id"], how="inner")
+    inter = inter.sort_values(["user", "item", "relation"], kind="stable").reset_index(drop=True)
+    train = inter[inter["split"] == "train"]
+
+    user_labels = np.array([graphs.user_label(u) for u in user_ids], dtype=object)
+    item_labels = np.array([graphs.item_label(i) for i in item_ids], dtype=object)
+
+    st.start("attributes")
+    user_facts = _user_facts(vt, ds, cfg, user_index, user_labels)
+    item_facts = [_item_attribute_facts(vt, ds, cfg, item_index, item_labels)]
+
+    st.start("concepts")
+    kept_features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for modality in sorted(vt.features):
+        fm = vt.features[modality]
+        rows = item_index.get_indexer(pd.Index(fm.item_ids))
+        keep = rows >= 0  # items removed by the filters lose their feature rows with them
+        items_dense, matrix = rows[keep], fm.matrix[keep]
+        order = np.argsort(items_dense, kind="stable")
+        items_dense, matrix = items_dense[order], matrix[order]
+        kept_features[modality] = (items_dense, matrix)
+        if len(items_dense) == 0:
+            continue
+        ca = assign_concepts(matrix, cfg.concepts, cfg.seed)
+        item_facts.append(
+            graphs.facts(
+                item_labels[items_dense[ca.rows]],
+                f"has_{modality}_concept",
+                np.array([graphs.concept_label(modality, int(k)) for k in ca.concepts], dtype=object),
+                FAMILY_CONCEPT,
+                ca.similarity,
+            )
+        )
+    item_facts_df = pd.concat(item_facts, ignore_index=True)
+
+    st.start("external_kg")
+    external, links = _external_facts(vt, cfg, item_index, item_labels)
+
+    st.start("graphs")
+    gu = graphs.user_side(user_labels, item_labels, train, item_facts_df, external)
+    gi = graphs.item_side(user_labels, item_labels, train, user_facts)
+    n_users, n_items = len(user_ids), len(item_ids)
+    entities = pd.concat([gi.entities, gu.entities], ignore_index=True)
+    relations = pd.concat([gi.relations, gu.relations], ignore_index=True)
+    triples = pd.concat([gi.triples, gu.triples], ignore_index=True)
+    users_t = pd.DataFrame({"user": np.arange(n_users, dtype=np.int64), "label": user_ids.astype(str), "name": _names(ds.users, "user_id", ds.user_name_column, user_index)})
+    items_t = pd.DataFrame({"item": np.arange(n_items, dtype=np.int64), "label": item_ids.astype(str), "name": _names(ds.items, "item_id", ds.item_name_column, item_index)})
+    ext_of_item = pd.Series(links, dtype=object).reindex(range(n_items)).to_numpy(dtype=object) if links else np.full(n_items, None, dtype=object)
+    align_items = pd.DataFrame(
+        {"graph": np.repeat(["item_side", "user_side"], n_items), "item": np.tile(np.arange(n_items, dtype=np.int64), 2),
+         "entity": np.r_[np.arange(n_items), n_users + np.arange(n_items)].astype(np.int64), "external": np.tile(ext_of_item, 2)}
+    )
+    align_users = pd.DataFrame(
+        {"graph": np.repeat(["item_side", "user_side"], n_users), "user": np.tile(np.arange(n_users, dtype=np.int64), 2),
+         "entity": np.r_[n_items + np.arange(n_users), np.arange(n_users)].astype(np.int64)}
+    )
+    interactions_t = pd.DataFrame(
+        {"user": inter["user"].to_numpy(np.int64), "item": inter["item"].to_numpy(np.int64), "relation": inter["relation"].to_numpy(dtype=object),
+         "split": inter["split"].to_numpy(dtype=object), "timestamp": pd.array(inter["timestamp"], dtype="Int64"),
+         "confidence": inter["confidence"].to_numpy(np.float32)}
+    )
+
+    fingerprint = compute_fingerprint(
+        {"entities": entities[["graph", "entity", "label", "kind"]], "relations": relations[["graph", "relation", "name"]],
+         "users": users_t[["user", "label"]], "items": items_t[["item", "label"]]}
+    )
+    counts = _counts(n_users, n_items, pairs, inter, entities, relations, triples, dropped, kept_features)
+    manifest = {
+        "source": {"format": fmt, "name": ds.name},
+        "config": to_dict(cfg),
+        "counts": counts,
+        "modalities": sorted(kept_features),
+        "feature_dims": {m: int(v[1].shape[1]) for m, v in sorted(kept_features.items())},
+        "graphs": {
+            "user_side": "G_u = user -[interaction]-> item -[attribute|concept|kg]-> entity (training interactions only)",
+            "item_side": "G_i = item -[interaction_by]-> user -[attribute]-> entity (training interactions only)",
+        },
+    }
+
+    st.start("write")
+    with StoreWriter(out, fingerprint, force=force) as w:
+        w.write_table(ENTITIES, entities)
+        w.write_table(RELATIONS, relations)
+        w.write_table(TRIPLES, triples)
+        w.write_table(ALIGNMENT_ITEMS, align_items)
+        w.write_table(ALIGNMENT_USERS, align_users)
+        w.write_table(INTERACTIONS, interactions_t)
+        w.write_table(USERS, users_t)
+        w.write_table(ITEMS, items_t)
+        for modality, (items_dense, matrix) in sorted(kept_features.items()):
+            w.write_feature(modality, items_dense, matrix)
+        path = w.commit(manifest)
+    st.stop()
+    return BuildReport(path, counts, st.seconds)
+
+
+def _names(table: pd.DataFrame | None, id_col: str, name_col: str | None, index: pd.Index) -> np.ndarray:
+    out = np.full(len(index), None, dtype=object)
+    if table is None or name_col is None or name_col not in table.columns:
+        return out
+    pos = index.get_indexer(table[id_col].astype(str))
+    ok = pos >= 0
+    out[pos[ok]] = table[name_col].astype(str).to_numpy()[ok]
+    return out
+
+
+def _user_facts(vt, ds, cfg, user_index, user_labels) -> pd.DataFrame:
+    if vt.users is None:
+        return graphs.facts([], "x", [], FAMILY_USER_ATTRIBUTE).iloc[0:0]
+    users = vt.users[vt.users["user_id"].isin(user_index)]
+    skip = tuple(c for c in (ds.user_name_column, *ds.ignore_columns) if c)
+    f = attribute_facts(users, "user_id", cfg.user_attributes, ds.multi_valued, skip)
+    return graphs.facts(user_labels[user_index.get_indexer(f["owner"])], f["relation"].to_numpy(dtype=object), f["value"].to_numpy(dtype=object), FAMILY_USER_ATTRIBUTE)
+
+
+def _item_attribute_facts(vt, ds, cfg, item_index, item_labels) -> pd.DataFrame:
+    if vt.items is None:
+        return graphs.facts([], "x", [], FAMILY_ITEM_ATTRIBUTE).iloc[0:0]
+    items = vt.items[vt.items["item_id"].isin(item_index)]
+    skip = tuple(c for c in (ds.item_name_column, *ds.ignore_columns) if c)
+    f = attribute_facts(items, "item_id", cfg.item_attributes, ds.multi_valued, skip)
+    return graphs.facts(item_labels[item_index.get_indexer(f["owner"])], f["relation"].to_numpy(dtype=object), f["value"].to_numpy(dtype=object), FAMILY_ITEM_ATTRIBUTE)
+
+
+def _external_facts(vt, cfg, item_index, item_labels) -> tuple[pd.DataFrame, dict[int, str]]:
+    """External KG triples with linked entities replaced by their item's entity.
+
+    An item without a link keeps all its interactions and simply has no KG edges (unlike
+    loaders that drop such items). Links to items outside the data are ignored: KG resources
+    routinely cover more items than one dataset holds.
+    """
+    empty = graphs.facts([], "x", [], FAMILY_EXTERNAL).iloc[0:0]
+    if not cfg.external_kg or vt.kg_triples is None:
+        return empty, {}
+    entity_label = {}
+    links: dict[int, str] = {}
+    if vt.kg_links is not None:
+        pos = item_index.get_indexer(vt.kg_links["item_id"])
+        for p, ent in zip(pos, vt.kg_links["entity_id"]):
+            if p >= 0 and ent not in entity_label:
+                entity_label[ent] = item_labels[p]
+                links[int(p)] = ent
+    kg = vt.kg_triples
+    def lab(col):
+        s = kg[col]
+        mapped = s.map(entity_label)
+        return mapped.where(mapped.notna(), graphs.external_label("") + s).to_numpy(dtype=object)
+    return graphs.facts(lab("head"), kg["relation"].to_numpy(dtype=object), lab("tail"), FAMILY_EXTERNAL), links
+
+
+def _counts(n_users, n_items, pairs, inter, entities, relations, triples, dropped, kept_features) -> dict:
+    per = lambda frame, col: {g: int(v) for g, v in frame.groupby(col, sort=True).size().items()}
+    return {
+        "users": int(n_users),
+        "items": int(n_items),
+        "pairs": {s: int((pairs["split"] == s).sum()) for s in SPLITS},
+        "interactions": {s: int((inter["split"] == s).sum()) for s in SPLITS},
+        "interaction_relations": sorted(inter["relation"].unique().tolist()),
+        "entities": per(entities, "graph"),
+        "relations": per(relations[~relations["is_inverse"]], "graph"),
+        "triples": per(triples, "graph"),
+        "items_without_train_interaction": int(n_items - inter.loc[inter["split"] == "train", "item"].nunique()),
+        "features": {m: int(len(v[0])) for m, v in sorted(kept_features.items())},
+        "dropped_by_filters": dropped,
+    }

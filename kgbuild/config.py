@@ -1,0 +1,111 @@
+"""Typed build configuration: one frozen dataclass per concern, validated on construction.
+
+Loaded from the ``[build]`` table of a TOML file by :func:`schemas.config_io.load_toml`; an
+unknown key is an error that suggests the closest valid key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas.errors import ConfigError
+
+
+def _check(cond: bool, message: str) -> None:
+    if not cond:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionConfig:
+    """How raw behaviours and ratings become fine-grained interaction relations.
+
+    ``relation_names`` renames behaviours (``{"fav" = "favorite"}``); unnamed ones keep their
+    spelling. Explicit ratings become one relation per level (``rating_4``) so that "loved" and
+    "tolerated" stay different edges; ``min_rating`` drops ratings below it from the data
+    entirely (they are then neither positives nor graph edges).
+    ``confidence`` weights behaviours for neighbour sampling; ratings use rating / max rating.
+    """
+
+    relation_names: dict[str, str] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=lambda: {"favorite": 1.0, "like": 0.7, "interact": 0.7, "view": 0.3})
+    min_rating: float | None = None
+    default_behavior: str = "interact"
+
+    def __post_init__(self) -> None:
+        for k, v in self.confidence.items():
+            _check(0.0 < float(v) <= 1.0, f"interactions.confidence.{k} = {v}: must be in (0, 1]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitConfig:
+    """Per-user split of (user, item) pairs into train / valid / test.
+
+    A pair with several behaviours goes wholly to one split. Users with fewer than
+    ``min_pairs_for_holdout`` pairs keep all of them in train (they cannot spare any).
+    ``min_user_pairs`` / ``min_item_pairs`` drop sparse users/items once; ``k_core`` > 0
+    repeats both filters with k until nothing changes.
+    """
+
+    method: str = "random"  # random | temporal
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    min_user_pairs: int = 1
+    min_item_pairs: int = 1
+    k_core: int = 0
+    min_pairs_for_holdout: int = 3
+
+    def __post_init__(self) -> None:
+        _check(self.method in ("random", "temporal"), f"split.method = '{self.method}': use 'random' or 'temporal'")
+        _check(len(self.ratios) == 3 and all(r >= 0 for r in self.ratios), f"split.ratios = {self.ratios}: need three non-negative numbers")
+        _check(abs(sum(self.ratios) - 1.0) < 1e-6, f"split.ratios = {self.ratios}: must sum to 1")
+        _check(self.ratios[0] > 0, "split.ratios: the train share must be positive")
+        _check(self.k_core >= 0 and self.min_user_pairs >= 1 and self.min_item_pairs >= 1, "split: filters must be >= 1 (k_core >= 0)")
+        _check(self.min_pairs_for_holdout >= 1, "split.min_pairs_for_holdout must be >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttributeConfig:
+    """How profile / item attribute columns become attribute entities.
+
+    Columns whose every non-empty value is a number and that have more than ``numeric_bins``
+    distinct values are binned into ``numeric_bins`` quantile bins; list a column in
+    ``categorical`` or ``numeric`` to override the guess. ``ignore`` drops columns.
+    """
+
+    numeric_bins: int = 4
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.numeric_bins >= 2, f"numeric_bins = {self.numeric_bins}: must be >= 2")
+        both = set(self.numeric) & set(self.categorical)
+        _check(not both, f"columns {sorted(both)} are listed as both numeric and categorical")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConceptConfig:
+    """Quantisation of each modality's vectors into concept entities (seeded k-means).
+
+    Each item links to its ``nearest`` closest concepts of that modality; ``clusters`` is
+    capped at ceil(sqrt(n)) for n items with that modality, so a small modality does not get
+    one concept per item (a concept shared by nobody connects nothing).
+    """
+
+    clusters: int = 32
+    nearest: int = 2
+    max_iter: int = 100
+
+    def __post_init__(self) -> None:
+        _check(self.clusters >= 1, f"concepts.clusters = {self.clusters}: must be >= 1")
+        _check(1 <= self.nearest <= self.clusters, f"concepts.nearest = {self.nearest}: must be in 1..clusters")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildConfig:
+    seed: int = 2020
+    interactions: InteractionConfig = field(default_factory=InteractionConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    user_attributes: AttributeConfig = field(default_factory=AttributeConfig)
+    item_attributes: AttributeConfig = field(default_factory=AttributeConfig)
+    concepts: ConceptConfig = field(default_factory=ConceptConfig)
+    external_kg: bool = True  # include external KG triples and links when the source has them

@@ -1,0 +1,162 @@
+"""Checks on raw tables; every failure of every file is collected before anything is raised.
+
+Rows are reported 1-based, header excluded (row 1 is the first data line), as in a
+spreadsheet with the header frozen. Parsing happens here, once: after validation the builder
+can trust types and never re-checks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kgbuild.raw import FeatureMatrix, RawDataset
+from schemas.errors import InputValidationError, Problem
+
+MAX_PER_RULE = 50  # beyond this a rule's failures are summarised: one broken column can fail every row
+
+
+@dataclass
+class ValidTables:
+    """Parsed, checked tables. ``interactions`` has user_id, item_id (str), behavior (str),
+    rating (float or NaN), timestamp (Int64, may be <NA>)."""
+
+    interactions: pd.DataFrame
+    users: pd.DataFrame | None
+    items: pd.DataFrame | None
+    features: dict[str, FeatureMatrix]
+    kg_triples: pd.DataFrame | None
+    kg_links: pd.DataFrame | None
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def rows(self, file: str, mask: np.ndarray, column: str, rule: str, values=None) -> None:
+        positions = np.flatnonzero(mask)
+        for pos in positions[:MAX_PER_RULE]:
+            detail = f"got '{values[pos]}'" if values is not None else ""
+            self.problems.append(Problem(file, int(pos) + 1, column, rule, detail))
+        if len(positions) > MAX_PER_RULE:
+            self.problems.append(Problem(file, None, column, rule, f"{len(positions) - MAX_PER_RULE} more rows like this"))
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+
+def _blank(series: pd.Series) -> np.ndarray:
+    return (series.isna() | (series.astype(str).str.strip() == "")).to_numpy()
+
+
+def _ids(df: pd.DataFrame, col: str) -> pd.Series:
+    return df[col].astype(str).str.strip()
+
+
+def _check_ids(c: _Collector, df: pd.DataFrame, col: str, file: str, *, unique: bool) -> pd.Series:
+    ids = _ids(df, col)
+    c.rows(file, _blank(df[col]), col, "id must not be empty")
+    if unique:
+        dup = ids.duplicated(keep="first").to_numpy() & ~_blank(df[col])
+        for pos in np.flatnonzero(dup)[:MAX_PER_RULE]:
+            first = int(np.flatnonzero((ids == ids.iat[pos]).to_numpy())[0]) + 1
+            c.add(Problem(file, int(pos) + 1, col, "duplicate id", f"'{ids.iat[pos]}' already on row {first}"))
+    return ids
+
+
+def _check_known(c: _Collector, ids: pd.Series, known: pd.Index, file: str, col: str, what: str) -> None:
+    unknown = ~ids.isin(known).to_numpy() & (ids != "").to_numpy()
+    c.rows(file, unknown, col, f"unknown {what}: it has no interaction", ids.to_numpy())
+
+
+def validate(ds: RawDataset, default_behavior: str = "interact") -> ValidTables:
+    c = _Collector()
+    inter = ds.interactions
+    f_inter = ds.source("interactions")
+    for col in ("user_id", "item_id"):
+        if col not in inter.columns:
+            c.add(Problem(f_inter, None, col, "required column is missing"))
+    if c.problems:
+        raise InputValidationError(c.problems)
+    out = pd.DataFrame({"user_id": _check_ids(c, inter, "user_id", f_inter, unique=False),
+                        "item_id": _check_ids(c, inter, "item_id", f_inter, unique=False)})
+    if "behavior" in inter.columns:
+        c.rows(f_inter, _blank(inter["behavior"]), "behavior", "behavior must not be empty")
+        out["behavior"] = inter["behavior"].astype(str).str.strip()
+    else:
+        out["behavior"] = default_behavior
+    if "rating" in inter.columns:
+        rating = pd.to_numeric(inter["rating"], errors="coerce").astype(float)
+        bad = ~np.isfinite(rating.to_numpy())
+        c.rows(f_inter, bad, "rating", "rating must be a finite number", inter["rating"].astype(str).to_numpy())
+        out["rating"] = rating
+    else:
+        out["rating"] = np.nan
+    if "timestamp" in inter.columns:
+        raw_ts = inter["timestamp"]
+        ts = pd.to_numeric(raw_ts, errors="coerce").astype(float)
+        blank = _blank(raw_ts)
+        bad = ~blank & (~np.isfinite(ts.to_numpy()) | (np.mod(np.nan_to_num(ts.to_numpy()), 1) != 0))
+        c.rows(f_inter, bad, "timestamp", "timestamp must be an integer (seconds)", raw_ts.astype(str).to_numpy())
+        out["timestamp"] = pd.array(np.where(blank | bad, np.nan, ts), dtype="Float64").round().astype("Int64")
+    else:
+        out["timestamp"] = pd.array([pd.NA] * len(inter), dtype="Int64")
+
+    known_users = pd.Index(out["user_id"].unique())
+    known_items = pd.Index(out["item_id"].unique())  # grows by the catalogue below
+
+    users = items = None
+    if ds.users is not None:
+        f = ds.source("users")
+        ids = _check_ids(c, ds.users, "user_id", f, unique=True)
+        _check_known(c, ids, known_users, f, "user_id", "user")
+        users = ds.users.assign(user_id=ids)
+    if ds.items is not None:
+        # the item table is the catalogue: an item listed there is known even before anyone
+        # interacts with it (a cold-start item), so it is not checked against interactions
+        f = ds.source("items")
+        ids = _check_ids(c, ds.items, "item_id", f, unique=True)
+        items = ds.items.assign(item_id=ids)
+        known_items = known_items.union(pd.Index(ids[ids != ""].unique()))
+
+    features: dict[str, FeatureMatrix] = {}
+    for name, fm in ds.features.items():
+        features[name] = _check_feature(c, name, fm, known_items)
+
+    kg = links = None
+    if ds.kg_triples is not None:
+        f = ds.source("kg")
+        for col in ("head", "relation", "tail"):
+            c.rows(f, _blank(ds.kg_triples[col]), col, "must not be empty")
+        kg = ds.kg_triples[["head", "relation", "tail"]].astype(str).apply(lambda s: s.str.strip())
+    if ds.kg_links is not None:
+        f = ds.source("links")
+        ids = _check_ids(c, ds.kg_links, "item_id", f, unique=True)
+        c.rows(f, _blank(ds.kg_links["entity_id"]), "entity_id", "must not be empty")
+        links = pd.DataFrame({"item_id": ids, "entity_id": ds.kg_links["entity_id"].astype(str).str.strip()})
+
+    if c.problems:
+        raise InputValidationError(c.problems)
+    return ValidTables(out, users, items, features, kg, links)
+
+
+def _check_feature(c: _Collector, name: str, fm: FeatureMatrix, known_items: pd.Index) -> FeatureMatrix:
+    f = fm.source
+    ids = pd.Series(fm.item_ids, dtype=object).astype(str).str.strip()
+    if fm.matrix.ndim != 2 or fm.matrix.shape[0] != len(ids):
+        c.add(Problem(f, None, None, f"modality '{name}': {len(ids)} item ids but matrix shape {fm.matrix.shape}"))
+        return fm
+    if len(ids) == 0:
+        c.add(Problem(f, None, None, f"modality '{name}' has no rows"))
+        return fm
+    dup = ids.duplicated(keep="first").to_numpy()
+    c.rows(f, dup, "item_id", f"duplicate item id in modality '{name}'", ids.to_numpy())
+    _check_known(c, ids, known_items, f, "item_id", "item")
+    matrix = np.asarray(fm.matrix, dtype=np.float64)
+    bad_rows, bad_cols = np.nonzero(~np.isfinite(matrix))
+    for r, k in list(zip(bad_rows, bad_cols))[:MAX_PER_RULE]:
+        c.add(Problem(f, int(r) + 1, f"dim {int(k)}", f"feature value must be finite in modality '{name}'", f"got {matrix[r, k]}"))
+    if len(bad_rows) > MAX_PER_RULE:
+        c.add(Problem(f, None, None, f"modality '{name}': {len(bad_rows) - MAX_PER_RULE} more non-finite values"))
+    return FeatureMatrix(item_ids=ids.to_numpy(dtype=object), matrix=matrix.astype(np.float32), source=f)

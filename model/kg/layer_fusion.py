@@ -1,0 +1,58 @@
+"""Fusing the outputs e^(0..L) of the propagation layers into one vector per node.
+
+KGAT concatenates them with equal weight. Here a learned query attends over a projection of
+each layer's state, per node, so a node whose deep neighbourhood is noise can lean on its
+shallow layers:
+
+    s_l = qᵀ tanh(P_l e^(l)),   α = softmax_l(s),
+    concat mode: [α_0 e^(0) ‖ … ‖ α_L e^(L)]   (keeps every layer; scaled by L+1 so that
+                                               uniform α reproduces plain concatenation)
+    sum mode:    Σ_l α_l P_l e^(l)
+
+Shapes: states: list of (N, d_l); returns (N, Σ d_l) in concat mode, (N, att_dim) in sum mode.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def plain_concat(states: list[torch.Tensor]) -> torch.Tensor:
+    return torch.cat(states, dim=-1)
+
+
+class LayerAttention(nn.Module):
+    def __init__(self, dims: list[int], att_dim: int = 32, mode: str = "concat"):
+        super().__init__()
+        if mode not in ("concat", "sum"):
+            raise ValueError(f"mode must be 'concat' or 'sum', got {mode!r}")
+        self.dims, self.att_dim, self.mode = list(dims), att_dim, mode
+        self.proj = nn.ModuleList(nn.Linear(d, att_dim) for d in dims)
+        self.query = nn.Parameter(torch.empty(att_dim))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for p in self.proj:
+            nn.init.xavier_uniform_(p.weight)
+            nn.init.zeros_(p.bias)
+        nn.init.normal_(self.query, std=0.1)
+
+    @property
+    def out_dim(self) -> int:
+        return sum(self.dims) if self.mode == "concat" else self.att_dim
+
+    def weights(self, states: list[torch.Tensor]) -> torch.Tensor:
+        """(N, L+1) attention of each node over its layers."""
+        projected = [torch.tanh(p(h)) for p, h in zip(self.proj, states)]
+        scores = torch.stack([(z * self.query).sum(-1) for z in projected], dim=-1)
+        return torch.softmax(scores, dim=-1)
+
+    def forward(self, states: list[torch.Tensor]) -> torch.Tensor:
+        alpha = self.weights(states)
+        if self.mode == "concat":
+            n_layers = len(states)
+            return torch.cat([alpha[:, l : l + 1] * h * n_layers for l, h in enumerate(states)], dim=-1)
+        return sum(alpha[:, l : l + 1] * p(h) for l, (p, h) in enumerate(zip(self.proj, states)))
+
+    def __repr__(self) -> str:
+        return f"LayerAttention(dims={self.dims}, att_dim={self.att_dim}, mode={self.mode!r})"

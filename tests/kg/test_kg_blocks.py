@@ -1,0 +1,134 @@
+"""The KG attention building blocks against dense references and hand computations."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from model.kg.aggregation import BiInteraction, aggregate, aggregate_differentiable, sparse_adjacency
+from model.kg.attention import attention_logits
+from model.kg.dimension_importance import DimensionImportance
+from model.kg.edge_softmax import edge_softmax
+from model.kg.layer_fusion import LayerAttention
+
+torch.set_num_threads(1)
+
+
+def _random_graph(n=7, e=20, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    head = torch.randint(0, n, (e,), generator=g)
+    tail = torch.randint(0, n, (e,), generator=g)
+    keep = head != tail
+    pairs = torch.unique(torch.stack([head[keep], tail[keep]], 1), dim=0)  # one edge per (h, t)
+    return pairs[:, 0], pairs[:, 1], n
+
+
+def test_edge_softmax_and_gradient_equal_dense_masked_softmax():
+    head, tail, n = _random_graph()
+    logits = torch.randn(len(head), dtype=torch.float64, requires_grad=True)
+    sparse = edge_softmax(logits, head, n)
+    dense_logits = torch.full((n, n), float("-inf"), dtype=torch.float64)
+    dense_in = logits.clone().detach().requires_grad_(True)
+    dense_logits = dense_logits.index_put((head, tail), dense_in)
+    dense = torch.softmax(dense_logits, dim=1).nan_to_num(0.0)  # rows without edges -> 0
+    assert torch.allclose(sparse, dense[head, tail])
+    upstream = torch.randn(len(head), dtype=torch.float64)
+    (sparse * upstream).sum().backward()
+    (dense[head, tail] * upstream).sum().backward()
+    assert torch.allclose(logits.grad, dense_in.grad)
+
+
+def test_edge_softmax_is_stable_for_large_logits():
+    index = torch.tensor([0, 0, 1])
+    out = edge_softmax(torch.tensor([1000.0, 1000.0, -1000.0]), index, 2)
+    assert torch.allclose(out, torch.tensor([0.5, 0.5, 1.0]))
+
+
+def test_attention_logits_match_the_per_edge_formula():
+    g = torch.Generator().manual_seed(1)
+    n, d, k, r = 6, 4, 3, 2
+    ent, rel, proj = torch.randn(n, d, generator=g), torch.randn(r, k, generator=g), torch.randn(r, d, k, generator=g)
+    head = torch.tensor([0, 1, 2, 3, 4])
+    tail = torch.tensor([1, 2, 3, 4, 5])
+    rels = torch.tensor([0, 0, 1, 1, 1])  # sorted by relation
+    got = attention_logits(ent, rel, proj, head, tail, [0, 2, 5])
+    want = torch.stack([(proj[q].T @ ent[t]) @ torch.tanh(proj[q].T @ ent[h] + rel[q]) for h, t, q in zip(head, tail, rels)])
+    assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_sparse_and_differentiable_aggregation_agree():
+    head, tail, n = _random_graph(seed=3)
+    states = torch.randn(n, 5)
+    w = torch.rand(len(head))
+    a = aggregate(states, sparse_adjacency(head, tail, w, n))
+    b = aggregate_differentiable(states, head, tail, w)
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_one_propagation_layer_on_three_nodes_by_hand():
+    # node 0 attends to nodes 1 and 2 with logits 0 and log 3 -> weights 1/4, 3/4
+    ego = torch.tensor([[1.0, 0.0], [0.0, 2.0], [4.0, 0.0]])
+    head, tail = torch.tensor([0, 0]), torch.tensor([1, 2])
+    pi = edge_softmax(torch.tensor([0.0, torch.log(torch.tensor(3.0))]), head, 3)
+    assert torch.allclose(pi, torch.tensor([0.25, 0.75]))
+    neigh = aggregate(ego, sparse_adjacency(head, tail, pi, 3))
+    assert torch.allclose(neigh[0], torch.tensor([3.0, 0.5]))  # 0.25*(0,2) + 0.75*(4,0)
+    layer = BiInteraction(2, 2, dropout=0.0, negative_slope=0.2)
+    with torch.no_grad():
+        layer.w_sum.weight.copy_(torch.eye(2)); layer.w_sum.bias.zero_()
+        layer.w_prod.weight.copy_(torch.tensor([[0.0, 1.0], [1.0, 0.0]])); layer.w_prod.bias.fill_(-1.0)
+    out = layer(ego, neigh)
+    # node 0: sum = (4, 0.5) -> leaky (4, 0.5); prod = (3, 0) -> W2 swaps -> (0, 3) - 1 = (-1, 2) -> leaky (-0.2, 2)
+    raw = torch.tensor([4.0 - 0.2, 0.5 + 2.0])
+    assert torch.allclose(out[0], raw / raw.norm())
+    # node 1 has no neighbours: sum = (0, 2), prod = (0, 0) -> W2 -> (-1, -1) -> leaky (-0.2, -0.2)
+    raw1 = torch.tensor([0.0 - 0.2, 2.0 - 0.2])
+    assert torch.allclose(out[1], raw1 / raw1.norm())
+
+
+def test_dimension_importance_equals_explicit_formula():
+    torch.manual_seed(0)
+    di = DimensionImportance(4)
+    users, items = torch.randn(3, 4), torch.randn(5, 4)
+    assert torch.allclose(di(users, items), users @ items.T)  # starts as the plain inner product
+    with torch.no_grad():
+        di.linear.weight.normal_(); di.linear.bias.normal_()
+    w = 2 * torch.sigmoid(users @ di.linear.weight.T + di.linear.bias)
+    explicit = torch.stack([torch.stack([(w[u] * users[u] * items[i]).sum() for i in range(5)]) for u in range(3)])
+    assert torch.allclose(di(users, items), explicit, atol=1e-6)
+    assert torch.allclose(di.pair_scores(users, items[:3]), explicit.diagonal(), atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["concat", "sum"])
+def test_layer_attention_shapes_and_weights(mode):
+    torch.manual_seed(0)
+    states = [torch.randn(5, 8), torch.randn(5, 4), torch.randn(5, 2)]
+    la = LayerAttention([8, 4, 2], att_dim=6, mode=mode)
+    alpha = la.weights(states)
+    assert torch.allclose(alpha.sum(-1), torch.ones(5))
+    out = la(states)
+    assert out.shape == (5, 14 if mode == "concat" else 6)
+    if mode == "concat":
+        assert torch.allclose(out[:, 8:12], 3 * alpha[:, 1:2] * states[1])
+
+
+def test_layer_attention_with_uniform_weights_is_plain_concat():
+    la = LayerAttention([3, 3], att_dim=2)
+    with torch.no_grad():
+        la.query.zero_()
+    states = [torch.randn(4, 3), torch.randn(4, 3)]
+    assert torch.allclose(la(states), torch.cat(states, -1))
+
+
+def test_neighbour_sampling_caps_each_head_and_prefers_confident_edges():
+    from model.kg.neighbour_sampling import sample_neighbours
+
+    head = torch.tensor([0] * 10 + [1] * 2)
+    conf = torch.tensor([1.0] * 2 + [0.01] * 8 + [0.5] * 2)
+    g = torch.Generator().manual_seed(0)
+    kept_first_two = 0
+    for _ in range(200):
+        keep = sample_neighbours(head, conf, 2, g)
+        assert keep[:10].sum() == 2 and keep[10:].all()  # capped at 2; small heads keep all
+        kept_first_two += int(keep[:2].sum())
+    assert kept_first_two > 0.9 * 400  # the two confident edges win almost always

@@ -1,0 +1,56 @@
+"""Per-user splitting rules."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kgbuild.config import SplitConfig
+from kgbuild.split import assign_splits, filter_pairs
+from schemas.errors import ConfigError
+
+
+def _pairs(counts: list[int], with_time: bool = True) -> pd.DataFrame:
+    rows = [(u, i, 1000 * u + (len(range(n)) - i) if with_time else None) for u, n in enumerate(counts) for i in range(n)]
+    return pd.DataFrame(rows, columns=["user", "item", "first_ts"])
+
+
+def test_ratios_per_user_and_small_users_stay_in_train():
+    pairs = _pairs([20, 10, 2])
+    labels = pd.Series(assign_splits(pairs, SplitConfig(), seed=1))
+    per_user = labels.groupby(pairs["user"]).value_counts().unstack(fill_value=0)
+    assert per_user.loc[0].to_dict() == {"test": 2, "train": 16, "valid": 2}
+    assert per_user.loc[1].to_dict() == {"test": 1, "train": 8, "valid": 1}
+    assert per_user.loc[2].to_dict() == {"test": 0, "train": 2, "valid": 0}
+
+
+def test_temporal_split_holds_out_the_latest_pairs():
+    pairs = _pairs([10])  # item i has time 10 - i: item 0 is the latest
+    labels = assign_splits(pairs, SplitConfig(method="temporal"), seed=1)
+    assert labels.tolist() == ["test", "valid"] + ["train"] * 8
+
+
+def test_temporal_split_needs_timestamps():
+    with pytest.raises(ConfigError, match="needs a timestamp"):
+        assign_splits(_pairs([5], with_time=False), SplitConfig(method="temporal"), seed=1)
+
+
+def test_seed_decides_random_split():
+    pairs = _pairs([30, 30])
+    a, b = assign_splits(pairs, SplitConfig(), seed=1), assign_splits(pairs, SplitConfig(), seed=1)
+    c = assign_splits(pairs, SplitConfig(), seed=2)
+    assert (a == b).all() and not (a == c).all()
+
+
+def test_k_core_is_iterated_until_stable():
+    # item z has 2 users; after dropping user c (1 pair) item y falls to 1 user and goes too
+    pairs = pd.DataFrame({"user_id": ["a", "a", "b", "b", "c", "a"], "item_id": ["x", "z", "x", "z", "y", "y"]})
+    kept, dropped = filter_pairs(pairs, SplitConfig(k_core=2))
+    assert set(kept["item_id"]) == {"x", "z"} and dropped == {"users": 1, "items": 1, "pairs": 2}
+
+
+def test_bad_split_config_is_rejected():
+    with pytest.raises(ConfigError, match="must sum to 1"):
+        SplitConfig(ratios=(0.8, 0.1, 0.2))
+    with pytest.raises(ConfigError, match="use 'random' or 'temporal'"):
+        SplitConfig(method="chronological")
