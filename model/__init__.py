@@ -1,0 +1,1 @@
+"""Everything that learns: pretraining, recommenders, the training and evaluation harness. Reads only the store."""
