@@ -125,13 +125,15 @@ def _interaction_relations(vt: ValidTables, cfg: BuildConfig) -> pd.DataFrame:
         inter = inter[inter["rating"] >= cfg.interactions.min_rating]
     if has_rating:
         r = inter["rating"]
-        level = r.map(lambda v: f"{v:g}".replace(".", "_"))
-        relation = "rating_" + level
+        names = {v: "rating_" + f"{v:g}".replace(".", "_") for v in r.unique()}  # map over uniques: fast
+        relation = r.map(names)
         max_rating = float(r.max()) if len(r) else 1.0
         confidence = (r / max_rating).clip(lower=1e-3).astype(np.float32)
     else:
-        relation = inter["behavior"].map(lambda b: cfg.interactions.relation_names.get(b, b))
-        confidence = relation.map(lambda b: float(cfg.interactions.confidence.get(b, 1.0))).astype(np.float32)
+        names = {b: cfg.interactions.relation_names.get(b, b) for b in inter["behavior"].unique()}
+        relation = inter["behavior"].map(names)
+        weights = {n: float(cfg.interactions.confidence.get(n, 1.0)) for n in set(names.values())}
+        confidence = relation.map(weights).astype(np.float32)
     bad = ~relation.str.match(r"^[A-Za-z0-9_\-]+$")
     if bad.any():
         pos = np.flatnonzero(bad.to_numpy())[0]

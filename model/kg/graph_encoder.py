@@ -1,0 +1,150 @@
+"""Propagation over one collaborative KG: TransR-projected attention, L bi-interaction layers
+and a fusion of the layer outputs (KGAT's encoder, with the fusion made pluggable).
+
+Attention is refreshed by :meth:`GraphEncoder.refresh_attention` (KGAT does this once per
+epoch, with no gradient: the CF loss then trains embeddings and aggregators through a fixed
+sparse matrix, which is what keeps an epoch cheap). With ``attention_grad=True`` attention is
+recomputed on every forward pass with gradients, through index operations (never through
+sparse values, which would allocate a dense N×N gradient).
+
+Shapes: forward(extra) -> (N, out_dim); ``extra`` (N, d) is added to the layer-0 states (the
+raw-feature projection of items) and may be None.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.kg.aggregation import BiInteraction, aggregate, aggregate_differentiable, sparse_adjacency
+from model.kg.attention import attention_logits
+from model.kg.edge_softmax import edge_softmax
+from model.kg.graph_tensors import GraphTensors
+from model.kg.layer_fusion import LayerAttention, plain_concat
+from model.kg.neighbour_sampling import sample_neighbours
+
+FUSIONS = ("attention_concat", "attention_sum", "concat")
+
+
+class GraphEncoder(nn.Module):
+    def __init__(
+        self,
+        graph: GraphTensors,
+        dim: int = 64,
+        relation_dim: int = 64,
+        layer_dims: tuple[int, ...] = (64, 32, 16),
+        dropout: float = 0.1,
+        fusion: str = "attention_concat",
+        fusion_dim: int = 32,
+        attention_grad: bool = False,
+        max_neighbours: int = 0,
+    ):
+        super().__init__()
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+        self.graph = graph
+        self.dim, self.relation_dim = dim, relation_dim
+        self.attention_grad = attention_grad
+        self.max_neighbours = max_neighbours
+        self.entity = nn.Embedding(graph.num_entities, dim)
+        self.relation = nn.Embedding(graph.num_relations, relation_dim)
+        self.projection = nn.Parameter(torch.empty(graph.num_relations, dim, relation_dim))
+        dims = [dim, *layer_dims]
+        self.layers = nn.ModuleList(BiInteraction(dims[l], dims[l + 1], dropout) for l in range(len(layer_dims)))
+        self.fusion_mode = fusion
+        self.fusion = None if fusion == "concat" else LayerAttention(dims, fusion_dim, "concat" if fusion == "attention_concat" else "sum")
+        self.out_dim = sum(dims) if fusion != "attention_sum" else fusion_dim
+        self._adjacency: torch.Tensor | None = None
+        self._attention: torch.Tensor | None = None
+        self._edge_mask: torch.Tensor | None = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.entity.weight)
+        nn.init.xavier_uniform_(self.relation.weight)
+        nn.init.xavier_uniform_(self.projection)
+
+    def load_pretrained(self, entity: torch.Tensor, relation: torch.Tensor, projection: torch.Tensor) -> None:
+        """Initialise from TransR pretraining (shapes must match this graph exactly)."""
+        for name, src, dst in (("entity", entity, self.entity.weight), ("relation", relation, self.relation.weight), ("projection", projection, self.projection)):
+            if tuple(src.shape) != tuple(dst.shape):
+                raise ValueError(f"{self.graph.graph}: pretrained {name} has shape {tuple(src.shape)}, the model needs {tuple(dst.shape)}")
+            with torch.no_grad():
+                dst.copy_(src.to(dst.device, dst.dtype))
+
+    # --- attention -----------------------------------------------------------------------
+    def _edges(self):
+        g = self.graph
+        if self._edge_mask is None:
+            return g.head, g.tail, g.offsets
+        m = self._edge_mask
+        counts = torch.bincount(g.relation[m], minlength=g.num_relations)
+        offsets = [0, *torch.cumsum(counts, 0).tolist()]
+        return g.head[m], g.tail[m], offsets
+
+    def _attention_weights(self) -> torch.Tensor:
+        head, tail, offsets = self._edges()
+        logits = attention_logits(self.entity.weight, self.relation.weight, self.projection, head, tail, offsets)
+        return edge_softmax(logits, head, self.graph.num_entities)
+
+    def resample_neighbours(self, generator: torch.Generator) -> None:
+        """Draw this epoch's neighbour sample (no-op unless max_neighbours > 0)."""
+        if self.max_neighbours > 0:
+            self._edge_mask = sample_neighbours(self.graph.head, self.graph.confidence, self.max_neighbours, generator)
+
+    @torch.no_grad()
+    def refresh_attention(self) -> None:
+        head, tail, _ = self._edges()
+        pi = self._attention_weights()
+        self._attention = pi
+        self._adjacency = sparse_adjacency(head, tail, pi, self.graph.num_entities)
+
+    def attention(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(head, relation, tail, weight) of the current attention, for explanations."""
+        if self._attention is None:
+            self.refresh_attention()
+        g = self.graph
+        m = self._edge_mask if self._edge_mask is not None else slice(None)
+        return g.head[m], g.relation[m], g.tail[m], self._attention
+
+    # --- propagation ---------------------------------------------------------------------
+    def forward(self, extra: torch.Tensor | None = None) -> torch.Tensor:
+        ego = self.entity.weight if extra is None else self.entity.weight + extra
+        if self.attention_grad:
+            head, tail, _ = self._edges()
+            pi = self._attention_weights()
+            propagate = lambda x: aggregate_differentiable(x, head, tail, pi)  # noqa: E731
+        else:
+            if self._adjacency is None:
+                self.refresh_attention()
+            adjacency = self._adjacency
+            propagate = lambda x: aggregate(x, adjacency)  # noqa: E731
+        states = [ego]
+        for layer in self.layers:
+            ego = layer(ego, propagate(ego))
+            states.append(ego)
+        return plain_concat(states) if self.fusion is None else self.fusion(states)
+
+    # --- TransR loss ---------------------------------------------------------------------
+    def kg_loss(self, triples: torch.Tensor, negative_tails: torch.Tensor) -> torch.Tensor:
+        """Σ −ln σ(g(h,r,t′) − g(h,r,t)) with g = ||W_r e_h + e_r − W_r e_t||², mean over the batch,
+        plus the L2 of the embeddings involved (KGAT's regulariser), scaled by the caller."""
+        h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
+        w = self.projection[r]  # (B, d, k): a batch, not the whole edge list
+        e_r = self.relation(r)
+        ph = torch.bmm(self.entity(h).unsqueeze(1), w).squeeze(1)
+        pt = torch.bmm(self.entity(t).unsqueeze(1), w).squeeze(1)
+        pn = torch.bmm(self.entity(negative_tails).unsqueeze(1), w).squeeze(1)
+        pos = ((ph + e_r - pt) ** 2).sum(-1)
+        neg = ((ph + e_r - pn) ** 2).sum(-1)
+        return F.softplus(-(neg - pos)).mean()
+
+    def kg_l2(self, triples: torch.Tensor, negative_tails: torch.Tensor) -> torch.Tensor:
+        h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
+        return (self.entity(h).pow(2).sum() + self.entity(t).pow(2).sum() + self.entity(negative_tails).pow(2).sum() + self.relation(r).pow(2).sum()) / (2 * len(triples))
+
+    def __repr__(self) -> str:
+        return (
+            f"GraphEncoder({self.graph.graph}, entities={self.graph.num_entities}, relations={self.graph.num_relations}, "
+            f"edges={self.graph.num_edges}, dim={self.dim}, layers={[l.out_dim for l in self.layers]}, fusion={self.fusion_mode!r})"
+        )
