@@ -23,7 +23,7 @@ from kgbuild.concepts import assign_concepts
 from kgbuild.config import BuildConfig
 from kgbuild.features import read_feature
 from kgbuild.raw import RawDataset
-from kgbuild.split import assign_splits, filter_pairs
+from kgbuild.split import assign_cold_start, assign_splits, filter_pairs
 from kgbuild.validate import ValidTables, validate
 from schemas.config_io import to_dict
 from schemas.errors import ConfigError, InputValidationError, Problem, StoreError
@@ -179,7 +179,10 @@ def build_from_tables(
 
     st.start("split")
     pairs["split"] = assign_splits(pairs, cfg.split, cfg.seed)
-    inter = inter.merge(pairs[["user_id", "item_id", "user", "item", "split"]], on=["user_id", "item_id"], how="inner")
+    cold_split, protocol = assign_cold_start(pairs, cfg.split, cfg.seed)
+    pairs["split"] = np.where(cold_split != "", cold_split, pairs["split"].to_numpy())
+    pairs["protocol"] = protocol
+    inter = inter.merge(pairs[["user_id", "item_id", "user", "item", "split", "protocol"]], on=["user_id", "item_id"], how="inner")
     inter = inter.sort_values(["user", "item", "relation"], kind="stable").reset_index(drop=True)
     train = inter[inter["split"] == "train"]
 
@@ -238,7 +241,7 @@ def build_from_tables(
     interactions_t = pd.DataFrame(
         {"user": inter["user"].to_numpy(np.int64), "item": inter["item"].to_numpy(np.int64), "relation": inter["relation"].to_numpy(dtype=object),
          "split": inter["split"].to_numpy(dtype=object), "timestamp": pd.array(inter["timestamp"], dtype="Int64"),
-         "confidence": inter["confidence"].to_numpy(np.float32)}
+         "confidence": inter["confidence"].to_numpy(np.float32), "protocol": inter["protocol"].to_numpy(dtype=object)}
     )
 
     fingerprint = compute_fingerprint(
@@ -335,6 +338,8 @@ def _counts(n_users, n_items, pairs, inter, entities, relations, triples, droppe
         "users": int(n_users),
         "items": int(n_items),
         "pairs": {s: int((pairs["split"] == s).sum()) for s in SPLITS},
+        "pairs_by_protocol": {f"{p}/{s}": int(((pairs["protocol"] == p) & (pairs["split"] == s)).sum())
+                              for p in ("warm", "cold_item", "cold_user") for s in SPLITS if ((pairs["protocol"] == p) & (pairs["split"] == s)).any()},
         "interactions": {s: int((inter["split"] == s).sum()) for s in SPLITS},
         "interaction_relations": sorted(inter["relation"].unique().tolist()),
         "entities": per(entities, "graph"),

@@ -52,8 +52,15 @@ class SplitConfig:
     min_item_pairs: int = 1
     k_core: int = 0
     min_pairs_for_holdout: int = 3
+    # cold-start protocols (see kgbuild.split.assign_cold_start)
+    cold_items: float = 0.0  # share of items held out with ALL their interactions (valid/test halves)
+    cold_users: float = 0.0  # share of users reduced to their profile + cold_user_train pairs
+    cold_user_train: int = 0  # k: training pairs a cold user keeps (the rest go to test)
 
     def __post_init__(self) -> None:
+        _check(0.0 <= self.cold_items < 1.0, f"split.cold_items = {self.cold_items}: must be in [0, 1)")
+        _check(0.0 <= self.cold_users < 1.0, f"split.cold_users = {self.cold_users}: must be in [0, 1)")
+        _check(self.cold_user_train >= 0, f"split.cold_user_train = {self.cold_user_train}: must be >= 0")
         _check(self.method in ("random", "temporal"), f"split.method = '{self.method}': use 'random' or 'temporal'")
         _check(len(self.ratios) == 3 and all(r >= 0 for r in self.ratios), f"split.ratios = {self.ratios}: need three non-negative numbers")
         _check(abs(sum(self.ratios) - 1.0) < 1e-6, f"split.ratios = {self.ratios}: must sum to 1")

@@ -77,3 +77,45 @@ def assign_splits(pairs: pd.DataFrame, cfg: SplitConfig, seed: int) -> np.ndarra
     labels = np.empty(n_rows, dtype=object)
     labels[order] = labels_sorted
     return labels
+
+
+def assign_cold_start(pairs: pd.DataFrame, cfg: SplitConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cold-start holdouts drawn before the ordinary split: (split labels, protocol labels).
+
+    * Item cold start: a seeded share of items loses ALL its interactions to held-out sets
+      (each pair to valid or test with equal chance). The items stay in the store with their
+      features, attributes and KG edges, but have no interaction edge in any graph.
+    * User cold start: a seeded share of the remaining users keeps at most ``cold_user_train``
+      random pairs in train; the rest of their pairs go to test.
+
+    Returns, per row of ``pairs`` (sorted by user, item), the split ('' where the ordinary
+    per-user split still decides) and the protocol ('warm', 'cold_item' or 'cold_user').
+    """
+    n = len(pairs)
+    split = np.full(n, "", dtype=object)
+    protocol = np.full(n, "warm", dtype=object)
+    rng = np.random.default_rng([seed, 8])  # a stream of its own: the warm split stays as without cold start
+    items = np.unique(pairs["item"].to_numpy())
+    users = np.unique(pairs["user"].to_numpy())
+    if cfg.cold_items > 0:
+        n_cold = max(1, int(round(cfg.cold_items * len(items))))
+        cold_items = rng.choice(items, size=n_cold, replace=False)
+        mask = np.isin(pairs["item"].to_numpy(), cold_items)
+        split[mask] = np.where(rng.random(mask.sum()) < 0.5, "valid", "test")
+        protocol[mask] = "cold_item"
+    if cfg.cold_users > 0:
+        n_cold = max(1, int(round(cfg.cold_users * len(users))))
+        cold_users = rng.choice(users, size=n_cold, replace=False)
+        mask = np.isin(pairs["user"].to_numpy(), cold_users) & (protocol == "warm")
+        rows = np.flatnonzero(mask)
+        key = rng.random(len(rows))
+        u = pairs["user"].to_numpy()[rows]
+        order = np.lexsort((key, u))
+        sorted_u = u[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_u)) + 1] if len(sorted_u) else np.array([], dtype=int)
+        counts = np.diff(np.r_[starts, len(sorted_u)])
+        position = np.arange(len(sorted_u)) - np.repeat(starts, counts)
+        labels = np.where(position < cfg.cold_user_train, "train", "test")
+        split[rows[order]] = labels
+        protocol[rows[order]] = "cold_user"
+    return split, protocol

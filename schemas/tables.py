@@ -122,6 +122,9 @@ INTERACTIONS = TableSpec(
             ("split", pa.string()),
             ("timestamp", pa.int64()),  # null when the source has none
             ("confidence", pa.float32()),
+            # how the pair was held out: 'warm' (ordinary per-user split), 'cold_item' (its item
+            # was held out with all its interactions), 'cold_user' (its user was reduced to k pairs)
+            ("protocol", pa.string()),
         ]
     ),
     ("user", "item", "relation"),

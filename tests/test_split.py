@@ -54,3 +54,30 @@ def test_bad_split_config_is_rejected():
         SplitConfig(ratios=(0.8, 0.1, 0.2))
     with pytest.raises(ConfigError, match="use 'random' or 'temporal'"):
         SplitConfig(method="chronological")
+
+
+def test_cold_start_items_and_users(world_dir, tmp_path):
+    from kgbuild.build import build
+    from kgbuild.config import BuildConfig
+    from schemas.store import Store
+
+    cfg = BuildConfig(split=SplitConfig(cold_items=0.1, cold_users=0.1, cold_user_train=3))
+    s = Store.open(build(world_dir, tmp_path / "cold", fmt="native", config=cfg).store)
+    inter = s.table("interactions")
+    pairs = inter.drop_duplicates(["user", "item"])
+    cold_item_pairs = pairs[pairs.protocol == "cold_item"]
+    cold_items = set(cold_item_pairs["item"])
+    assert len(cold_items) == 6  # 10% of 60
+    assert set(cold_item_pairs["split"]) == {"valid", "test"}
+    assert not (pairs["item"].isin(cold_items) & (pairs["protocol"] != "cold_item")).any()  # ALL their pairs
+    cold_user = pairs[pairs.protocol == "cold_user"]
+    per_user = cold_user.groupby("user")["split"].agg(lambda x: (x == "train").sum())
+    assert len(per_user) == 4 and (per_user <= 3).all()
+    assert set(cold_user["split"]) <= {"train", "test"}
+    # cold items keep their KG edges but have no interaction edge in any graph
+    tr = s.graph_table("triples", "user_side")
+    rel = s.graph_table("relations", "user_side").set_index("relation")
+    ent_of = s.graph_table("alignment_items", "user_side").set_index("item")["entity"]
+    cold_ent = set(ent_of.loc[list(cold_items)])
+    touching = tr[tr["head"].isin(cold_ent) | tr["tail"].isin(cold_ent)]
+    assert len(touching) and (rel.loc[touching["relation"], "family"] != "interaction").all()

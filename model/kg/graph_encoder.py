@@ -130,14 +130,23 @@ class GraphEncoder(nn.Module):
         """Σ −ln σ(g(h,r,t′) − g(h,r,t)) with g = ||W_r e_h + e_r − W_r e_t||², mean over the batch,
         plus the L2 of the embeddings involved (KGAT's regulariser), scaled by the caller."""
         h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
-        w = self.projection[r]  # (B, d, k): a batch, not the whole edge list
+        order = torch.argsort(r, stable=True)  # per-relation segments: one (n_r, d) @ (d, k) each
+        h, r, t, neg = h[order], r[order], t[order], negative_tails[order]
+        rels, counts = torch.unique_consecutive(r, return_counts=True)
         e_r = self.relation(r)
-        ph = torch.bmm(self.entity(h).unsqueeze(1), w).squeeze(1)
-        pt = torch.bmm(self.entity(t).unsqueeze(1), w).squeeze(1)
-        pn = torch.bmm(self.entity(negative_tails).unsqueeze(1), w).squeeze(1)
+        ph, pt, pn = [], [], []
+        start = 0
+        for rel, n in zip(rels.tolist(), counts.tolist()):
+            w = self.projection[rel]
+            sl = slice(start, start + n)
+            ph.append(self.entity(h[sl]) @ w)
+            pt.append(self.entity(t[sl]) @ w)
+            pn.append(self.entity(neg[sl]) @ w)
+            start += n
+        ph, pt, pn = torch.cat(ph), torch.cat(pt), torch.cat(pn)
         pos = ((ph + e_r - pt) ** 2).sum(-1)
-        neg = ((ph + e_r - pn) ** 2).sum(-1)
-        return F.softplus(-(neg - pos)).mean()
+        neg_score = ((ph + e_r - pn) ** 2).sum(-1)
+        return F.softplus(-(neg_score - pos)).mean()
 
     def kg_l2(self, triples: torch.Tensor, negative_tails: torch.Tensor) -> torch.Tensor:
         h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]

@@ -132,3 +132,19 @@ def test_neighbour_sampling_caps_each_head_and_prefers_confident_edges():
         assert keep[:10].sum() == 2 and keep[10:].all()  # capped at 2; small heads keep all
         kept_first_two += int(keep[:2].sum())
     assert kept_first_two > 0.9 * 400  # the two confident edges win almost always
+
+
+def test_best_paths_follow_attention():
+    import numpy as np
+
+    from model.explain import best_paths
+
+    # user 0 -> items 1, 2 ; 1 -> concept 3 ; 2 -> concept 4 ; 3 and 4 -> target item 5
+    head = np.array([0, 0, 1, 2, 3, 4])
+    rel = np.array([0, 0, 1, 1, 2, 2])
+    tail = np.array([1, 2, 3, 4, 5, 5])
+    w = np.array([0.9, 0.1, 1.0, 1.0, 0.5, 0.5])
+    labels = np.array(["user:a", "item:x", "item:y", "visual:c1", "visual:c2", "item:z"], dtype=object)
+    paths = best_paths("user_side", head, rel, tail, w, labels, ["like", "has_visual_concept", "has_visual_concept_inverse"], 0, 5)
+    assert [p.score for p in paths] == pytest.approx([0.45, 0.05])
+    assert paths[0].text() == "user:a —like→ item:x —has_visual_concept→ visual:c1 ←has_visual_concept— item:z"

@@ -1,0 +1,231 @@
+"""``dualkgat``: the dual collaborative-KG attention recommender (the product's main model).
+
+For each graph g ∈ {G_u (user_side), G_i (item_side)} a :class:`~model.kg.graph_encoder.GraphEncoder`
+runs TransR-projected attention, L bi-interaction layers and an attention over the layer
+outputs. A user's vector is the concatenation of its fused vectors from G_u and G_i, an item's
+likewise. The score weighs each dimension by a user-conditioned importance,
+
+    y(u, i) = (w(u) ⊙ u)ᵀ i,
+
+so full ranking is still one matrix product per user batch. Items' raw modality vectors enter
+through a learned projection added to their layer-0 state in both graphs.
+
+Loss: L = L_CF (BPR) + L_KG_u + L_KG_i + λ‖Θ‖². Schedule ``alternate`` (default, as KGAT): per
+epoch, the CF phase over all BPR batches, then a KG phase over TransR batches of both graphs
+with its own optimiser, then attention is refreshed; ``joint`` adds a TransR batch of each
+graph to every CF batch instead.
+
+Every component is a switch (``use_item_side``, ``use_user_side``, ``fusion``,
+``dimension_importance``, ``raw_features``, ``layer_dims``), so ablations are runs, not forks.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.base import Batch, ModelConfig, Recommender, option
+from model.kg.dimension_importance import DimensionImportance
+from model.kg.graph_encoder import FUSIONS, GraphEncoder
+from model.kg.graph_tensors import GraphTensors
+from model.kg.item_features import item_feature_matrix
+from schemas.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class DualKGATConfig(ModelConfig):
+    dim: int = option(64, "entity embedding size d (must equal the pretrained size)")
+    relation_dim: int = option(64, "relation space size k of TransR (must equal the pretrained size)")
+    layer_dims: tuple[int, ...] = option((64, 32, 16), "output size of each propagation layer; its length is L")
+    dropout: float = option(0.1, "message dropout after each layer")
+    fusion: str = option("attention_concat", "layer fusion: attention_concat | attention_sum | concat (plain, as KGAT)")
+    fusion_dim: int = option(32, "projection size of the layer attention")
+    use_user_side: bool = option(True, "use the user-side graph G_u")
+    use_item_side: bool = option(True, "use the item-side graph G_i")
+    dimension_importance: bool = option(True, "weigh score dimensions by w(u); off = plain inner product")
+    raw_features: bool = option(True, "add a learned projection of the items' modality vectors to their input")
+    schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint")
+    kg_weight: float = option(1.0, "weight of each graph's TransR loss")
+    kg_batch_size: int = option(2048, "triples per TransR batch")
+    kg_lr: float = option(0.001, "learning rate of the KG phase (alternate schedule)")
+    kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch")
+    max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
+    attention_grad: bool = option(False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT")
+    init: str = option("auto", "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)")
+
+    def __post_init__(self) -> None:
+        if self.fusion not in FUSIONS:
+            raise ConfigError(f"fusion = {self.fusion!r}: choose one of {', '.join(FUSIONS)}")
+        if not (self.use_user_side or self.use_item_side):
+            raise ConfigError("at least one of use_user_side / use_item_side must be true")
+        if self.schedule not in ("alternate", "joint"):
+            raise ConfigError(f"schedule = {self.schedule!r}: use 'alternate' or 'joint'")
+        if self.init not in ("pretrained", "random", "auto"):
+            raise ConfigError(f"init = {self.init!r}: use pretrained, random or auto")
+        if not self.layer_dims or min(self.layer_dims) < 1 or self.dim < 1:
+            raise ConfigError("layer_dims needs at least one positive size")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout = {self.dropout}: must be in [0, 1)")
+
+
+class DualKGAT(Recommender):
+    name = "dualkgat"
+    description = "dual collaborative-KG attention (G_u + G_i), layer attention, dimension importance, raw features"
+    paper = "this product's design; KGAT (Wang et al., KDD 2019) for the propagation"
+    Config = DualKGATConfig
+    train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-5, "epochs": 200, "num_negatives": 1}
+    can_score_cold_items = True
+
+    def __init__(self, n_users: int, n_items: int, graphs: list[GraphTensors], features: torch.Tensor | None, cfg: DualKGATConfig):
+        super().__init__(n_users, n_items)
+        self.cfg = cfg
+        self.graph_names = [g.graph for g in graphs]
+        self.encoders = nn.ModuleList(
+            GraphEncoder(g, cfg.dim, cfg.relation_dim, cfg.layer_dims, cfg.dropout, cfg.fusion, cfg.fusion_dim, cfg.attention_grad, cfg.max_neighbours)
+            for g in graphs
+        )
+        self.register_buffer("features", features if (features is not None and cfg.raw_features) else None, persistent=False)
+        self.feature_proj = nn.Linear(self.features.shape[1], cfg.dim) if self.features is not None else None
+        self.out_dim = sum(e.out_dim for e in self.encoders)
+        self.importance = DimensionImportance(self.out_dim) if cfg.dimension_importance else None
+        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
+        # the KG phase exists only under the alternating schedule (instance-level on purpose)
+        self.extra_phases = ("kg",) if cfg.schedule == "alternate" else ()
+        if self.feature_proj is not None:
+            nn.init.xavier_uniform_(self.feature_proj.weight)
+            nn.init.zeros_(self.feature_proj.bias)
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def graphs_for(cls, cfg) -> list[str]:
+        return [g for g, on in (("user_side", cfg.use_user_side), ("item_side", cfg.use_item_side)) if on]
+
+    @classmethod
+    def build(cls, data, config: DualKGATConfig, device: torch.device) -> "DualKGAT":
+        if data.store is None:
+            raise ConfigError(f"{cls.name} needs the store's graphs; build TrainData with TrainData.from_store")
+        graphs = [GraphTensors.from_store(data.store, g).to(device) for g in cls.graphs_for(config)]
+        feats = item_feature_matrix(data.store, data.n_items) if config.raw_features else None
+        model = cls(data.n_users, data.n_items, graphs, feats.to(device) if feats is not None else None, config).to(device)
+        model._maybe_load_pretrained(data.store)
+        return model
+
+    def _maybe_load_pretrained(self, store) -> None:
+        if self.cfg.init == "random":
+            return
+        try:
+            from model.pretrained import load_pretrained
+        except ImportError:  # pragma: no cover - pretraining module missing
+            load_pretrained = None
+        present = (store.path / "pretrained").is_dir()
+        if self.cfg.init == "pretrained" and (load_pretrained is None or not present):
+            raise ConfigError(f"init = 'pretrained' but {store.path / 'pretrained'} has no embeddings; run 'ckg pretrain {store.path}' first")
+        if load_pretrained is None or not present:
+            return
+        for enc in self.encoders:
+            emb = load_pretrained(store, enc.graph.graph)
+            enc.load_pretrained(emb.entity, emb.relation, emb.projection)
+
+    # ---- representations --------------------------------------------------------------------
+    def _extra_input(self, enc: GraphEncoder) -> torch.Tensor | None:
+        if self.feature_proj is None:
+            return None
+        extra = torch.zeros(enc.graph.num_entities, self.cfg.dim, device=self.features.device)
+        return extra.index_add(0, enc.graph.item_entity, self.feature_proj(self.features))
+
+    def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(users (n_users, D), items (n_items, D)): concatenation over the graphs in use."""
+        us, its = [], []
+        for enc in self.encoders:
+            out = enc(self._extra_input(enc))
+            us.append(out[enc.graph.user_entity])
+            its.append(out[enc.graph.item_entity])
+        return torch.cat(us, -1), torch.cat(its, -1)
+
+    def _pair_scores(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+        return self.importance.pair_scores(u, i) if self.importance is not None else (u * i).sum(-1)
+
+    # ---- training ---------------------------------------------------------------------------
+    def on_epoch_start(self, epoch: int, generator: torch.Generator) -> None:
+        for enc in self.encoders:
+            enc.resample_neighbours(generator)
+            enc.refresh_attention()
+        self._generator = generator
+
+    def on_epoch_end(self, epoch: int) -> None:
+        for enc in self.encoders:
+            enc.refresh_attention()
+
+    def loss(self, batch: Batch):
+        users, items = self.representations()
+        u = users[batch.users]
+        pos = items[batch.pos]
+        neg = items[batch.neg[:, 0]]
+        cf = F.softplus(-(self._pair_scores(u, pos) - self._pair_scores(u, neg))).mean()
+        self._last_batch_norm = (u.pow(2).sum() + pos.pow(2).sum() + neg.pow(2).sum()) / (2 * len(batch))
+        parts = {"cf": cf.detach()}
+        total = cf
+        if self.cfg.schedule == "joint":
+            kg = self._kg_loss(self._kg_batches(getattr(self, "_generator", None), limit=1))
+            total = total + kg
+            parts["kg"] = kg.detach()
+        return total, parts
+
+    def regularization(self, batch: Batch) -> torch.Tensor:
+        """½‖u‖² + ½‖i+‖² + ½‖i−‖² of the batch's final vectors over the batch size (KGAT's CF L2)."""
+        return getattr(self, "_last_batch_norm", torch.zeros((), device=self.device))
+
+    def _kg_batches(self, generator: torch.Generator | None, limit: int | None = None) -> Iterable[list[tuple[int, torch.Tensor, torch.Tensor]]]:
+        gen = generator or torch.Generator().manual_seed(0)
+        sizes = [enc.graph.triples.shape[0] for enc in self.encoders]
+        n_batches = max(1, math.ceil(max(sizes) / self.cfg.kg_batch_size))
+        if limit is not None:
+            n_batches = min(n_batches, limit)
+        for _ in range(n_batches):
+            batch = []
+            for k, enc in enumerate(self.encoders):
+                n = sizes[k]
+                if n == 0:
+                    continue
+                idx = torch.randint(0, n, (min(self.cfg.kg_batch_size, n),), generator=gen).to(enc.graph.triples.device)
+                neg = torch.randint(0, enc.graph.num_entities, (len(idx),), generator=gen).to(enc.graph.triples.device)
+                batch.append((k, enc.graph.triples[idx], neg))
+            yield batch
+
+    def _kg_loss(self, batches) -> torch.Tensor:
+        total = torch.zeros((), device=self.device)
+        for batch in batches:
+            for k, triples, neg in batch:
+                enc = self.encoders[k]
+                total = total + self.cfg.kg_weight * enc.kg_loss(triples, neg) + self.cfg.kg_l2 * enc.kg_l2(triples, neg)
+        return total
+
+    def phase_batches(self, phase: str, epoch: int, generator: torch.Generator) -> Iterable[Any]:
+        if phase != "kg":
+            raise NotImplementedError(phase)
+        return self._kg_batches(generator)
+
+    def phase_loss(self, phase: str, batch: Any):
+        loss = self._kg_loss([batch])
+        return loss, {"kg": loss.detach()}
+
+    # ---- scoring ----------------------------------------------------------------------------
+    def prepare_scoring(self) -> None:
+        self._cache = self.representations()
+
+    def release_scoring(self) -> None:
+        self._cache = None
+
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        u_all, i_all = self._cache if self._cache is not None else self.representations()
+        u = u_all[users]
+        if self.importance is not None:
+            u = self.importance.weigh(u)
+        return u @ i_all.T
+
+    def extra_repr(self) -> str:
+        return f"graphs={self.graph_names}, out_dim={self.out_dim}, importance={self.importance is not None}, raw_features={self.feature_proj is not None}"

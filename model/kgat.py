@@ -1,0 +1,40 @@
+"""``kgat``: KGAT as published (Wang et al., KDD 2019) in the same harness.
+
+One collaborative KG — the user-side graph G_u (user–item interactions + the item KG, which here
+includes attribute and modality-concept entities) — with the same TransR attention and
+bi-interaction layers as ``dualkgat``, plain concatenation of the layer outputs, an inner
+product score, BPR + TransR alternating per epoch. No item-side graph, no layer attention, no
+dimension importance, no raw-feature projection: those are what ``dualkgat`` adds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.base import option
+from model.dualkgat import DualKGAT, DualKGATConfig
+from schemas.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class KGATConfig(DualKGATConfig):
+    fusion: str = option("concat", "layer fusion; KGAT concatenates the layers (fixed)")
+    use_item_side: bool = option(False, "KGAT has one graph (fixed)")
+    dimension_importance: bool = option(False, "KGAT scores by inner product (fixed)")
+    raw_features: bool = option(False, "KGAT has no raw-feature input (fixed)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        fixed = {"fusion": "concat", "use_item_side": False, "use_user_side": True, "dimension_importance": False, "raw_features": False}
+        for k, v in fixed.items():
+            if getattr(self, k) != v:
+                raise ConfigError(f"kgat: {k} is fixed to {v!r} (use --model dualkgat to change it)")
+
+
+class KGAT(DualKGAT):
+    name = "kgat"
+    description = "KGAT: attention propagation over user-item + item KG, plain layer concat, inner product"
+    paper = "Wang et al., KGAT: Knowledge Graph Attention Network for Recommendation, KDD 2019"
+    Config = KGATConfig
+    is_baseline = True
+
+
