@@ -51,7 +51,6 @@ class DualKGATConfig(ModelConfig):
     schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint")
     kg_weight: float = option(1.0, "weight of each graph's TransR loss")
     kg_batch_size: int = option(2048, "triples per TransR batch")
-    kg_lr: float = option(0.001, "learning rate of the KG phase (alternate schedule)")
     kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch")
     max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
     attention_grad: bool = option(False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT")
@@ -79,6 +78,7 @@ class DualKGAT(Recommender):
     Config = DualKGATConfig
     train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-5, "epochs": 200, "num_negatives": 1}
     can_score_cold_items = True
+    extra_phases = ("kg",)  # empty under the joint schedule (see phase_batches)
 
     def __init__(self, n_users: int, n_items: int, graphs: list[GraphTensors], features: torch.Tensor | None, cfg: DualKGATConfig):
         super().__init__(n_users, n_items)
@@ -93,8 +93,6 @@ class DualKGAT(Recommender):
         self.out_dim = sum(e.out_dim for e in self.encoders)
         self.importance = DimensionImportance(self.out_dim) if cfg.dimension_importance else None
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
-        # the KG phase exists only under the alternating schedule (instance-level on purpose)
-        self.extra_phases = ("kg",) if cfg.schedule == "alternate" else ()
         if self.feature_proj is not None:
             nn.init.xavier_uniform_(self.feature_proj.weight)
             nn.init.zeros_(self.feature_proj.bias)
@@ -207,6 +205,8 @@ class DualKGAT(Recommender):
     def phase_batches(self, phase: str, epoch: int, generator: torch.Generator) -> Iterable[Any]:
         if phase != "kg":
             raise NotImplementedError(phase)
+        if self.cfg.schedule == "joint":  # KG batches ride along with the CF batches instead
+            return iter(())
         return self._kg_batches(generator)
 
     def phase_loss(self, phase: str, batch: Any):

@@ -13,7 +13,6 @@ raw-feature projection of items) and may be None.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from model.kg.aggregation import BiInteraction, aggregate, aggregate_differentiable, sparse_adjacency
@@ -22,6 +21,7 @@ from model.kg.edge_softmax import edge_softmax
 from model.kg.graph_tensors import GraphTensors
 from model.kg.layer_fusion import LayerAttention, plain_concat
 from model.kg.neighbour_sampling import sample_neighbours
+from model.transr import pairwise_logistic_loss, project_by_relation, translation_distance
 
 FUSIONS = ("attention_concat", "attention_sum", "concat")
 
@@ -127,26 +127,15 @@ class GraphEncoder(nn.Module):
 
     # --- TransR loss ---------------------------------------------------------------------
     def kg_loss(self, triples: torch.Tensor, negative_tails: torch.Tensor) -> torch.Tensor:
-        """Σ −ln σ(g(h,r,t′) − g(h,r,t)) with g = ||W_r e_h + e_r − W_r e_t||², mean over the batch,
-        plus the L2 of the embeddings involved (KGAT's regulariser), scaled by the caller."""
+        """Σ −ln σ(g(h,r,t′) − g(h,r,t)), g = ||W_r e_h + e_r − W_r e_t||² (projected vectors
+        clamped to the unit ball, as in pretraining), mean over the batch. Projections are one
+        matmul per relation segment of the batch (:func:`model.transr.project_by_relation`)."""
         h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
-        order = torch.argsort(r, stable=True)  # per-relation segments: one (n_r, d) @ (d, k) each
-        h, r, t, neg = h[order], r[order], t[order], negative_tails[order]
-        rels, counts = torch.unique_consecutive(r, return_counts=True)
         e_r = self.relation(r)
-        ph, pt, pn = [], [], []
-        start = 0
-        for rel, n in zip(rels.tolist(), counts.tolist()):
-            w = self.projection[rel]
-            sl = slice(start, start + n)
-            ph.append(self.entity(h[sl]) @ w)
-            pt.append(self.entity(t[sl]) @ w)
-            pn.append(self.entity(neg[sl]) @ w)
-            start += n
-        ph, pt, pn = torch.cat(ph), torch.cat(pt), torch.cat(pn)
-        pos = ((ph + e_r - pt) ** 2).sum(-1)
-        neg_score = ((ph + e_r - pn) ** 2).sum(-1)
-        return F.softplus(-(neg_score - pos)).mean()
+        ph = project_by_relation(self.entity(h), r, self.projection)
+        pt = project_by_relation(self.entity(t), r, self.projection)
+        pn = project_by_relation(self.entity(negative_tails), r, self.projection)
+        return pairwise_logistic_loss(translation_distance(ph, e_r, pt), translation_distance(ph, e_r, pn))
 
     def kg_l2(self, triples: torch.Tensor, negative_tails: torch.Tensor) -> torch.Tensor:
         h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]

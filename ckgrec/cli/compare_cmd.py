@@ -1,0 +1,34 @@
+"""``ckg compare``: a table of models x metrics over seeds, with a paired per-user test."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="compare finished runs: models x metrics, mean ± std over seeds, paired test",
+        description="Group finished runs by configuration (runs that differ only in --seed are seeds of one method), "
+        "report the mean ± std over seeds of each test metric, and test each method against the best baseline with a "
+        "two-sided Wilcoxon signed-rank test over users (per-user metric averaged over seeds). All runs must come from "
+        "the same store build.",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories written by 'ckg train'")
+    p.add_argument("--metrics", default="recall@20,ndcg@20,recall@10,ndcg@10,precision@10", help="comma-separated NAME@K; the first is the one tested and sorted on")
+    p.add_argument("--split", choices=["valid", "test"], default="test", help="split to compare (default test)")
+    p.add_argument("--reference", help="model (or group label) to test against (default: the best baseline)")
+    p.add_argument("--test", choices=["wilcoxon", "ttest"], default="wilcoxon", help="paired test over users (default wilcoxon)")
+    p.add_argument("--format", choices=["markdown", "json"], default="markdown", help="output format (default markdown)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.compare import compare, format_table
+    from model.metrics import parse_metric
+
+    metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
+    for m in metrics:
+        parse_metric(m)
+    c = compare(args.runs, metrics, split=args.split, reference=args.reference, test=args.test)
+    print(format_table(c, args.format))
+    return 0

@@ -1,0 +1,40 @@
+"""``ckg models``: the models ``ckg train --model`` accepts, with their options and defaults."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "models",
+        help="list the models and their options",
+        description="List every model 'ckg train --model' accepts, its paper, its options (set with --set KEY=VALUE or "
+        "the [model] table of --config) with defaults, and the trainer defaults it changes.",
+    )
+    p.add_argument("name", nargs="?", help="show only this model")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.config import TRAINER_DEFAULTS, config_options
+    from model.registry import MODELS, get_model
+
+    classes = [get_model(args.name)] if args.name else list(MODELS.values())
+    for cls in classes:
+        kind = "closed form" if not cls.trainable else "trained by epochs"
+        tags = [kind] + (["baseline"] if cls.is_baseline else []) + (["scores cold items"] if cls.can_score_cold_items else [])
+        print(f"{cls.name}  --  {cls.description}")
+        print(f"    {cls.paper}; {', '.join(tags)}")
+        opts = config_options(cls.Config)
+        if opts:
+            width = max(len(n) for n, *_ in opts)
+            for name, tname, default, help_text in opts:
+                d = ",".join(map(str, default)) if isinstance(default, tuple) else default
+                print(f"    --set {name.ljust(width)} = {d!s:<10} ({tname}) {help_text}")
+        else:
+            print("    (no options)")
+        if cls.trainable:
+            td = {**TRAINER_DEFAULTS, **dict(cls.train_defaults)}
+            print("    trainer defaults: " + ", ".join(f"{k}={v}" for k, v in td.items()))
+        print()
+    return 0

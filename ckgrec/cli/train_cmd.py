@@ -1,0 +1,101 @@
+"""``ckg train``: train one model on a store into a run directory (resumes an interrupted run)."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a recommender on a store (resumes an interrupted run)",
+        description="Train one model on the training split of STORE, select the best epoch on the validation split "
+        "(early stopping), evaluate it once on the test split by full ranking, and write the run directory RUN "
+        "(config.json, metrics.jsonl, scores.json, per-user test metrics, best.pt). Running the same command on a RUN "
+        "that holds a checkpoint resumes it. Options left out take the model's paper defaults (see 'ckg models').",
+    )
+    p.add_argument("store", help="store directory written by 'ckg build'")
+    p.add_argument("--model", required=True, help="model name (see 'ckg models')")
+    p.add_argument("--out", required=True, metavar="RUN", help="run directory to write (or resume)")
+    p.add_argument("--config", metavar="FILE", help="TOML file with a [train] table (trainer options) and a [model] table (model options)")
+    p.add_argument("--seed", type=int, help="seed of initialisation, sampling and dropout (default 2020)")
+    p.add_argument("--epochs", type=int, help="maximum number of epochs (default: the model's, usually 300)")
+    p.add_argument("--batch-size", type=int, help="BPR triples per batch (default: the model's paper value)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the model's paper value)")
+    p.add_argument("--optimizer", choices=["adam", "sgd", "adagrad"], help="optimiser (default adam)")
+    p.add_argument("--l2", type=float, help="L2 coefficient of the model's regulariser (default: the model's paper value)")
+    p.add_argument("--negatives", type=int, help="sampled negatives per positive (default: the model's, usually 1)")
+    p.add_argument("--patience", type=int, help="stop after this many evaluations without a better validation metric (0 = never; default 10)")
+    p.add_argument("--eval-every", type=int, help="evaluate on the validation split every N epochs (default 1)")
+    p.add_argument("--valid-metric", help="validation metric for early stopping, NAME@K (default recall@20)")
+    p.add_argument("--ks", help="comma-separated cut-offs K of the reported metrics (default 10,20)")
+    p.add_argument("--valid-users", type=int, help="rank only this many (fixed, random) validation users during training; 0 = all (default)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train: auto (CUDA if available, default), cpu or cuda")
+    p.add_argument("--threads", type=int, help="CPU threads torch may use (default: torch's choice)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="set a model option, typed by the model's config, e.g. --set layers=2; repeatable")
+    p.add_argument("--force", action="store_true", help="discard what RUN holds and train from scratch")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors and the final scores")
+    p.set_defaults(handler=run)
+
+
+FLAG_TO_FIELD = {
+    "seed": "seed", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer", "l2": "l2", "negatives": "num_negatives",
+    "patience": "patience", "eval_every": "eval_every", "valid_metric": "valid_metric", "valid_users": "valid_users",
+    "device": "device", "threads": "threads",
+}
+
+
+def load_configs(args: argparse.Namespace):
+    """(model class, model config, train config) from --config FILE, flags and --set."""
+    import tomllib
+    from pathlib import Path
+
+    from model.config import TrainConfig, build_config, coerce
+    from model.registry import get_model
+    from schemas.config_io import from_mapping
+    from schemas.errors import ConfigError, InputNotFoundError
+
+    cls = get_model(args.model)
+    data: dict = {}
+    if args.config:
+        p = Path(args.config)
+        if not p.is_file():
+            raise InputNotFoundError(f"config file not found: {p}")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p}: not valid TOML: {e}") from e
+        unknown = set(data) - {"train", "model"}
+        if unknown:
+            raise ConfigError(f"{p}: unknown table(s) {sorted(unknown)}; use [train] and [model]")
+    train = dict(data.get("train", {}))
+    for flag, field in FLAG_TO_FIELD.items():
+        value = getattr(args, flag)
+        if value is not None:
+            train[field] = value
+    if args.ks is not None:
+        train["ks"] = coerce(args.ks, tuple[int, ...], "--ks")
+    tc = from_mapping(TrainConfig, train, f"{args.config or 'options'} [train]")
+    mc = build_config(cls.Config, data.get("model", {}), args.set, where=f"{args.config or 'options'} [model] ({cls.name})")
+    return cls, mc, tc
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    cls, mc, tc = load_configs(args)
+
+    import torch  # noqa: F401  (heavy: only once the options are known to be valid)
+
+    from model.data import TrainData
+    from model.trainer import train
+    from schemas.store import Store
+
+    store = Store.open(args.store)
+    data = TrainData.from_store(store)
+    log = None if args.quiet else (lambda msg: print(msg, flush=True))
+    progress = not args.quiet and sys.stderr.isatty()
+    scores = train(data, cls.name, args.out, model_config=mc, train_config=tc, force=args.force, progress=progress, log=log)
+    if scores is not None and args.quiet:
+        test = scores["test"]
+        print("  ".join(f"{k} {test[k]:.4f}" for k in sorted(test)))
+    return 0

@@ -1,0 +1,1 @@
+"""Reference baselines, one module each: mostpop, ease, bprmf, neumf, ngcf, lightgcn."""

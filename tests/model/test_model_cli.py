@@ -1,0 +1,108 @@
+"""``ckg train / evaluate / compare / models`` through the real entry point."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ckgrec.cli import main
+from model.run_dir import RunDir
+
+FAST = ["--epochs", "3", "--batch-size", "64", "--lr", "0.01", "--quiet", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def runs(store_dir, tmp_path_factory):
+    """bprmf with two seeds, mostpop and ease on the tiny world store."""
+    root = tmp_path_factory.mktemp("runs")
+    for seed in (1, 2):
+        assert main(["train", str(store_dir), "--model", "bprmf", "--out", str(root / f"bpr{seed}"), "--seed", str(seed), *FAST, "--set", "embedding_dim=8"]) == 0
+    for m in ("mostpop", "ease"):
+        assert main(["train", str(store_dir), "--model", m, "--out", str(root / m), "--quiet"]) == 0
+    return root
+
+
+def test_train_writes_the_run_directory(runs, capsys):
+    run = RunDir(runs / "bpr1")
+    cfg = run.read_config()
+    assert cfg["model_config"] == {"embedding_dim": 8} and cfg["train"]["seed"] == 1 and cfg["train"]["threads"] == 1
+    assert len(run.read_metrics()) == 3 and run.read_scores()["protocol"] == "full"
+
+
+def test_train_on_a_finished_run_reports_instead_of_retraining(runs, store_dir, capsys):
+    before = (runs / "bpr1" / "scores.json").read_text()
+    assert main(["train", str(store_dir), "--model", "bprmf", "--out", str(runs / "bpr1"), "--seed", "1", *FAST[:-3], "--threads", "1", "--set", "embedding_dim=8"]) == 0
+    assert "already finished" in capsys.readouterr().out
+    assert (runs / "bpr1" / "scores.json").read_text() == before
+
+
+def test_unknown_model_option_suggests_the_closest(store_dir, tmp_path, capsys):
+    assert main(["train", str(store_dir), "--model", "lightgcn", "--out", str(tmp_path / "r"), "--set", "layer=2"]) == 2
+    assert "unknown key 'layer'; did you mean 'layers'?" in capsys.readouterr().err
+    assert main(["train", str(store_dir), "--model", "lightgnc", "--out", str(tmp_path / "r")]) == 2
+    assert "did you mean 'lightgcn'?" in capsys.readouterr().err
+    assert main(["train", str(store_dir), "--model", "ngcf", "--out", str(tmp_path / "r"), "--set", "hidden=8,x"]) == 2
+    assert "not a valid int" in capsys.readouterr().err
+
+
+def test_config_file_and_flags(store_dir, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[train]\nepochs = 2\nbatch_size = 32\nlr = 0.02\n[model]\nhidden = [8]\nembedding_dim = 8\n")
+    assert main(["train", str(store_dir), "--model", "ngcf", "--out", str(tmp_path / "r"), "--config", str(cfg), "--epochs", "1", "--quiet"]) == 0
+    c = RunDir(tmp_path / "r").read_config()
+    assert c["train"]["epochs"] == 1 and c["train"]["batch_size"] == 32 and c["model_config"]["hidden"] == [8]
+
+
+def test_evaluate_full_and_sampled(runs, capsys):
+    assert main(["evaluate", str(runs / "bpr1"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["protocol"] == "full" and out["test"] == pytest.approx(RunDir(runs / "bpr1").read_scores()["test"])
+    assert main(["evaluate", str(runs / "bpr1"), "--protocol", "sampled", "--negatives", "20"]) == 0
+    text = capsys.readouterr().out
+    assert "SAMPLED PROTOCOL" in text and "compare with papers" in text and "[sampled-20]" in text
+    sampled = json.loads((runs / "bpr1" / "scores_sampled.json").read_text())
+    assert sampled["protocol"] == "sampled" and "warning" in sampled
+    assert RunDir(runs / "bpr1").read_scores()["protocol"] == "full"  # scores.json untouched
+
+
+def test_evaluate_refuses_a_store_from_another_build(runs, tmp_path, capsys):
+    from kgbuild.build import build
+    from tests.world import make_world
+
+    other = build(make_world(tmp_path / "raw", n_users=30), tmp_path / "other", fmt="native").store
+    from schemas.store import Store
+
+    want = RunDir(runs / "bpr1").read_config()["store"]["fingerprint"]
+    assert main(["evaluate", str(runs / "bpr1"), "--store", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert want in err and Store.open(other).fingerprint in err and "another build" in err
+    assert main(["train", str(other), "--model", "bprmf", "--out", str(tmp_path / "x"), *FAST]) == 0  # a new run is fine
+
+
+def test_compare_table(runs, capsys):
+    paths = [str(runs / n) for n in ("bpr1", "bpr2", "mostpop", "ease")]
+    assert main(["compare", *paths, "--metrics", "recall@20,ndcg@20"]) == 0
+    out = capsys.readouterr().out
+    assert "| model" in out and "bprmf" in out and "±" in out and "Wilcoxon" in out
+    assert main(["compare", *paths, "--metrics", "recall@20", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    groups = {g["model"]: g for g in data["groups"]}
+    assert groups["bprmf"]["seeds"] == [1, 2] and len(groups) == 3
+    ref = data["reference"]
+    assert ref == max(groups.values(), key=lambda g: g["mean"]["recall@20"])["label"]
+    assert all(g["p_value"]["recall@20"] is None or 0 <= g["p_value"]["recall@20"] <= 1 for g in data["groups"])
+
+
+def test_compare_refuses_duplicate_seeds(runs, capsys):
+    assert main(["compare", str(runs / "bpr1"), str(runs / "bpr1")]) == 2
+    assert "same configuration and seed" in capsys.readouterr().err
+
+
+def test_models_lists_every_model_with_options(capsys):
+    from model.registry import MODELS
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in MODELS:
+        assert f"{name}  --" in out
+    assert "--set layers" in out and "trainer defaults" in out
