@@ -21,6 +21,7 @@ class KGATConfig(DualKGATConfig):
     use_item_side: bool = option(False, "KGAT has one graph (fixed)")
     dimension_importance: bool = option(False, "KGAT scores by inner product (fixed)")
     raw_features: bool = option(False, "KGAT has no raw-feature input (fixed)")
+    dropout: float = option(0.1, "message dropout after each layer (KGAT's 0.1)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -36,5 +37,6 @@ class KGAT(DualKGAT):
     paper = "Wang et al., KGAT: Knowledge Graph Attention Network for Recommendation, KDD 2019"
     Config = KGATConfig
     is_baseline = True
+    train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-5, "epochs": 200, "num_negatives": 1}  # KGAT's own
 
 
