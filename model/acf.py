@@ -23,6 +23,7 @@ from torch import nn
 
 from model.base import Batch, ModelConfig, Recommender, option
 from model.kg.edge_softmax import edge_softmax
+from model.kg.item_features import modality_blocks
 from schemas.errors import ConfigError
 
 
@@ -68,17 +69,9 @@ class ACF(Recommender):
     @classmethod
     def build(cls, data, config: ACFConfig, device: torch.device) -> "ACF":
         coo = data.train.tocoo()
-        components, present = [], []
-        if data.store is not None:
-            for m in data.store.modalities:
-                index, matrix = data.store.feature(m)
-                x = np.zeros((data.n_items, matrix.shape[1]), dtype=np.float32)
-                rows = np.asarray(matrix, dtype=np.float32)[index["row"].to_numpy()]
-                x[index["item"].to_numpy()] = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-                mask = np.zeros(data.n_items, dtype=bool)
-                mask[index["item"].to_numpy()] = True
-                components.append(torch.from_numpy(x))
-                present.append(torch.from_numpy(mask))
+        blocks = modality_blocks(data.store, data.n_items) if data.store is not None else []
+        components = [torch.from_numpy(x) for x, _ in blocks]
+        present = [torch.from_numpy(p) for _, p in blocks]
         pres = torch.stack(present, 1) if present else torch.zeros(data.n_items, 0, dtype=torch.bool)
         return cls(data.n_users, data.n_items, (coo.row.astype(np.int64), coo.col.astype(np.int64)), components, pres, config).to(device)
 

@@ -15,18 +15,24 @@ import torch
 from schemas.store import Store
 
 
-def item_feature_matrix(store: Store, n_items: int) -> torch.Tensor | None:
-    mods = store.modalities
-    if not mods:
-        return None
+def modality_blocks(store: Store, n_items: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per modality: (row-L2-normalised matrix (n_items, d_m) with zeros where missing, present mask (n_items,))."""
     blocks = []
-    missing = np.ones((n_items, len(mods)), dtype=np.float32)
-    for k, m in enumerate(mods):
+    for m in store.modalities:
         index, matrix = store.feature(m)
         x = np.zeros((n_items, matrix.shape[1]), dtype=np.float32)
         rows = np.asarray(matrix, dtype=np.float32)[index["row"].to_numpy()]
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        x[index["item"].to_numpy()] = rows / np.maximum(norms, 1e-12)
-        missing[index["item"].to_numpy(), k] = 0.0
-        blocks.append(x)
-    return torch.from_numpy(np.concatenate(blocks + [missing], axis=1))
+        items = index["item"].to_numpy()
+        x[items] = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        present = np.zeros(n_items, dtype=bool)
+        present[items] = True
+        blocks.append((x, present))
+    return blocks
+
+
+def item_feature_matrix(store: Store, n_items: int) -> torch.Tensor | None:
+    blocks = modality_blocks(store, n_items)
+    if not blocks:
+        return None
+    missing = np.stack([~present for _, present in blocks], axis=1).astype(np.float32)
+    return torch.from_numpy(np.concatenate([x for x, _ in blocks] + [missing], axis=1))
