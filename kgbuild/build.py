@@ -23,26 +23,13 @@ from kgbuild.concepts import assign_concepts
 from kgbuild.config import BuildConfig
 from kgbuild.features import read_feature
 from kgbuild.raw import RawDataset
+from kgbuild.store_output import natural_order, store_counts, write_store
 from kgbuild.split import assign_cold_start, assign_splits, filter_pairs
 from kgbuild.validate import ValidTables, validate
 from schemas.config_io import to_dict
 from schemas.errors import ConfigError, InputValidationError, Problem, StoreError
-from schemas.store import StoreWriter, compute_fingerprint
-from schemas.tables import (
-    ALIGNMENT_ITEMS,
-    ALIGNMENT_USERS,
-    ENTITIES,
-    FAMILY_CONCEPT,
-    FAMILY_EXTERNAL,
-    FAMILY_ITEM_ATTRIBUTE,
-    FAMILY_USER_ATTRIBUTE,
-    INTERACTIONS,
-    ITEMS,
-    RELATIONS,
-    SPLITS,
-    TRIPLES,
-    USERS,
-)
+from schemas.store import compute_fingerprint
+from schemas.tables import FAMILY_CONCEPT, FAMILY_EXTERNAL, FAMILY_ITEM_ATTRIBUTE, FAMILY_USER_ATTRIBUTE
 
 MODALITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -109,15 +96,6 @@ def build(
     return report
 
 
-def _natural_order(ids: np.ndarray) -> np.ndarray:
-    """Sort source ids numerically when they all are integers ('2' before '10'), else as text."""
-    s = pd.Series(ids, dtype=object)
-    as_int = pd.to_numeric(s, errors="coerce")
-    if not as_int.isna().any() and (as_int % 1 == 0).all():
-        return s.iloc[np.lexsort((s.to_numpy(dtype=str), as_int.to_numpy()))].to_numpy(dtype=object)
-    return np.sort(s.to_numpy(dtype=object)).astype(object)
-
-
 def _interaction_relations(vt: ValidTables, cfg: BuildConfig) -> pd.DataFrame:
     inter = vt.interactions
     has_rating = inter["rating"].notna().any()
@@ -165,13 +143,13 @@ def build_from_tables(
     if len(pairs) == 0:
         raise InputValidationError([Problem(ds.source("interactions"), None, None, "no interactions left after filtering", f"split config: {cfg.split}")])
 
-    user_ids = _natural_order(pairs["user_id"].unique())
+    user_ids = natural_order(pairs["user_id"].unique())
     item_ids = pairs["item_id"].unique()
     if vt.items is not None and cfg.split.min_item_pairs <= 1 and cfg.split.k_core == 0:
         # catalogue items nobody interacted with stay as cold-start items (features, attributes)
         catalogue = vt.items["item_id"]
         item_ids = np.concatenate([item_ids, catalogue[~catalogue.isin(vt.interactions["item_id"])].to_numpy(dtype=object)])
-    item_ids = _natural_order(item_ids)
+    item_ids = natural_order(item_ids)
     user_index, item_index = pd.Index(user_ids), pd.Index(item_ids)
     pairs["user"] = user_index.get_indexer(pairs["user_id"])
     pairs["item"] = item_index.get_indexer(pairs["item_id"])
@@ -248,7 +226,7 @@ def build_from_tables(
         {"entities": entities[["graph", "entity", "label", "kind"]], "relations": relations[["graph", "relation", "name"]],
          "users": users_t[["user", "label"]], "items": items_t[["item", "label"]]}
     )
-    counts = _counts(n_users, n_items, pairs, inter, entities, relations, triples, dropped, kept_features)
+    counts = store_counts(n_users, n_items, pairs, inter, entities, relations, triples, dropped, kept_features)
     manifest = {
         "source": {"format": fmt, "name": ds.name},
         "config": to_dict(cfg),
@@ -262,18 +240,11 @@ def build_from_tables(
     }
 
     st.start("write")
-    with StoreWriter(out, fingerprint, force=force) as w:
-        w.write_table(ENTITIES, entities)
-        w.write_table(RELATIONS, relations)
-        w.write_table(TRIPLES, triples)
-        w.write_table(ALIGNMENT_ITEMS, align_items)
-        w.write_table(ALIGNMENT_USERS, align_users)
-        w.write_table(INTERACTIONS, interactions_t)
-        w.write_table(USERS, users_t)
-        w.write_table(ITEMS, items_t)
-        for modality, (items_dense, matrix) in sorted(kept_features.items()):
-            w.write_feature(modality, items_dense, matrix)
-        path = w.commit(manifest)
+    path = write_store(
+        out, fingerprint, manifest, force=force, entities=entities, relations=relations, triples=triples,
+        alignment_items=align_items, alignment_users=align_users, interactions=interactions_t, users=users_t,
+        items=items_t, features=kept_features,
+    )
     st.stop()
     return BuildReport(path, counts, st.seconds)
 
@@ -330,22 +301,3 @@ def _external_facts(vt, cfg, item_index, item_labels) -> tuple[pd.DataFrame, dic
         mapped = s.map(entity_label)
         return mapped.where(mapped.notna(), graphs.external_label("") + s).to_numpy(dtype=object)
     return graphs.facts(lab("head"), kg["relation"].to_numpy(dtype=object), lab("tail"), FAMILY_EXTERNAL), links
-
-
-def _counts(n_users, n_items, pairs, inter, entities, relations, triples, dropped, kept_features) -> dict:
-    per = lambda frame, col: {g: int(v) for g, v in frame.groupby(col, sort=True).size().items()}
-    return {
-        "users": int(n_users),
-        "items": int(n_items),
-        "pairs": {s: int((pairs["split"] == s).sum()) for s in SPLITS},
-        "pairs_by_protocol": {f"{p}/{s}": int(((pairs["protocol"] == p) & (pairs["split"] == s)).sum())
-                              for p in ("warm", "cold_item", "cold_user") for s in SPLITS if ((pairs["protocol"] == p) & (pairs["split"] == s)).any()},
-        "interactions": {s: int((inter["split"] == s).sum()) for s in SPLITS},
-        "interaction_relations": sorted(inter["relation"].unique().tolist()),
-        "entities": per(entities, "graph"),
-        "relations": per(relations[~relations["is_inverse"]], "graph"),
-        "triples": per(triples, "graph"),
-        "items_without_train_interaction": int(n_items - inter.loc[inter["split"] == "train", "item"].nunique()),
-        "features": {m: int(len(v[0])) for m, v in sorted(kept_features.items())},
-        "dropped_by_filters": dropped,
-    }

@@ -33,24 +33,17 @@ from kgbuild import graphs
 from kgbuild.rdf.errors import RdfInputError
 from kgbuild.rdf.iri import LABEL_PREFIX, NODE_PATH, RELATION_PATH, decode
 from kgbuild.rdf.parse import Lit, iter_quads
+from kgbuild.store_output import natural_order, store_counts, write_store
 from schemas.errors import InputNotFoundError, StoreError
 from schemas.rdf_vocab import CKG, KIND_CLASS, RELATION_KINDS, SPLIT_TERMS, vocabulary_terms
-from schemas.store import StoreWriter, compute_fingerprint
+from schemas.store import compute_fingerprint
 from schemas.tables import (
-    ALIGNMENT_ITEMS,
-    ALIGNMENT_USERS,
-    ENTITIES,
-    INTERACTIONS,
-    ITEMS,
     KIND_CONCEPT,
     KIND_EXTERNAL,
     KIND_ITEM,
     KIND_ITEM_ATTRIBUTE,
     KIND_USER,
     KIND_USER_ATTRIBUTE,
-    RELATIONS,
-    TRIPLES,
-    USERS,
 )
 
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -200,12 +193,6 @@ def _iri(o, reader: _Reader, s: str, what: str) -> str:
     return o
 
 
-def _natural_order(ids) -> np.ndarray:
-    from kgbuild.build import _natural_order as natural
-
-    return natural(np.asarray(ids, dtype=object))
-
-
 def import_rdf(
     path: str | Path,
     out: str | Path,
@@ -306,8 +293,8 @@ def import_rdf(
     item_src = dict(zip(source_ids(item_nodes, KIND_ITEM), item_nodes))
     if len(user_src) != len(user_nodes) or len(item_src) != len(item_nodes):
         raise r.bad("two user or item nodes share a label")
-    user_ids = _natural_order(list(user_src)) if user_src else np.array([], dtype=object)
-    item_ids = _natural_order(list(item_src)) if item_src else np.array([], dtype=object)
+    user_ids = natural_order(np.asarray(list(user_src), dtype=object)) if user_src else np.array([], dtype=object)
+    item_ids = natural_order(np.asarray(list(item_src), dtype=object)) if item_src else np.array([], dtype=object)
     user_labels = np.array([graphs.user_label(u) for u in user_ids], dtype=object)
     item_labels = np.array([graphs.item_label(i) for i in item_ids], dtype=object)
     user_pos = {user_src[u]: k for k, u in enumerate(user_ids)}
@@ -393,11 +380,10 @@ def import_rdf(
         {"entities": entities[["graph", "entity", "label", "kind"]], "relations": relations_t[["graph", "relation", "name"]],
          "users": users_t[["user", "label"]], "items": items_t[["item", "label"]]}
     )
-    from kgbuild.build import _counts
 
     pairs = inter.groupby(["user", "item"], sort=True, as_index=False)[["split", "protocol"]].first()
     dropped = manifest_part.get("dropped_by_filters", {"users": 0, "items": 0, "pairs": 0})
-    counts = _counts(n_users, n_items, pairs, inter, entities, relations_t, triples, dropped, kept)
+    counts = store_counts(n_users, n_items, pairs, inter, entities, relations_t, triples, dropped, kept)
     manifest = {
         "source": manifest_part.get("source", {"format": "rdf", "name": Path(path).name}),
         "config": manifest_part.get("config", {}),
@@ -407,18 +393,11 @@ def import_rdf(
         "graphs": manifest_part.get("graphs", {}),
         "imported_from": {"file": Path(path).name, "base": base, "original_fingerprint": original_fp},
     }
-    with StoreWriter(out, fingerprint, force=force) as w:
-        w.write_table(ENTITIES, entities)
-        w.write_table(RELATIONS, relations_t)
-        w.write_table(TRIPLES, triples)
-        w.write_table(ALIGNMENT_ITEMS, align_items)
-        w.write_table(ALIGNMENT_USERS, align_users)
-        w.write_table(INTERACTIONS, inter)
-        w.write_table(USERS, users_t)
-        w.write_table(ITEMS, items_t)
-        for m, (items_dense, matrix) in sorted(kept.items()):
-            w.write_feature(m, items_dense, matrix)
-        store = w.commit(manifest)
+    store = write_store(
+        out, fingerprint, manifest, force=force, entities=entities, relations=relations_t, triples=triples,
+        alignment_items=align_items, alignment_users=align_users, interactions=inter, users=users_t, items=items_t,
+        features=kept,
+    )
     if original_fp and original_fp != fingerprint:
         notes.append(f"fingerprint {fingerprint} differs from the exported store's {original_fp}: the ids were renumbered by the builder's rules")
     return ImportReport(store, r.n, fingerprint, original_fp, counts, notes, time.perf_counter() - started)

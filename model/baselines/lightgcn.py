@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.base import Batch, ModelConfig, Recommender, option
+from model.base import ModelConfig, option
 from model.data import TrainData
 from model.graph_ops import bipartite_adjacency, propagate, to_torch_csr
-from model.losses import bpr_loss, embedding_l2
+from model.baselines.propagated import PropagatedBPR
 from schemas.errors import ConfigError
 
 
@@ -41,7 +41,7 @@ class LightGCNConfig(ModelConfig):
             raise ConfigError(f"lightgcn.init_std = {self.init_std}: must be > 0")
 
 
-class LightGCN(Recommender):
+class LightGCN(PropagatedBPR):
     name = "lightgcn"
     description = "linear propagation of ID embeddings on the normalised user-item graph, layer mean"
     paper = "He et al., SIGIR 2020"
@@ -75,25 +75,3 @@ class LightGCN(Recommender):
             total = total + x
         final = total / (self.layers + 1)
         return final[: self.n_users], final[self.n_users :]
-
-    def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        users, items = self.propagate()
-        u = users[batch.users]
-        pos = (u * items[batch.pos]).sum(-1)
-        neg = (u.unsqueeze(1) * items[batch.neg]).sum(-1)
-        loss = bpr_loss(pos, neg)
-        return loss, {"bpr": loss.detach()}
-
-    def regularization(self, batch: Batch) -> torch.Tensor:
-        e = self.embedding
-        return embedding_l2(e(batch.users), e(batch.pos + self.n_users), e(batch.neg.flatten() + self.n_users))
-
-    def prepare_scoring(self) -> None:
-        self._cache = self.propagate()
-
-    def release_scoring(self) -> None:
-        self._cache = None
-
-    def score_users(self, users: torch.Tensor) -> torch.Tensor:
-        u, i = self._cache if self._cache is not None else self.propagate()
-        return u[users] @ i.T

@@ -24,10 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.base import Batch, ModelConfig, Recommender, option
+from model.base import ModelConfig, option
 from model.data import TrainData
 from model.graph_ops import bipartite_adjacency, propagate, to_torch_csr
-from model.losses import bpr_loss, embedding_l2
+from model.baselines.propagated import PropagatedBPR
 from schemas.errors import ConfigError
 
 
@@ -49,7 +49,7 @@ class NGCFConfig(ModelConfig):
                 raise ConfigError(f"ngcf.{name} = {v}: must be in [0, 1)")
 
 
-class NGCF(Recommender):
+class NGCF(PropagatedBPR):
     name = "ngcf"
     description = "graph propagation with feature transforms and bi-interaction messages, layers concatenated"
     paper = "Wang et al., SIGIR 2019"
@@ -122,23 +122,3 @@ class NGCF(Recommender):
                 ego = normed
         final = torch.cat(outs, 1)
         return final[: self.n_users], final[self.n_users :]
-
-    def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        users, items = self.propagate()
-        u = users[batch.users]
-        loss = bpr_loss((u * items[batch.pos]).sum(-1), (u.unsqueeze(1) * items[batch.neg]).sum(-1))
-        return loss, {"bpr": loss.detach()}
-
-    def regularization(self, batch: Batch) -> torch.Tensor:
-        e = self.embedding
-        return embedding_l2(e(batch.users), e(batch.pos + self.n_users), e(batch.neg.flatten() + self.n_users))
-
-    def prepare_scoring(self) -> None:
-        self._cache = self.propagate()
-
-    def release_scoring(self) -> None:
-        self._cache = None
-
-    def score_users(self, users: torch.Tensor) -> torch.Tensor:
-        u, i = self._cache if self._cache is not None else self.propagate()
-        return u[users] @ i.T
