@@ -12,6 +12,10 @@ another), and each other group is compared with it by the two-sided Wilcoxon sig
 over users (:func:`scipy.stats.wilcoxon`; ``--test ttest`` uses the paired t-test
 :func:`scipy.stats.ttest_rel`). Users whose values tie are dropped by Wilcoxon (``zero_method
 = "wilcox"``); identical groups get p = 1.
+
+User/item groups (warm, cold items, cold users, activity quartiles; :mod:`model.groups`) get a
+table each after the overall one (:mod:`model.compare_groups`), where "n/a" marks a method that
+cannot score the group.
 """
 from __future__ import annotations
 
@@ -24,10 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.compare_groups import format_group_tables, group_tables, group_tables_json
 from model.run_dir import RunDir
 from schemas.errors import ConfigError, StoreMismatchError
 
 TESTS = ("wilcoxon", "ttest")
+GROUP_METRICS = ("recall@20", "ndcg@20")
 _NOT_METHOD = ("seed", "device", "threads", "epochs")
 
 
@@ -62,6 +68,8 @@ class Comparison:
     reference: str
     test: str
     n_users: int
+    group_tables: list = field(default_factory=list)  # model.compare_groups.GroupTable per user/item group
+    group_metrics: list[str] = field(default_factory=list)
 
 
 def _method_key(cfg: dict[str, Any]) -> str:
@@ -121,7 +129,15 @@ def _paired_p(a: np.ndarray, b: np.ndarray, test: str) -> float:
     return float(stats.ttest_rel(a, b).pvalue)
 
 
-def compare(paths: list[str | Path], metrics: list[str], split: str = "test", reference: str | None = None, test: str = "wilcoxon") -> Comparison:
+def compare(
+    paths: list[str | Path],
+    metrics: list[str],
+    split: str = "test",
+    reference: str | None = None,
+    test: str = "wilcoxon",
+    group_metrics: list[str] | None = None,
+) -> Comparison:
+    """:param group_metrics: metrics of the per-group tables (default recall@20, ndcg@20); [] for none."""
     if test not in TESTS:
         raise ConfigError(f"--test {test}: use one of {', '.join(TESTS)}")
     if not metrics:
@@ -162,7 +178,9 @@ def compare(paths: list[str | Path], metrics: list[str], split: str = "test", re
             base = ref.mean[m]
             g.delta[m] = (g.mean[m] - base) / base if base else float("nan")
     groups.sort(key=lambda g: -g.mean[primary])
-    return Comparison(groups, list(metrics), split, ref.label, test, int(len(users)))
+    gm = list(GROUP_METRICS if group_metrics is None else group_metrics)
+    tables = group_tables(groups, split, gm, ref.label, test) if gm else []
+    return Comparison(groups, list(metrics), split, ref.label, test, int(len(users)), tables, gm)
 
 
 def _per_user_means(g: Group, split: str, metrics: list[str]) -> pd.DataFrame:
@@ -204,6 +222,7 @@ def format_table(c: Comparison, fmt: str = "markdown") -> str:
                      "mean": g.mean, "std": g.std, "p_value": g.p_value, "relative_difference": g.delta}
                     for g in c.groups
                 ],
+                "group_tables": group_tables_json(c.group_tables),
             }),
             indent=2,
             allow_nan=False,
@@ -233,4 +252,6 @@ def format_table(c: Comparison, fmt: str = "markdown") -> str:
     if others:
         sig = ", ".join(f"{g.label} {m} p={_fmt_p(g.p_value[m])}" for g in c.groups if g.label != c.reference for m in others)
         out.append(f"other metrics vs {c.reference}: {sig}")
+    if c.group_tables:
+        out.append(format_group_tables(c.group_tables, c.group_metrics))
     return "\n".join(out)

@@ -19,6 +19,7 @@ import torch
 
 from model.base import Recommender
 from model.data import TrainData
+from model.groups import GroupRanker, GroupScores, Protocols
 from model.metrics import metric_keys, topk_metrics
 from schemas.errors import ConfigError
 
@@ -35,6 +36,7 @@ class EvalResult:
     per_user: dict[str, np.ndarray] = field(repr=False)  # name@k -> (n,) float64
     skipped_users: int = 0  # users without a positive in the split
     seconds: float = 0.0
+    groups: dict[str, GroupScores] = field(default_factory=dict, repr=False)  # only with evaluate(groups=...)
 
     @property
     def n_users(self) -> int:
@@ -64,15 +66,20 @@ def evaluate(
     users: np.ndarray | None = None,
     batch_users: int = 0,
     progress: bool = False,
+    groups: Protocols | None = None,
 ) -> EvalResult:
     """Rank all items for the users of ``split`` and average the top-K metrics.
 
     :param users: restrict to these users (e.g. a fixed validation subsample); users among them
         without positives are still skipped.
     :param batch_users: users per scoring batch; 0 picks it from :data:`SCORE_BUDGET`.
+    :param groups: the split's cold-start protocols; also score the groups of :mod:`model.groups`
+        (``EvalResult.groups``). Needs all users (``users=None``): a group is a share of them.
     """
     if not ks or min(ks) < 1:
         raise ConfigError(f"ks = {ks}: need at least one K >= 1")
+    if groups is not None and users is not None:
+        raise ConfigError("group scores need every user of the split; pass users=None with groups")
     start = time.perf_counter()
     positives = data.split(split)
     exclude = data.exclusion(split)
@@ -85,6 +92,7 @@ def evaluate(
     per_user: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     device = model.device
     bs = user_batch_size(data.n_items, batch_users)
+    ranker = GroupRanker(data, split, groups, tuple(ks)) if groups is not None else None
     batches = range(0, len(eval_users), bs)
     if progress:
         from tqdm import tqdm
@@ -113,7 +121,10 @@ def evaluate(
             n_pos = torch.from_numpy(n_pos_all[rows]).to(device)
             for key, v in topk_metrics(hits, n_pos, tuple(ks)).items():
                 per_user[key].append(v.cpu().numpy())
+            if ranker is not None:
+                ranker.add_batch(rows, scores, target, hits)
             del scores, target
     arrays = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in per_user.items()}
     means = {k: (float(v.mean()) if len(v) else float("nan")) for k, v in arrays.items()}
-    return EvalResult(split, means, eval_users, arrays, skipped, time.perf_counter() - start)
+    by_group = ranker.result() if ranker is not None else {}
+    return EvalResult(split, means, eval_users, arrays, skipped, time.perf_counter() - start, by_group)

@@ -7,10 +7,12 @@ from model.acf import ACF
 from model.base import Recommender
 from model.baselines.bprmf import BPRMF
 from model.baselines.ease import EASE
+from model.baselines.featknn import FeatKNN
 from model.baselines.lightgcn import LightGCN
 from model.baselines.mostpop import MostPop
 from model.baselines.neumf import NeuMF
 from model.baselines.ngcf import NGCF
+from model.baselines.vbpr import VBPR
 from model.dualkgat import DualKGAT
 from model.kgat import KGAT
 from schemas.errors import ConfigError
@@ -22,6 +24,8 @@ _MODELS: tuple[type[Recommender], ...] = (
     NeuMF,
     NGCF,
     LightGCN,
+    FeatKNN,
+    VBPR,
     KGAT,
     ACF,
     DualKGAT,

@@ -7,10 +7,28 @@
     ``seconds_eval``, and on evaluated epochs ``valid`` = {"recall@20": ..., ...} and ``best``.
 ``RUN/scores.json``
     {"valid": {"recall@20": ...}, "test": {...}, "protocol": "full", "epochs": ...,
-    "best_epoch": ..., "seconds_per_epoch": ..., ...}; written last, so its presence means the
-    run finished. Metric keys are ``name@K`` in lower case.
+    "best_epoch": ..., "seconds_per_epoch": ..., "groups": ..., ...}; written last, so its
+    presence means the run finished. Metric keys are ``name@K`` in lower case.
+
+    ``groups`` holds the same metrics per user/item group (definitions and candidate sets in
+    :mod:`model.groups`)::
+
+        "groups": {"test":  {"warm": {"recall@20": 0.31, "ndcg@20": 0.27, ..., "n_users": 812},
+                             "cold_items_all": {...} | "n/a", "cold_items_only": {...} | "n/a",
+                             "cold_users": {...}, "activity_q1": {...}, ..., "activity_q4": {...}},
+                   "valid": {...}}
+
+    A group the split does not have (no cold users in valid, no cold items in a store built
+    without them) is absent. ``"n/a"`` -- a string, never 0 -- marks a cold-item group of a
+    model that cannot score cold items (``can_score_cold_items = False``: an ID-only model
+    ranks a never-seen item by its untrained initialisation or by a popularity of 0); what that
+    ranking gave anyway is kept apart under ``groups_uninformed`` (same shape, only those groups).
 ``RUN/per_user_test.parquet``, ``RUN/per_user_valid.parquet``
     one row per evaluated user (``user`` + one column per metric), for paired tests.
+``RUN/per_user_groups_test.parquet``, ``RUN/per_user_groups_valid.parquet``
+    one row per (user, group) the model has figures for (``user``, ``group`` + one column per
+    metric): the paired tests of ``ckg compare``'s per-group tables. A user sits in several
+    groups (``warm`` and an activity quartile), and ``n/a`` groups have no rows.
 ``RUN/best.pt``
     the model state with the best validation metric (``ckg evaluate`` loads it).
 ``RUN/checkpoint.pt``
@@ -158,6 +176,21 @@ class RunDir:
         df.to_parquet(tmp, index=False)
         os.replace(tmp, p)
 
+    def write_per_user_groups(self, split: str, groups: dict[str, Any]) -> None:
+        """``groups``: name -> :class:`model.groups.GroupScores` (users + per-user metric arrays)."""
+        frames = [pd.DataFrame({"user": np.asarray(g.users, dtype=np.int64), "group": name,
+                                **{k: np.asarray(v, dtype=np.float64) for k, v in g.per_user.items()}}) for name, g in groups.items()]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"user": np.empty(0, np.int64), "group": np.empty(0, object)})
+        p = self.file(f"per_user_groups_{split}.parquet")
+        tmp = p.with_name(f".{p.name}.tmp")
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, p)
+
+    def read_per_user_groups(self, split: str = "test") -> pd.DataFrame | None:
+        """None for a run written before group scores existed."""
+        p = self.file(f"per_user_groups_{split}.parquet")
+        return pd.read_parquet(p) if p.is_file() else None
+
     def read_per_user(self, split: str = "test") -> pd.DataFrame:
         p = self.file(f"per_user_{split}.parquet")
         if not p.is_file():
@@ -166,7 +199,8 @@ class RunDir:
 
     def clear(self) -> None:
         """Remove the files a run writes (``--force``); other files in the directory stay."""
-        for name in (CONFIG, METRICS, SCORES, BEST, CHECKPOINT, SAMPLED, "per_user_test.parquet", "per_user_valid.parquet"):
+        for name in (CONFIG, METRICS, SCORES, BEST, CHECKPOINT, SAMPLED, "per_user_test.parquet", "per_user_valid.parquet",
+                     "per_user_groups_test.parquet", "per_user_groups_valid.parquet"):
             p = self.file(name)
             if p.exists():
                 p.unlink()

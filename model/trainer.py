@@ -30,6 +30,7 @@ from model.base import ModelConfig, Recommender
 from model.config import TrainConfig, resolve_device
 from model.data import TrainData
 from model.evaluator import EvalResult, evaluate
+from model.groups import Protocols, group_scores, scored_groups
 from model.registry import get_model
 from model.run_dir import BEST, CHECKPOINT, RunDir, config_differences, describe_config_mismatch
 from model.sampler import BPRSampler
@@ -304,9 +305,12 @@ class Trainer:
     def _finish(self, model: Recommender, *, epochs: int, best_epoch: int, timings: dict[str, Any]) -> dict[str, Any]:
         tc, data, run = self.tc, self.data, self.run
         results: dict[str, EvalResult] = {}
+        protocols = Protocols.of(data)
         for split in ("valid", "test"):
-            results[split] = evaluate(model, data, split, tc.ks, batch_users=tc.eval_batch_users, progress=self.progress)
+            results[split] = evaluate(model, data, split, tc.ks, batch_users=tc.eval_batch_users, progress=self.progress, groups=protocols)
             run.write_per_user(split, results[split].users, results[split].per_user)
+            run.write_per_user_groups(split, scored_groups(results[split].groups, self.cls.can_score_cold_items))
+        groups, uninformed = group_scores({s: r.groups for s, r in results.items()}, self.cls.can_score_cold_items)
         scores: dict[str, Any] = {
             "valid": results["valid"].metrics,
             "test": results["test"].metrics,
@@ -321,7 +325,10 @@ class Trainer:
             "users_skipped": {s: r.skipped_users for s, r in results.items()},
             "device": str(model.device),
             "peak_rss_mib": round(peak_rss_mib(), 1),
+            "groups": groups,
         }
+        if uninformed:
+            scores["groups_uninformed"] = uninformed
         if model.device.type == "cuda":
             scores["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated(model.device) / 2**20, 1)
         run.write_scores(scores)

@@ -33,3 +33,34 @@ def test_a_pair_with_several_behaviours_stays_in_one_split(store):
     inter = store.table("interactions")
     assert (inter.groupby(["user", "item"])["split"].nunique() == 1).all()
     assert (inter.groupby(["user", "item"])["relation"].nunique() > 1).any()
+
+
+def test_cold_start_store_keeps_held_out_pairs_and_cold_items_out_of_both_graphs(world_dir, tmp_path):
+    """Cold items keep their features and item-KG edges but no interaction edge in G_u or G_i;
+    cold users keep at most k training pairs as edges; no held-out pair is an edge."""
+    from kgbuild.build import build
+    from kgbuild.config import BuildConfig, SplitConfig
+    from schemas.store import Store
+
+    cfg = BuildConfig(split=SplitConfig(cold_items=0.1, cold_users=0.1, cold_user_train=3))
+    s = Store.open(build(world_dir, tmp_path / "cold", fmt="native", config=cfg).store)
+    inter = s.table("interactions")
+    train = set(map(tuple, inter.loc[inter["split"] == "train", ["user", "item"]].to_numpy()))
+    cold_items = set(inter.loc[inter["protocol"] == "cold_item", "item"])
+    cold_users = set(inter.loc[inter["protocol"] == "cold_user", "user"])
+    assert cold_items and cold_users
+    for graph in ("user_side", "item_side"):
+        edges = _interaction_edges(s, graph).drop_duplicates()  # one edge per behaviour of a pair
+        assert set(map(tuple, edges.to_numpy())) == train, graph
+        assert not edges["item"].isin(cold_items).any(), graph
+        assert edges.loc[edges["user"].isin(cold_users)].groupby("user").size().max() <= 3, graph
+    # G_u still links every cold item to its attributes (and concepts, external KG)
+    tr = s.graph_table("triples", "user_side")
+    rel = s.graph_table("relations", "user_side").set_index("relation")
+    ent = s.graph_table("alignment_items", "user_side").set_index("item")["entity"]
+    for item in cold_items:
+        out = tr[tr["head"] == ent[item]]
+        assert len(out) and (rel.loc[out["relation"], "family"] != FAMILY_INTERACTION).all()
+    for m in s.modalities:
+        index, _ = s.feature(m)
+        assert cold_items - {0} <= set(index["item"])  # world item i0 has no text vector by design

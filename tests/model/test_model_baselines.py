@@ -27,7 +27,12 @@ KNOWN_ANSWER: dict[str, tuple[dict, dict, float]] = {
     "neumf": ({"lr": 0.01}, {"mf_dim": 8, "mlp_dim": 8, "mlp_hidden": (16, 8), "dropout": 0.0}, 0.9),
     "ngcf": ({"lr": 0.01}, {"embedding_dim": 16, "hidden": (16, 16)}, 0.9),
     "lightgcn": ({}, {"embedding_dim": 16, "layers": 2}, 0.9),
+    "featknn": ({}, {}, 1.0),
+    "vbpr": ({}, {"latent_dim": 8, "visual_dim": 8}, 0.9),
 }
+# content models read item features from a store: they learn the same blocks from a store
+# built from them (tests/model/block_store.py), whose features name each item's block
+NEEDS_STORE = {"featknn", "vbpr"}
 # models whose known answer is not the block structure, tested below
 OWN_TEST = {"mostpop"}
 
@@ -55,12 +60,20 @@ def test_other_models_declare_a_known_answer_case(name):
     assert file.is_file() and re.search(rf"def {re.escape(test)}\b", file.read_text()), f"{name}.known_answer_test = {where!r} not found"
 
 
+@pytest.fixture(scope="module")
+def block_store_data(tmp_path_factory):
+    from tests.model.block_store import block_store
+
+    return TrainData.from_store(block_store(tmp_path_factory.mktemp("blocks")))
+
+
 @pytest.mark.parametrize("name", sorted(KNOWN_ANSWER))
-def test_model_ranks_the_withheld_block_item_first(name, block_data, tmp_path):
+def test_model_ranks_the_withheld_block_item_first(name, request, tmp_path):
     overrides, options, minimum = KNOWN_ANSWER[name]
     cls = get_model(name)
     tc = TrainConfig(**{**FAST, **overrides})
-    scores = train(block_data, name, tmp_path / name, model_config=build_config(cls.Config, options), train_config=tc)
+    data = request.getfixturevalue("block_store_data" if name in NEEDS_STORE else "block_data")
+    scores = train(data, name, tmp_path / name, model_config=build_config(cls.Config, options), train_config=tc)
     assert scores["test"]["hit@1"] >= minimum, f"{name}: hit@1 {scores['test']['hit@1']:.3f} on the withheld block items"
 
 

@@ -16,6 +16,8 @@ SHORT: dict[str, dict] = {
     "ngcf": dict(epochs=3, lr=0.005),
     "neumf": dict(epochs=4, lr=0.01, num_negatives=1),
     "ease": dict(),
+    "featknn": dict(),
+    "vbpr": dict(epochs=4, lr=0.01),
 }
 
 
