@@ -42,6 +42,7 @@ class ACF(Recommender):
     description = "Attentive Collaborative Filtering: item- and component-level attention over modality vectors"
     paper = "Chen et al., Attentive Collaborative Filtering, SIGIR 2017"
     Config = ACFConfig
+    known_answer_test = "tests/kg/test_kg_known_answer.py::test_kg_model_ranks_the_withheld_block_item_first"
     train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-5, "epochs": 200, "num_negatives": 1}
     is_baseline = True
 

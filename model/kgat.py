@@ -36,6 +36,7 @@ class KGAT(DualKGAT):
     description = "KGAT: attention propagation over user-item + item KG, plain layer concat, inner product"
     paper = "Wang et al., KGAT: Knowledge Graph Attention Network for Recommendation, KDD 2019"
     Config = KGATConfig
+    known_answer_test = "tests/kg/test_kg_known_answer.py::test_kg_model_ranks_the_withheld_block_item_first"
     is_baseline = True
     train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-5, "epochs": 200, "num_negatives": 1}  # KGAT's own
 

@@ -83,9 +83,11 @@ def project_by_relation(e: torch.Tensor, relation: torch.Tensor, W: torch.Tensor
     order = torch.argsort(relation, stable=True)
     counts = torch.bincount(relation, minlength=W.shape[0]).tolist()
     parts = []
-    for r, seg in enumerate(torch.split(e[order], counts)):
+    # unbind, not W[r]: the backward of each W[r] allocates and zero-fills a whole (R, d, k)
+    # gradient, R times per call; unbind's backward stacks the R slices once.
+    for seg, w in zip(torch.split(e[order], counts), W.unbind(0)):
         if seg.shape[0]:
-            parts.append(seg @ W[r])
+            parts.append(seg @ w)
     projected = torch.cat(parts) if parts else e.new_empty((0, W.shape[-1]))
     out = torch.empty_like(projected)
     out[order] = projected

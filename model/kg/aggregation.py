@@ -17,16 +17,64 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def sparse_adjacency(head: torch.Tensor, tail: torch.Tensor, weight: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """CSR matrix A with A[h, t] = weight of edge (h, t); duplicate (h, t) pairs add up."""
-    coo = torch.sparse_coo_tensor(torch.stack([head, tail]), weight, (num_nodes, num_nodes)).coalesce()
+class Adjacency:
+    """A fixed attention matrix A (rows ``heads``, N columns) as CSR, with its transpose kept.
+
+    Multiplying by A inside autograd needs Aᵀ in the backward pass; left to itself, torch
+    transposes the CSR tensor on every backward (a sort of all E edges: an eighth of a KGAT
+    step on ML-100K). A changes only when attention is refreshed (once per epoch), so both are
+    built then and :class:`_FixedSpMM` reuses Aᵀ.
+    """
+
+    def __init__(self, a: torch.Tensor, a_t: torch.Tensor):
+        self.a, self.a_t = a, a_t
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.a.shape
+
+    def __matmul__(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() and x.requires_grad:
+            return _FixedSpMM.apply(self.a, self.a_t, x)
+        return self.a @ x
+
+
+class _FixedSpMM(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, a_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        ctx.a_t = a_t
+        return a @ x
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return None, None, ctx.a_t @ grad.contiguous()
+
+
+def _csr(rows: torch.Tensor, cols: torch.Tensor, weight: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), weight, shape, check_invariants=False).coalesce()
     with warnings.catch_warnings():  # "CSR support is in beta": the operations used here are stable
         warnings.simplefilter("ignore", UserWarning)
         return coo.to_sparse_csr()
 
 
-def aggregate(states: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-    """e_{N_h} for every node with fixed attention. states: (N, d) -> (N, d)."""
+def sparse_adjacency(head: torch.Tensor, tail: torch.Tensor, weight: torch.Tensor, num_nodes: int, rows: torch.Tensor | None = None) -> Adjacency:
+    """A[h, t] = weight of edge (h, t), duplicate (h, t) pairs adding up.
+
+    :param rows: keep only these heads, in this order (distinct): A is then (len(rows), N), the
+        last propagation layer's matrix when only users and items need its output.
+    """
+    weight = weight.detach()
+    if rows is None:
+        return Adjacency(_csr(head, tail, weight, (num_nodes, num_nodes)), _csr(tail, head, weight, (num_nodes, num_nodes)))
+    position = torch.full((num_nodes,), -1, dtype=torch.long, device=head.device)
+    position[rows] = torch.arange(len(rows), device=head.device)
+    keep = position[head] >= 0
+    h, t, w = position[head[keep]], tail[keep], weight[keep]
+    return Adjacency(_csr(h, t, w, (len(rows), num_nodes)), _csr(t, h, w, (num_nodes, len(rows))))
+
+
+def aggregate(states: torch.Tensor, adjacency: Adjacency) -> torch.Tensor:
+    """e_{N_h} for every row of the adjacency with fixed attention. states: (N, d) -> (rows, d)."""
     return adjacency @ states
 
 

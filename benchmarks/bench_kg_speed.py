@@ -1,0 +1,227 @@
+"""Seconds per epoch and peak memory of ``kgat`` and ``dualkgat``, against RecBole's KGAT figure.
+
+An epoch of these models is: the CF phase (one BPR batch after another, each re-running the
+propagation over the whole graph, as KGAT does), the KG phase (TransR batches over the triples
+of each graph), and one attention refresh. Each (store, model) runs in a fresh subprocess (so
+its peak RSS is its own) that builds the model exactly as ``ckg train`` does and times, with one
+torch thread unless ``--threads`` says otherwise:
+
+* cf: ``--batches`` CF steps (forward, backward, Adam), extrapolated to the epoch's batch count;
+* kg: ``--batches`` KG steps, extrapolated likewise;
+* refresh: one attention refresh.
+
+Times are the process's CPU seconds (``time.process_time``), not wall time: this machine is
+shared by several jobs, so wall time measures the neighbours; with one torch thread, CPU time
+is what the epoch costs on an idle core. Wall time is reported beside it.
+
+The stores: ML-100K (RecBole atomic files + Freebase KG + text features, as the issue asks) and
+the 1M-interaction store that ``benchmarks/bench_harness.py`` generates (built first if absent).
+Extrapolated epochs are marked as such; the trainer's own per-epoch times are in each run's
+metrics.jsonl.
+
+    python benchmarks/bench_kg_speed.py                 # writes the 'kg-speed' section of RESULTS.md
+    python benchmarks/bench_kg_speed.py --no-write --batches 3 --stores ml100k
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SHARED = ROOT.parent / "shared" / "datasets"
+WORK = ROOT / "benchmarks" / "work"
+RECBOLE_KGAT_S_PER_EPOCH = 9.4  # RecBole 1.2.1 KGAT on ML-100K, one thread, this machine (issue 6's measurement)
+
+
+def ml100k_store() -> Path:
+    out = WORK / "kg" / "ml100k-text"
+    if not (out / "manifest.json").exists():
+        from kgbuild.build import build
+
+        build(SHARED / "ml-100k-recbole", out, extra_features={"text": str(SHARED / "ml-100k-features")}, force=True)
+    return out
+
+
+def harness_store() -> Path:
+    out = WORK / "harness" / "store"
+    if not (out / "manifest.json").exists():
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_harness.py"), "--no-write", "--models", "bprmf", "--max-batches", "1"], check=True, cwd=ROOT)
+    return out
+
+
+_CLOCK = time.process_time  # wall clock on CUDA, where the work is asynchronous
+
+
+def _clock() -> float:
+    return _CLOCK()
+
+
+def child(store: str, model_name: str, batch_size: int, n_batches: int, device: str, threads: int) -> dict:
+    """Runs in the subprocess: build, time phases, print one JSON line."""
+    import resource
+
+    import torch
+
+    torch.set_num_threads(threads)
+    from model.base import Batch
+    from model.data import TrainData
+    from model.registry import get_model
+    from schemas.store import Store
+
+    t0 = _clock()
+    st = Store.open(store)
+    data = TrainData.from_store(st)
+    cls = get_model(model_name)
+    dev = torch.device(device)
+    global _CLOCK
+    _CLOCK = time.perf_counter if dev.type == "cuda" else time.process_time
+    model = cls.build(data, cls.Config(init="random"), dev)
+    load_s = _clock() - t0
+    gen = torch.Generator().manual_seed(0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    kg_opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+
+    t = _clock()
+    model.on_epoch_start(1, gen)
+    sync()
+    refresh_s = _clock() - t
+    users, items = data.train_pairs()
+    n_pairs = len(users)
+    cf_batches = math.ceil(n_pairs / batch_size)
+
+    def cf_step(k: int) -> None:
+        idx = torch.randint(0, n_pairs, (batch_size,), generator=gen)
+        b = Batch(torch.from_numpy(users)[idx], torch.from_numpy(items)[idx], torch.randint(0, data.n_items, (batch_size, 1), generator=gen)).to(dev)
+        loss, _ = model.loss(b)
+        loss = loss + 1e-5 * model.regularization(b)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    cf_step(0)  # warm-up (allocator, first CSR products)
+    sync()
+    t, wall = _clock(), time.perf_counter()
+    for k in range(n_batches):
+        cf_step(k)
+    sync()
+    cf_step_s = (_clock() - t) / n_batches
+    cf_wall_s = (time.perf_counter() - wall) / n_batches
+
+    kg_all = list(model.phase_batches("kg", 1, gen))
+    kg_steps = kg_all[: n_batches + 1]
+
+    def kg_step(b) -> None:
+        loss, _ = model.phase_loss("kg", b)
+        kg_opt.zero_grad()
+        loss.backward()
+        kg_opt.step()
+
+    kg_step(kg_steps[0])
+    sync()
+    t = _clock()
+    for b in kg_steps[1:]:
+        kg_step(b)
+    sync()
+    kg_step_s = (_clock() - t) / max(1, len(kg_steps) - 1)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = {
+        "store": Path(store).name,
+        "model": model_name,
+        "device": device,
+        "threads": threads,
+        "users": data.n_users,
+        "items": data.n_items,
+        "train_pairs": n_pairs,
+        "entities": {enc.graph.graph: enc.graph.num_entities for enc in model.encoders},
+        "edges": {enc.graph.graph: enc.graph.num_edges for enc in model.encoders},
+        "batch_size": batch_size,
+        "cf_batches": cf_batches,
+        "kg_batches": len(kg_all),
+        "cf_step_s": cf_step_s,
+        "cf_step_wall_s": cf_wall_s,
+        "kg_step_s": kg_step_s,
+        "refresh_s": refresh_s,
+        "epoch_s": cf_step_s * cf_batches + kg_step_s * len(kg_all) + refresh_s,
+        "load_s": load_s,
+        "peak_rss_mib": peak,
+    }
+    if dev.type == "cuda":  # GPU work is asynchronous: CPU time means nothing there, use wall
+        out["peak_cuda_mib"] = torch.cuda.max_memory_allocated(dev) / 2**20
+    return out
+
+
+def run_child(store: Path, model: str, batch_size: int, n_batches: int, device: str, threads: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(store), model, str(batch_size), str(n_batches), device, str(threads)]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if res.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def table(records: list[dict], n_batches: int) -> str:
+    lines = [
+        "| store | model | device | entities (G_u / G_i) | edges (G_u / G_i) | batch | CF batches × CPU s (wall) | KG batches × CPU s | refresh CPU s | **CPU s/epoch** | vs RecBole KGAT (9.4 s) | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        ents = " / ".join(f"{v:,}" for v in r["entities"].values())
+        edges = " / ".join(f"{v:,}" for v in r["edges"].values())
+        ratio = RECBOLE_KGAT_S_PER_EPOCH / r["epoch_s"] if r["store"] == "ml100k-text" else float("nan")
+        ratio_s = f"{ratio:.2f}× faster" if ratio >= 1 else (f"{1 / ratio:.2f}× slower" if ratio == ratio else "—")
+        lines.append(
+            f"| {r['store']} | {r['model']} | {r['device']} | {ents} | {edges} | {r['batch_size']} | {r['cf_batches']} × {r['cf_step_s']:.3f} ({r['cf_step_wall_s']:.3f}) | "
+            f"{r['kg_batches']} × {r['kg_step_s']:.3f} | {r['refresh_s']:.2f} | **{r['epoch_s']:.1f}** (extrapolated from {n_batches} batches) | {ratio_s} | {r['peak_rss_mib']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        store, model, bs, nb, device, threads = argv[1:]
+        print(json.dumps(child(store, model, int(bs), int(nb), device, int(threads))))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--stores", default="ml100k,1m", help="comma-separated: ml100k (ML-100K + Freebase + text), 1m (generated 1M interactions)")
+    ap.add_argument("--models", default="kgat,dualkgat", help="comma-separated models (default kgat,dualkgat)")
+    ap.add_argument("--batch-size", type=int, default=2048, help="CF batch size (default 2048, RecBole's default train_batch_size)")
+    ap.add_argument("--batches", type=int, default=5, help="timed batches per phase, after one warm-up batch (default 5)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
+    args = ap.parse_args(argv)
+    stores = {"ml100k": ml100k_store, "1m": harness_store}
+    records = []
+    for s in args.stores.split(","):
+        path = stores[s]()
+        for m in args.models.split(","):
+            r = run_child(path, m, args.batch_size, args.batches, args.device, args.threads)
+            print(json.dumps(r), flush=True)
+            records.append(r)
+    body = table(records, args.batches)
+    print(body)
+    if not args.no_write:
+        from benchmarks.results import update_section
+
+        load = os.getloadavg()[0]
+        text = (
+            f"Load average {load:.1f} when finished (the machine is shared: times carry noise).\n\n{body}\n\n"
+            "One epoch = every CF batch (each re-propagates the whole graph, as KGAT does) + every KG batch + one attention refresh. "
+            "RecBole's figure (9.4 s/epoch, KGAT, ML-100K, one thread) was measured on this machine by the issue's author, not side by side in this run.\n"
+        )
+        update_section("kg-speed", "KG models: seconds per epoch and memory (kgat, dualkgat)", "python benchmarks/bench_kg_speed.py", text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
