@@ -1,80 +1,47 @@
-"""``ckg demo``: the main job on the embedded micro-video dataset, with no arguments.
+"""``ckg demo``: ``ckg run`` on the embedded micro-video dataset with the shipped ``ckgrec/pipeline/demo.toml``.
 
-build → pretrain TransR on both graphs → train two baselines and dualkgat → compare on the
-test split → three recommendations with the KG paths that explain them. Settings are small
-(few epochs) so the whole demo finishes in minutes on a 2-core CPU; the figures it prints are
-a smoke run, not the tuned results in benchmarks/RESULTS.md.
+Small settings (few epochs, two seeds) so the whole pipeline -- build, TransR pretraining,
+MostPop, BPR-MF, dualkgat and one dualkgat ablation, comparison, report -- finishes in a few
+minutes on a 2-core CPU; the figures are a smoke run, not the tuned results in
+benchmarks/RESULTS.md. Running it again keeps every stage whose inputs are unchanged.
 """
 from __future__ import annotations
 
-DEMO_MODELS = (("mostpop", {}), ("bprmf", {"epochs": 30}), ("dualkgat", {"epochs": 10}))
-
 
 def register(sub) -> None:
+    from ckgrec.cli.run_cmd import add_run_options
+
     p = sub.add_parser(
         "demo",
-        help="run the whole pipeline on the embedded micro-video dataset",
-        description="Build the embedded micro-video dataset into a store, pretrain TransR on both graphs, "
-        "train MostPop, BPR-MF and dualkgat (few epochs), compare them on the test split and print three "
-        "explained recommendations. Everything is written under --out.",
+        help="run the whole pipeline on the embedded micro-video dataset ('ckg run' with a shipped config)",
+        description="Run 'ckg run' with the shipped demo config (ckgrec/pipeline/demo.toml; 'ckg demo --show-config' prints it): "
+        "build the embedded micro-video dataset into a store, pretrain TransR on both graphs, train MostPop, BPR-MF and dualkgat "
+        "(two seeds each, few epochs) and a dualkgat ablation without the item-side graph, compare them on the test split, "
+        "write the report and print three recommendations with the KG paths that explain them. A second run keeps every "
+        "stage whose inputs are unchanged; --force redoes everything.",
     )
-    p.add_argument("--out", default="ckg-demo", help="working directory for the store and runs (default: ./ckg-demo; replaced)")
-    p.add_argument("--pretrain-epochs", type=int, default=5, help="TransR epochs per graph (default 5)")
-    p.add_argument("--build-only", action="store_true", help="stop after building the store and printing its summary")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train (default auto)")
+    add_run_options(p, out_help="working directory for the store, runs and report (default: ./ckg-demo)")
+    p.add_argument("--build-only", action="store_true", help="stop after building the store and printing its summary (same as --until build)")
+    p.add_argument("--show-config", action="store_true", help="print the demo config and exit")
     p.set_defaults(handler=run)
 
 
+def demo_config():
+    """Path of the shipped demo config (package data)."""
+    from importlib import resources
+
+    return resources.files("ckgrec.pipeline") / "demo.toml"
+
+
 def run(args) -> int:
-    import shutil
-    import time
-    from pathlib import Path
+    from ckgrec.cli.run_cmd import execute
 
-    from kgbuild.build import build
-    from kgbuild.embedded import embedded_dataset_dir
-    from kgbuild.summary import format_summary
-
-    out = Path(args.out)
-    t0 = time.perf_counter()
-    report = build(embedded_dataset_dir(), out / "store", force=True, verbose=True)
-    print(format_summary(report.store))
-    if args.build_only:
+    config = demo_config()
+    if args.show_config:
+        print(config.read_text(encoding="utf-8"), end="")
         return 0
-
-    import torch
-
-    from model.compare import compare, format_table
-    from model.config import TrainConfig
-    from model.data import TrainData
-    from model.pretrain import pretrain_store
-    from model.pretrain_config import PretrainConfig
-    from model.recommend import recommend
-    from model.trainer import load_model, train
-    from schemas.store import Store
-
-    torch.set_num_threads(1)
-    store = Store.open(report.store)
-    print(f"\n[demo] pretraining TransR on both graphs ({args.pretrain_epochs} epochs each) ...", flush=True)
-    shutil.rmtree(store.path / "pretrained", ignore_errors=True)
-    pretrain_store(store, PretrainConfig(epochs=args.pretrain_epochs, warm_start_epochs=2, patience=0, eval_every=max(1, args.pretrain_epochs), device=args.device))
-    data = TrainData.from_store(store)
-    runs = []
-    for name, opts in DEMO_MODELS:
-        run_dir = out / "runs" / name
-        shutil.rmtree(run_dir, ignore_errors=True)
-        print(f"[demo] training {name} ...", flush=True)
-        train(data, name, run_dir, train_config=TrainConfig(threads=1, device=args.device, **opts))
-        runs.append(run_dir)
-    print("\nTest split, full ranking over all items (training and validation items masked):\n")
-    print(format_table(compare(runs, ["recall@20", "ndcg@20", "precision@10", "hit@10"])))
-    model, _ = load_model(runs[-1], data, args.device)
-    users = store.table("users")["label"].tolist()
-    for label in users[:3]:
-        user = int(store.table("users").set_index("label").at[label, "user"])
-        print(f"\nuser {label}: top 3 by dualkgat")
-        for r in recommend(model, data, user, k=3, explain=True, paths_per_graph=1):
-            print(f"  {r.rank}. {r.label} {r.name or ''}  score {r.score:.3f}")
-            for p in r.paths:
-                print(f"       [{p['graph']}] {p['text']}")
-    print(f"\n[demo] done in {time.perf_counter() - t0:.0f}s; store {store.path}, runs under {out / 'runs'}")
-    return 0
+    if args.out is None:
+        args.out = "ckg-demo"
+    if args.build_only:
+        args.until = "build"
+    return execute(config, args)

@@ -1,0 +1,68 @@
+"""Atomic writes of the pipeline's own files (compare, evaluation, examples, report).
+
+Every file goes through a temporary sibling and a rename, so an interrupted run leaves the
+previous version or the new one, never a truncated file that a later stage or a reader would
+take for a finished one. Unlike a bare ``mkstemp`` (mode 0600), the result gets the mode the
+user's umask gives any new file: a report is meant to be shared.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _finite(x: Any) -> Any:
+    """NaN and infinities -> None: strict JSON that any reader accepts."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    p = Path(path)
+    atomic_write_bytes(p, (json.dumps(_finite(obj), indent=2, sort_keys=True, allow_nan=False, default=str) + "\n").encode("utf-8"))
+    return p
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    p = Path(path)
+    atomic_write_bytes(p, text.encode("utf-8"))
+    return p
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    p = Path(path)
+    atomic_write_bytes(p, data)
+    return p
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
