@@ -292,7 +292,8 @@ def _no_key(table: dict[str, Any], key: str, where: str, instead: str) -> None:
         raise ConfigError(f"{where}: {key} cannot be set here; {instead}")
 
 
-def _models(tables: _Tables, where: str, train_table: dict[str, Any], evaluate: EvaluateConfig, pretrain: PretrainConfig | None) -> tuple[ModelRun, ...]:
+def _models(tables: _Tables, where: str, train_table: dict[str, Any], evaluate: EvaluateConfig, pretrain: PretrainConfig | None,
+            building: bool) -> tuple[ModelRun, ...]:
     from model.registry import get_model
 
     if not tables.models:
@@ -323,6 +324,9 @@ def _models(tables: _Tables, where: str, train_table: dict[str, Any], evaluate: 
         tc = typed(TrainConfig, merged, f"{at} train ([train] + this model's train table)")
         options = typed(cls.Config, entry.options, f"{at} options")
         uses_pretrained = getattr(options, "init", "random") != "random"
+        if pretrain is None and building and getattr(options, "init", None) == "pretrained":
+            raise ConfigError(f"{at} options: init = \"pretrained\" but [pretrain] enabled = false, and the store this config builds has "
+                              "no embeddings; enable pretraining or set init = \"auto\" / \"random\"")
         if uses_pretrained and pretrain is not None:
             for opt, pre in (("dim", "embedding_dim"), ("relation_dim", "relation_dim")):
                 if hasattr(options, opt) and getattr(options, opt) != getattr(pretrain, pre):
@@ -375,7 +379,7 @@ def load_config(path: str | Path, *, out: str | Path | None = None) -> PipelineC
     report = typed(ReportConfig, tables.report, f"{where} [report]")
     _no_key(tables.train, "ks", f"{where} [train]", "set the cut-offs once, in [evaluate] ks")
     train = typed(TrainConfig, {**tables.train, "ks": evaluate.ks}, f"{where} [train]")
-    models = _models(tables, where, dict(tables.train), evaluate, pretrain)
+    models = _models(tables, where, dict(tables.train), evaluate, pretrain, building=data.source is not None)
     labels = [m.label for m in models]
     for key, value in (("[evaluate] reference", evaluate.reference), ("[report] explain_model", report.explain_model)):
         if value is not None and value not in labels:

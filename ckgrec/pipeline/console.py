@@ -6,7 +6,6 @@ as the run that computed it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from ckgrec.pipeline.config import PipelineConfig
 
@@ -51,6 +50,3 @@ def ending(cfg: PipelineConfig) -> str:
         parts.append(f"report: {report}\n        {report.with_suffix('.md')}")
     return "\n\n".join(parts)
 
-
-def report_path(cfg: PipelineConfig) -> Path:
-    return cfg.out / "report" / "report.html"

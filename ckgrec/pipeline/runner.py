@@ -12,7 +12,9 @@ same resume key and the step finds its checkpoint; run from scratch otherwise.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -21,7 +23,7 @@ from ckgrec.pipeline.config import PipelineConfig
 from ckgrec.pipeline.fingerprints import digest
 from ckgrec.pipeline.resources import ResourceMonitor
 from ckgrec.pipeline.state import PipelineState, StageRecord, now
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, StoreError
 
 Log = Callable[[str], None]
 
@@ -146,14 +148,46 @@ def run_pipeline(
     """Run (or continue) the pipeline of ``cfg`` into ``cfg.out``; ``until`` stops after that stage."""
     if until is not None and until not in STAGES:
         raise ConfigError(f"--until {until}: choose one of {', '.join(STAGES)}")
-    state = PipelineState.load(cfg.out)
-    state.begin_invocation(cfg.path)
-    ctx = Context(cfg, state, log or (lambda _m: None), progress=progress, force=force, device=device)
-    steps: dict[str, str] = {}
-    for stage in STAGES:
-        gen: Iterator[Step] = _stage_module(stage).steps(ctx)
-        for step in gen:
-            steps[step.name] = _execute(ctx, step)
-        if stage == until:
-            break
+    with exclusive(cfg.out):
+        state = PipelineState.load(cfg.out)
+        state.begin_invocation(cfg.path)
+        ctx = Context(cfg, state, log or (lambda _m: None), progress=progress, force=force, device=device)
+        steps: dict[str, str] = {}
+        for stage in STAGES:
+            gen: Iterator[Step] = _stage_module(stage).steps(ctx)
+            for step in gen:
+                steps[step.name] = _execute(ctx, step)
+            if stage == until:
+                break
     return PipelineResult(cfg.out, steps, ctx.outputs)
+
+
+LOCK_FILE = ".pipeline.lock"
+
+
+@contextlib.contextmanager
+def exclusive(out: Path):
+    """Hold an exclusive lock on ``out`` for the whole run: two runs writing one directory would mix
+    their records. The kernel drops the lock when the process dies, so a killed run never leaves
+    a stale one behind."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no lock
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK_FILE, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise StoreError(f"{out} is in use by another 'ckg run' (pid {holder}); wait for it to finish or choose another out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -86,6 +86,8 @@ def test_a_misspelt_key_names_the_closest_valid_one(tmp_path, world_dir, edit, w
         (lambda t: t.replace('out = "out"\n', ''), r"no output directory; set out"),
         (lambda t: t.replace("examples = 2", "examples = [2]"), r"\[report\]: examples = \[2\]: expected an integer"),
         (lambda t: t + "\n[oops", r"not valid TOML"),
+        (lambda t: t.replace("[pretrain]\n", "[pretrain]\nenabled = false\n").replace("fusion_dim = 8 }", "fusion_dim = 8, init = \"pretrained\" }", 1),
+         r"#3 \(dualkgat\) options: init = \"pretrained\" but \[pretrain\] enabled = false"),
     ],
 )
 def test_config_errors_say_where_and_what(tmp_path, world_dir, edit, expected):

@@ -207,3 +207,57 @@ def test_a_killed_ckg_run_resumes_where_it_stopped(tmp_path, world_dir):
     assert any(re.search(r"resuming .* after epoch \d+", line) for line in lines)
     assert [json.loads(line)["epoch"] for line in metrics.read_text().splitlines()] == list(range(1, 201))
     assert (out / "report" / "report.html").is_file()
+
+
+def test_ctrl_c_says_where_and_the_same_command_continues(tmp_path, world_dir, monkeypatch, capsys):
+    from ckgrec.cli import main
+    from model.trainer import Trainer
+
+    models = '[[models]]\nname = "bprmf"\nseeds = [1]\ntrain = { epochs = 4, patience = 0 }\n'
+    path = write_config(tmp_path, config_text(world_dir, models, pretrain=False))
+    one_epoch = Trainer._one_epoch
+
+    def interrupted(self, model, sampler, optimizers, generator, device, epoch):
+        if epoch == 3:
+            raise KeyboardInterrupt
+        return one_epoch(self, model, sampler, optimizers, generator, device, epoch)
+
+    monkeypatch.setattr(Trainer, "_one_epoch", interrupted)
+    assert main(["run", str(path), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted during train:bprmf/seed-1" in err and "Run the same command again" in err
+    monkeypatch.setattr(Trainer, "_one_epoch", one_epoch)
+    assert main(["run", str(path), "--quiet"]) == 0
+    steps = json.loads((tmp_path / "out" / "pipeline.json").read_text())["last_invocation"]["steps"]
+    assert steps["train:bprmf/seed-1"] == "resumed" and steps["build"] == "skipped"
+
+
+def test_until_stops_after_a_stage_and_the_next_run_continues(tmp_path, world_dir):
+    from ckgrec.cli.run_cmd import STAGES
+    from ckgrec.pipeline import runner
+
+    assert STAGES == runner.STAGES  # the CLI's copy (kept import-free for --help) is the runner's list
+    path = write_config(tmp_path, config_text(world_dir, '[[models]]\nname = "mostpop"\n', pretrain=False))
+    first = run_pipeline(load_config(path), until="build")
+    assert list(first.steps) == ["build"] and not (tmp_path / "out" / "runs").exists()
+    second = run_pipeline(load_config(path))
+    assert second.steps["build"] == "skipped" and second.steps["report"] == "ran"
+
+
+def test_two_runs_on_one_output_directory_are_refused(tmp_path, world_dir):
+    import fcntl
+    import os
+
+    path = write_config(tmp_path, config_text(world_dir, '[[models]]\nname = "mostpop"\n', pretrain=False))
+    (tmp_path / "out").mkdir()
+    with open(tmp_path / "out" / ".pipeline.lock", "a+") as held:  # as another process's run would hold it
+        fd = os.open(held.name, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held.write("4242")
+            held.flush()
+            with pytest.raises(StoreError, match=r"in use by another 'ckg run' \(pid 4242\)"):
+                run_pipeline(load_config(path))
+        finally:
+            os.close(fd)
+    assert run_pipeline(load_config(path)).steps["build"] == "ran"  # released: the next run goes ahead
