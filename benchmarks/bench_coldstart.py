@@ -136,8 +136,8 @@ def dataset_section(dataset: str, records: dict, models: list[str], seeds: list[
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for g, k in rows:
             label = f"cold users k={k}" if g == "cold_users" else g.replace("_", " ")
-            first = next((records[(k, m)] for m in have if records.get((k, m))), [])
-            cells = [label, n_users(first, g)] + [cell(records.get((k, m), []), g, metric) if records.get((k, m)) else "—" for m in have]
+            every = [s for m in have for s in records.get((k, m), [])]
+            cells = [label, n_users(every, g)] + [cell(records.get((k, m), []), g, metric) if records.get((k, m)) else "—" for m in have]
             lines.append("| " + " | ".join(cells) + " |")
         overall = ["all test users (k0)", ""] + [
             _overall(records[(0, m)], metric) for m in have
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 
         shown, skip = [], False
         for a in (argv if argv is not None else sys.argv[1:]):
-            if skip or a.startswith("--note") or a == "--cached-only":
+            if skip or a.startswith("--note"):
                 skip = a == "--note"
                 continue
             shown.append(a)
