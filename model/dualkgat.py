@@ -30,7 +30,7 @@ from torch import nn
 
 from model.base import Batch, ModelConfig, Recommender, option
 from model.kg.dimension_importance import DimensionImportance
-from model.kg.graph_encoder import FUSIONS, GraphEncoder
+from model.kg.graph_encoder import AGGREGATORS, FUSIONS, GraphEncoder
 from model.kg.graph_tensors import GraphTensors
 from model.kg.item_features import item_feature_matrix
 from schemas.errors import ConfigError
@@ -54,6 +54,9 @@ class DualKGATConfig(ModelConfig):
     kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch")
     max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
     attention_grad: bool = option(False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT")
+    aggregator: str = option("bi", "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)")
+    layer_norm: bool = option(True, "L2-normalise each layer's output (KGAT); off keeps the magnitudes, e.g. popularity")
+    item_bias: bool = option(False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)")
     regularize: str = option("final", "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both")
     init: str = option("auto", "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)")
 
@@ -64,6 +67,8 @@ class DualKGATConfig(ModelConfig):
             raise ConfigError("at least one of use_user_side / use_item_side must be true")
         if self.schedule not in ("alternate", "joint"):
             raise ConfigError(f"schedule = {self.schedule!r}: use 'alternate' or 'joint'")
+        if self.aggregator not in AGGREGATORS:
+            raise ConfigError(f"aggregator = {self.aggregator!r}: choose one of {', '.join(AGGREGATORS)}")
         if self.regularize not in ("final", "ego", "both"):
             raise ConfigError(f"regularize = {self.regularize!r}: use final, ego or both")
         if self.init not in ("pretrained", "random", "auto"):
@@ -92,7 +97,7 @@ class DualKGAT(Recommender):
         self.cfg = cfg
         self.graph_names = [g.graph for g in graphs]
         self.encoders = nn.ModuleList(
-            GraphEncoder(g, cfg.dim, cfg.relation_dim, cfg.layer_dims, cfg.dropout, cfg.fusion, cfg.fusion_dim, cfg.attention_grad, cfg.max_neighbours)
+            GraphEncoder(g, cfg.dim, cfg.relation_dim, cfg.layer_dims, cfg.dropout, cfg.fusion, cfg.fusion_dim, cfg.attention_grad, cfg.max_neighbours, cfg.layer_norm, cfg.aggregator)
             for g in graphs
         )
         self.register_buffer("features", features if (features is not None and cfg.raw_features) else None, persistent=False)
@@ -100,6 +105,10 @@ class DualKGAT(Recommender):
         self.out_dim = sum(e.out_dim for e in self.encoders)
         self.importance = DimensionImportance(self.out_dim) if cfg.dimension_importance else None
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.item_bias = nn.Parameter(torch.zeros(n_items)) if cfg.item_bias else None
+        self.feature_bias = nn.Linear(self.features.shape[1], 1, bias=False) if (cfg.item_bias and self.features is not None) else None
+        if self.feature_bias is not None:
+            nn.init.zeros_(self.feature_bias.weight)
         if self.feature_proj is not None:
             nn.init.xavier_uniform_(self.feature_proj.weight)
             nn.init.zeros_(self.feature_proj.bias)
@@ -151,8 +160,20 @@ class DualKGAT(Recommender):
             its.append(out[self.n_users :])
         return torch.cat(us, -1), torch.cat(its, -1)
 
-    def _pair_scores(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
-        return self.importance.pair_scores(u, i) if self.importance is not None else (u * i).sum(-1)
+    def _biases(self) -> torch.Tensor | None:
+        """(n_items,) item bias: a free term per item plus a projection of its features, so that a
+        cold item's bias comes from its content, not from zero."""
+        if self.item_bias is None:
+            return None
+        b = self.item_bias
+        if self.feature_bias is not None:
+            b = b + self.feature_bias(self.features).squeeze(-1)
+        return b
+
+    def _pair_scores(self, u: torch.Tensor, i: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+        s = self.importance.pair_scores(u, i) if self.importance is not None else (u * i).sum(-1)
+        b = self._biases()
+        return s if b is None else s + b[items]
 
     # ---- training ---------------------------------------------------------------------------
     def on_epoch_start(self, epoch: int, generator: torch.Generator) -> None:
@@ -170,7 +191,7 @@ class DualKGAT(Recommender):
         u = users[batch.users]
         pos = items[batch.pos]
         neg = items[batch.neg[:, 0]]
-        cf = F.softplus(-(self._pair_scores(u, pos) - self._pair_scores(u, neg))).mean()
+        cf = F.softplus(-(self._pair_scores(u, pos, batch.pos) - self._pair_scores(u, neg, batch.neg[:, 0]))).mean()
         self._last_batch_norm = self._batch_norm(batch, u, pos, neg)
         parts = {"cf": cf.detach()}
         total = cf
@@ -246,7 +267,9 @@ class DualKGAT(Recommender):
         u = u_all[users]
         if self.importance is not None:
             u = self.importance.weigh(u)
-        return u @ i_all.T
+        scores = u @ i_all.T
+        b = self._biases()
+        return scores if b is None else scores + b
 
     def extra_repr(self) -> str:
         return f"graphs={self.graph_names}, out_dim={self.out_dim}, importance={self.importance is not None}, raw_features={self.feature_proj is not None}"

@@ -111,3 +111,19 @@ class BiInteraction(nn.Module):
 
     def __repr__(self) -> str:
         return f"BiInteraction({self.in_dim}, {self.out_dim}, dropout={self.dropout.p})"
+
+
+class LinearAggregator(nn.Module):
+    """e_h' = e_{N_h}: propagation without weights or non-linearity (LightGCN's and KGIN's
+    choice), kept beside the bi-interaction to measure what its transforms cost or buy."""
+
+    def __init__(self, dim: int, dropout: float = 0.0):
+        super().__init__()
+        self.in_dim = self.out_dim = dim
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, ego: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
+        return self.dropout(neighbours)
+
+    def __repr__(self) -> str:
+        return f"LinearAggregator({self.in_dim}, dropout={self.dropout.p})"

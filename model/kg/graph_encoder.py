@@ -17,9 +17,10 @@ that layer's work without changing a single output value.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from model.kg.aggregation import BiInteraction, aggregate, aggregate_differentiable, sparse_adjacency
+from model.kg.aggregation import BiInteraction, LinearAggregator, aggregate, aggregate_differentiable, sparse_adjacency
 from model.kg.attention import attention_logits
 from model.kg.edge_softmax import edge_softmax
 from model.kg.graph_tensors import GraphTensors
@@ -28,6 +29,7 @@ from model.kg.neighbour_sampling import sample_neighbours
 from model.transr import pairwise_logistic_loss, project_by_relation, translation_distance
 
 FUSIONS = ("attention_concat", "attention_sum", "concat")
+AGGREGATORS = ("bi", "linear")
 
 
 class GraphEncoder(nn.Module):
@@ -42,6 +44,8 @@ class GraphEncoder(nn.Module):
         fusion_dim: int = 32,
         attention_grad: bool = False,
         max_neighbours: int = 0,
+        normalize: bool = True,
+        aggregator: str = "bi",
     ):
         super().__init__()
         if fusion not in FUSIONS:
@@ -53,8 +57,18 @@ class GraphEncoder(nn.Module):
         self.entity = nn.Embedding(graph.num_entities, dim)
         self.relation = nn.Embedding(graph.num_relations, relation_dim)
         self.projection = nn.Parameter(torch.empty(graph.num_relations, dim, relation_dim))
+        if aggregator not in AGGREGATORS:
+            raise ValueError(f"aggregator must be one of {AGGREGATORS}, got {aggregator!r}")
+        if aggregator == "linear":  # no weights: every layer keeps the embedding size
+            layer_dims = tuple(dim for _ in layer_dims)
+            self.layers = nn.ModuleList(LinearAggregator(dim, dropout) for _ in layer_dims)
         dims = [dim, *layer_dims]
-        self.layers = nn.ModuleList(BiInteraction(dims[l], dims[l + 1], dropout) for l in range(len(layer_dims)))
+        if aggregator == "bi":
+            self.layers = nn.ModuleList(BiInteraction(dims[l], dims[l + 1], dropout, normalize=False) for l in range(len(layer_dims)))
+        # KGAT's published code L2-normalises each layer's output for the fused vector only and
+        # propagates the unnormalised state to the next layer; normalising the propagated state
+        # too (as this encoder first did) shrank every layer's input to the unit sphere.
+        self.normalize = normalize
         self.fusion_mode = fusion
         self.fusion = None if fusion == "concat" else LayerAttention(dims, fusion_dim, "concat" if fusion == "attention_concat" else "sum")
         self.out_dim = sum(dims) if fusion != "attention_sum" else fusion_dim
@@ -137,10 +151,10 @@ class GraphEncoder(nn.Module):
                 if neighbours.shape[0] != len(rows):  # differentiable path: full rows, cut here
                     neighbours = neighbours[rows]
                 states = [h[rows] for h in states]
-                ego = layer(states[-1], neighbours)
+                ego = layer(ego[rows], neighbours)
             else:
                 ego = layer(ego, propagate(ego))
-            states.append(ego)
+            states.append(F.normalize(ego, dim=-1) if self.normalize else ego)
         if rows is not None and not self.layers:
             states = [h[rows] for h in states]
         return plain_concat(states) if self.fusion is None else self.fusion(states)

@@ -1,0 +1,244 @@
+"""The KG models (kgat, acf, dualkgat and dualkgat's ablations) against the baselines, full ranking.
+
+Two tables, one section each of ``benchmarks/RESULTS.md``:
+
+* ``--dataset embedded``: every baseline, ``kgat``, ``acf`` and ``dualkgat`` on the embedded
+  synthetic dataset, 3 seeds, mean ± std, and ``ckg compare``'s paired per-user Wilcoxon test of
+  each model against the best baseline.
+* ``--dataset ml100k``: ML-100K (RecBole atomic files) with the Freebase KG and the items' text
+  features, ``kgat``, ``acf``, ``dualkgat`` and its ablations (no item-side graph, no user-side
+  graph, plain layer concatenation, no dimension importance, L = 1, 2, 4). The baselines see
+  only interactions; their runs from ``bench_baselines_ml100k.py`` are on a store built from the
+  same files without the text features, and the script checks that both stores hold the
+  identical split (same (user, item, split) triples by label) before putting them in one table.
+
+Each run is ``ckg train`` in its own process with one torch thread, early stopping on validation
+Recall@20; finished runs are reused (delete a run directory to redo it). Settings other than the
+model defaults are in :data:`SETTINGS` with the reason.
+
+    python benchmarks/bench_kg_models.py --dataset embedded
+    python benchmarks/bench_kg_models.py --dataset ml100k --seeds 2020 --variant-seeds 2020
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_baselines_ml100k import SETTINGS as BASELINE_SETTINGS  # noqa: E402
+from benchmarks.bench_baselines_ml100k import run  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "datasets"
+WORK = ROOT / "benchmarks" / "work"
+BASELINES = ("mostpop", "ease", "bprmf", "neumf", "ngcf", "lightgcn")
+MAIN = ("kgat", "acf", "dualkgat")
+
+# label -> (model, extra ckg-train arguments)
+ABLATIONS: dict[str, tuple[str, list[str]]] = {
+    "dualkgat −item-side graph": ("dualkgat", ["--set", "use_item_side=false"]),
+    "dualkgat −user-side graph": ("dualkgat", ["--set", "use_user_side=false"]),
+    "dualkgat −layer attention (plain concat)": ("dualkgat", ["--set", "fusion=concat"]),
+    "dualkgat −dimension importance": ("dualkgat", ["--set", "dimension_importance=false"]),
+    "dualkgat L=1": ("dualkgat", ["--set", "layer_dims=64"]),
+    "dualkgat L=2": ("dualkgat", ["--set", "layer_dims=64,32"]),
+    "dualkgat L=4": ("dualkgat", ["--set", "layer_dims=64,32,16,16"]),
+}
+
+RANDOM_INIT = (["--set", "init=random"], "random initialisation, stated explicitly so that a pretrained/ folder in the store cannot change the run (pretrained init is its own row)")
+# Deviations from the model defaults, and why (per dataset).
+SETTINGS: dict[str, dict[str, tuple[list[str], str]]] = {
+    "embedded": {**BASELINE_SETTINGS, "kgat": RANDOM_INIT, "dualkgat": RANDOM_INIT},
+    "ml100k": {
+        "kgat": (["--batch-size", "2048", *RANDOM_INIT[0]], "batch 2048 (RecBole's default) instead of KGAT's 1024: halves the CF phase's full-graph "
+                 "propagations per epoch; random initialisation (no TransR pretraining on this store: ~23 s per pretraining epoch on G_u here)"),
+        "dualkgat": (["--batch-size", "2048", *RANDOM_INIT[0]], "as kgat"),
+    },
+}
+# label -> (model, extra ckg-train arguments), rows of the embedded table beside the main models
+EMBEDDED_VARIANTS: dict[str, tuple[str, list[str]]] = {
+    "dualkgat, TransR-pretrained init": ("dualkgat", ["--set", "init=pretrained"]),
+}
+
+
+def store_for(dataset: str) -> Path:
+    """Build (once) the store the KG models train on."""
+    if dataset == "embedded":
+        out = WORK / "embedded" / "store"  # shared with bench_baselines_ml100k --dataset embedded
+        source, extra = None, None
+    else:
+        out = WORK / "kg" / "ml100k-text"
+        source, extra = SHARED / "ml-100k-recbole", {"text": str(SHARED / "ml-100k-features")}
+    if not (out / "manifest.json").exists():
+        from kgbuild.build import build
+
+        if source is None:
+            from kgbuild.embedded import embedded_dataset_dir
+
+            source = embedded_dataset_dir()
+        if not Path(source).exists():
+            raise SystemExit(f"dataset not found: {source}")
+        build(source, out, extra_features=extra, force=True)
+    return out
+
+
+def same_split(a: Path, b: Path) -> bool:
+    from schemas.store import Store
+
+    def pairs(path: Path) -> set:
+        s = Store.open(path)
+        i = s.table("interactions", columns=["user", "item", "split"])
+        users = s.table("users").set_index("user")["label"]
+        items = s.table("items").set_index("item")["label"]
+        return set(zip(users.loc[i["user"]].to_numpy(), items.loc[i["item"]].to_numpy(), i["split"].to_numpy()))
+
+    return pairs(a) == pairs(b)
+
+
+def train_run(store: Path, out: Path, model: str, seed: int, extra: list[str], epochs: int, patience: int) -> dict:
+    ckg = [sys.executable, "-c", "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))"]
+    if not (out / "scores.json").is_file():
+        cmd = [*ckg, "train", str(store), "--model", model, "--out", str(out), "--seed", str(seed), "--epochs", str(epochs),
+               "--patience", str(patience), "--threads", "1", "--quiet", *extra]
+        code, secs, rss = run(cmd)
+        if code:
+            raise SystemExit(f"{' '.join(cmd)} failed ({code})")
+    scores = json.loads((out / "scores.json").read_text())
+    t = scores["test"]
+    print(f"{out.name:40s} recall@20 {t['recall@20']:.4f} ndcg@20 {t['ndcg@20']:.4f} epochs {scores['epochs']} best {scores['best_epoch']} "
+          f"s/epoch {scores.get('seconds_per_epoch') or 0:.1f}", flush=True)
+    return scores
+
+
+def _drop_option(args: list[str], value: str) -> list[str]:
+    """``args`` without the ``--set value`` pair."""
+    out, skip = [], False
+    for i, a in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if a == "--set" and i + 1 < len(args) and args[i + 1] == value:
+            skip = True
+            continue
+        out.append(a)
+    return out
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in label.replace("−", "no-")).strip("-").replace("--", "-")
+
+
+def table(rows: list[tuple[str, list[dict]]]) -> str:
+    import numpy as np
+
+    def ms(vals):
+        v = np.asarray(vals, dtype=float)
+        return f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v.mean():.4f}"
+
+    metrics = ["recall@20", "ndcg@20", "recall@10", "ndcg@10"]
+    best = {m: max(np.mean([s["test"][m] for s in runs]) for _, runs in rows) for m in metrics}
+    lines = ["| model | seeds | " + " | ".join(metrics) + " | valid recall@20 | epochs (best) | s/epoch |", "|---|---|" + "---|" * (len(metrics) + 3)]
+    for label, runs in rows:
+        cells = []
+        for m in metrics:
+            c = ms([s["test"][m] for s in runs])
+            cells.append(f"**{c}**" if np.isclose(np.mean([s["test"][m] for s in runs]), best[m]) else c)
+        ep = f"{np.mean([s['epochs'] for s in runs]):.0f} ({np.mean([s['best_epoch'] for s in runs]):.0f})" if runs[0]["epochs"] else "closed form"
+        spe = runs[0].get("seconds_per_epoch")
+        lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + f" | {ms([s['valid']['recall@20'] for s in runs])} | {ep} | "
+                     + (f"{np.mean([s['seconds_per_epoch'] for s in runs]):.1f}" if spe else "—") + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default="embedded", choices=["embedded", "ml100k"], help="embedded (default) or ml100k (+ Freebase + text features)")
+    ap.add_argument("--seeds", default="2020,2021,2022", help="seeds of the baselines and the main models (default 2020,2021,2022)")
+    ap.add_argument("--variant-seeds", default="2020,2021,2022", help="seeds of the dualkgat ablations (ml100k only; default 2020,2021,2022)")
+    ap.add_argument("--models", default=",".join(BASELINES + MAIN), help="comma-separated models (default: baselines + kgat, acf, dualkgat)")
+    ap.add_argument("--ablations", action=argparse.BooleanOptionalAction, default=None, help="run dualkgat's ablations (default: on for ml100k, off for embedded)")
+    ap.add_argument("--pretrained-variant", action=argparse.BooleanOptionalAction, default=True, help="embedded: also train dualkgat from TransR-pretrained embeddings (runs ckg pretrain on the store once; default on)")
+    ap.add_argument("--epochs", type=int, default=100, help="maximum epochs per run (default 100)")
+    ap.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs (default 5)")
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
+    args = ap.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    vseeds = [int(s) for s in args.variant_seeds.split(",")]
+    models = [m for m in args.models.split(",") if m]
+    ablations = args.ablations if args.ablations is not None else args.dataset == "ml100k"
+    store = store_for(args.dataset)
+    runs_dir = WORK / "kg" / f"runs-{args.dataset}"
+    settings = SETTINGS[args.dataset]
+    rows: list[tuple[str, list[dict]]] = []
+    run_paths: list[str] = []
+    notes: list[str] = []
+    for model in models:
+        if args.dataset == "ml100k" and model in BASELINES:
+            base_store = WORK / "ml100k" / "store"
+            found = [base for s in seeds if (base := WORK / "ml100k" / "runs" / f"{model}-s{s}" / "scores.json").is_file()]
+            if not found:
+                notes.append(f"- {model}: no run of `bench_baselines_ml100k.py` found; run it first")
+                continue
+            if not same_split(base_store, store):
+                raise SystemExit(f"{base_store} and {store} hold different splits; rebuild one of them")
+            rows.append((model, [json.loads(p.read_text()) for p in found]))
+            continue
+        extra = settings.get(model, ([], ""))[0]
+        rs = []
+        for seed in seeds:
+            out = runs_dir / f"{model}-s{seed}"
+            rs.append(train_run(store, out, model, seed, extra, args.epochs, args.patience))
+            run_paths.append(str(out))
+        rows.append((model, rs))
+    variants: dict[str, tuple[str, list[str]]] = {}
+    if args.dataset == "embedded" and args.pretrained_variant:
+        if not (store / "pretrained").is_dir():
+            code, _, _ = run([sys.executable, "-c", "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))", "pretrain", str(store), "--quiet"])
+            if code:
+                raise SystemExit(f"ckg pretrain {store} failed ({code})")
+        variants.update(EMBEDDED_VARIANTS)
+    if ablations:
+        variants.update(ABLATIONS)
+    for label, (model, extra) in variants.items():
+        base_extra = settings.get(model, ([], ""))[0]
+        if "init=pretrained" in extra:  # the variant's own init replaces the explicit random one
+            base_extra = _drop_option(base_extra, "init=random")
+        var_seeds = seeds if label in EMBEDDED_VARIANTS else vseeds
+        rs = [train_run(store, runs_dir / f"{_slug(label)}-s{seed}", model, seed, [*base_extra, *extra], args.epochs, args.patience) for seed in var_seeds]
+        rows.append((label, rs))
+        run_paths.extend(str(runs_dir / f"{_slug(label)}-s{seed}") for seed in var_seeds)
+    body = [
+        f"Test split, mean ± std over seeds (column 'seeds'); early stopping on validation recall@20 (patience {args.patience}, at most "
+        f"{args.epochs} epochs); one torch thread per run; s/epoch is sampling + training (all phases) without evaluation, on this shared "
+        "2-core machine (noisy). Best mean per column in bold.",
+        "",
+        table(rows),
+        "",
+    ]
+    used = [f"- {m}: `{' '.join(v[0])}` — {v[1]}" for m, v in settings.items() if m in models or (ablations and m == "dualkgat")]
+    body += ["Settings other than the model defaults:" if used else "All models at their defaults (`ckg models`).", *used, *notes]
+    if args.dataset == "ml100k":
+        body += ["", "The baseline rows are the runs of `bench_baselines_ml100k.py` (patience 10, at most 300 epochs) on the store built "
+                 "without text features; this script checked that it holds the same split as the store the KG models used."]
+    if run_paths:
+        from model.compare import compare, format_table
+
+        cmp = compare(run_paths, ["recall@20", "ndcg@20"], "test")
+        body += ["", "`ckg compare` over the runs of this table (paired over test users, Wilcoxon signed-rank):", "", format_table(cmp)]
+    text = "\n".join(body)
+    print(text)
+    if not args.no_write:
+        from benchmarks.results import update_section
+
+        title = ("KG models vs baselines on the embedded dataset (3 seeds, paired test)" if args.dataset == "embedded"
+                 else "KG models and dualkgat ablations on ML-100K + Freebase + text features")
+        update_section(f"kg-models-{args.dataset}", title, f"python benchmarks/bench_kg_models.py --dataset {args.dataset}", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
