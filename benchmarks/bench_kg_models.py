@@ -64,6 +64,7 @@ SETTINGS: dict[str, dict[str, tuple[list[str], str]]] = {
 # label -> (model, extra ckg-train arguments), rows of the embedded table beside the main models
 EMBEDDED_VARIANTS: dict[str, tuple[str, list[str]]] = {
     "dualkgat, TransR-pretrained init": ("dualkgat", ["--set", "init=pretrained"]),
+    "dualkgat, ≤ 16 neighbours per node per epoch (confidence-sampled)": ("dualkgat", ["--set", "max_neighbours=16"]),
 }
 
 
@@ -137,7 +138,7 @@ def _drop_option(args: list[str], value: str) -> list[str]:
 
 
 def _slug(label: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in label.replace("−", "no-")).strip("-").replace("--", "-")
+    return "".join(c if c.isalnum() else "-" for c in label.replace("−", "no-").replace("≤", "max")).strip("-").replace("--", "-")
 
 
 def table(rows: list[tuple[str, list[dict]]]) -> str:
