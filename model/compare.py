@@ -74,6 +74,8 @@ class Comparison:
 
 def _method_key(cfg: dict[str, Any]) -> str:
     train = {k: v for k, v in cfg.get("train", {}).items() if k not in _NOT_METHOD}
+    if train.get("negatives_from", "all") == "all":  # runs from before the option existed used "all"
+        train.pop("negatives_from", None)
     return json.dumps({"model": cfg.get("model"), "model_config": cfg.get("model_config"), "train": train}, sort_keys=True)
 
 

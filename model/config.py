@@ -37,6 +37,9 @@ class TrainConfig:
     evaluated state is kept. The test set is evaluated once, on that best state.
     ``valid_users`` > 0 ranks only a fixed random subset of that many validation users during
     training (cheaper early stopping on huge data); the final valid/test scores use all users.
+    ``negatives_from = "trained"`` draws BPR negatives only among items with a training pair:
+    under item cold start, "all" (RecBole's and the papers' practice) makes every never-seen item
+    a negative and nothing else, which teaches content and KG models to rank new items last.
     """
 
     epochs: int | None = None
@@ -44,6 +47,7 @@ class TrainConfig:
     lr: float | None = None
     l2: float | None = None
     num_negatives: int | None = None
+    negatives_from: str = "all"
     optimizer: str = "adam"
     patience: int = 10
     eval_every: int = 1
@@ -61,6 +65,7 @@ class TrainConfig:
         _check(self.lr is None or self.lr > 0, f"train.lr = {self.lr}: must be > 0")
         _check(self.l2 is None or self.l2 >= 0, f"train.l2 = {self.l2}: must be >= 0")
         _check(self.num_negatives is None or self.num_negatives >= 1, f"train.num_negatives = {self.num_negatives}: must be >= 1")
+        _check(self.negatives_from in ("all", "trained"), f"train.negatives_from = '{self.negatives_from}': use 'all' or 'trained'")
         _check(self.optimizer in OPTIMIZERS, f"train.optimizer = '{self.optimizer}': use one of {', '.join(OPTIMIZERS)}")
         _check(self.patience >= 0, f"train.patience = {self.patience}: must be >= 0 (0 = never stop early)")
         _check(self.eval_every >= 1, f"train.eval_every = {self.eval_every}: must be >= 1")

@@ -27,9 +27,11 @@ class BPRSampler:
 
     :param train: CSR ``[n_users, n_items]``, sorted indices (as :class:`model.data.TrainData` holds it).
     :param num_negatives: k negatives per positive; ``Batch.neg`` has shape (B, k).
+    :param negatives_from: ``"all"`` items, or only ``"trained"`` ones (with a training pair), so
+        that never-seen (cold) items are not pushed down by being negatives and nothing else.
     """
 
-    def __init__(self, train: sp.csr_matrix, num_negatives: int = 1, max_rounds: int = 50):
+    def __init__(self, train: sp.csr_matrix, num_negatives: int = 1, max_rounds: int = 50, negatives_from: str = "all"):
         if num_negatives < 1:
             raise ConfigError(f"num_negatives = {num_negatives}: must be >= 1")
         train = train.tocsr()
@@ -51,6 +53,14 @@ class BPRSampler:
         self.items = torch.from_numpy(self._indices.copy())
         # sorted because CSR rows are in user order and indices sorted within a row
         self.keys = self.users * self.n_items + self.items
+        if negatives_from not in ("all", "trained"):
+            raise ConfigError(f"negatives_from = {negatives_from!r}: use 'all' or 'trained'")
+        # None = every item; else the candidate items negatives are drawn from
+        self.candidates = None if negatives_from == "all" else torch.from_numpy(np.flatnonzero(np.bincount(self._indices, minlength=self.n_items) > 0))
+        if self.candidates is not None:
+            short = np.flatnonzero(degree >= len(self.candidates))
+            if len(short):
+                raise ConfigError(f"{len(short)} user(s) (e.g. user {short[0]}) have every trained item in train; use negatives_from = 'all'")
 
     def __len__(self) -> int:
         return int(self.users.numel())
@@ -67,22 +77,28 @@ class BPRSampler:
     def sample_negatives(self, users: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """(len(users), k) items, each not a training item of its user."""
         n, k = users.numel(), self.num_negatives
-        neg = torch.randint(self.n_items, (n, k), generator=generator)
+        neg = self._draw((n, k), generator)
         u = users.view(-1, 1).expand(n, k)
         bad = self.is_train(u, neg).nonzero(as_tuple=True)
         for _ in range(self.max_rounds):
             if bad[0].numel() == 0:
                 return neg
-            redraw = torch.randint(self.n_items, (bad[0].numel(),), generator=generator)
+            redraw = self._draw((bad[0].numel(),), generator)
             neg[bad] = redraw
             still = self.is_train(u[bad], redraw)
             bad = (bad[0][still], bad[1][still])
         for r, c in zip(bad[0].tolist(), bad[1].tolist()):  # the rare rows of near-complete users
             user = int(users[r])
             seen = self._indices[self._indptr[user] : self._indptr[user + 1]]
-            free = np.setdiff1d(np.arange(self.n_items), seen, assume_unique=True)
+            pool = np.arange(self.n_items) if self.candidates is None else self.candidates.numpy()
+            free = np.setdiff1d(pool, seen, assume_unique=True)
             neg[r, c] = int(free[int(torch.randint(len(free), (1,), generator=generator))])
         return neg
+
+    def _draw(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+        if self.candidates is None:
+            return torch.randint(self.n_items, shape, generator=generator)
+        return self.candidates[torch.randint(len(self.candidates), shape, generator=generator)]
 
     def draw_epoch(self, generator: torch.Generator) -> Batch:
         """Every training pair once, shuffled, with fresh negatives, as one big batch.

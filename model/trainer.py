@@ -158,7 +158,7 @@ class Trainer:
     # ---- epochs ------------------------------------------------------------------------------
     def _fit_epochs(self, model: Recommender, generator: torch.Generator, device: torch.device, resume: bool, stop_after: int | None) -> dict[str, Any] | None:
         tc, data, run = self.tc, self.data, self.run
-        sampler = BPRSampler(data.train, num_negatives=tc.num_negatives)
+        sampler = BPRSampler(data.train, num_negatives=tc.num_negatives, negatives_from=tc.negatives_from)
         optimizers = {"cf": make_optimizer(tc.optimizer, model.parameters(), tc.lr)}
         for phase in self.cls.extra_phases:
             optimizers[phase] = make_optimizer(tc.optimizer, model.parameters(), tc.lr)

@@ -24,6 +24,7 @@ def register(sub) -> None:
     p.add_argument("--optimizer", choices=["adam", "sgd", "adagrad"], help="optimiser (default adam)")
     p.add_argument("--l2", type=float, help="L2 coefficient of the model's regulariser (default: the model's paper value)")
     p.add_argument("--negatives", type=int, help="sampled negatives per positive (default: the model's, usually 1)")
+    p.add_argument("--negatives-from", choices=["all", "trained"], help="draw negatives among all items (default) or only items with a training pair (item cold start: otherwise new items are only ever negatives)")
     p.add_argument("--patience", type=int, help="stop after this many evaluations without a better validation metric (0 = never; default 10)")
     p.add_argument("--eval-every", type=int, help="evaluate on the validation split every N epochs (default 1)")
     p.add_argument("--valid-metric", help="validation metric for early stopping, NAME@K (default recall@20)")
@@ -38,7 +39,7 @@ def register(sub) -> None:
 
 
 FLAG_TO_FIELD = {
-    "seed": "seed", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer", "l2": "l2", "negatives": "num_negatives",
+    "seed": "seed", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer", "l2": "l2", "negatives": "num_negatives", "negatives_from": "negatives_from",
     "patience": "patience", "eval_every": "eval_every", "valid_metric": "valid_metric", "valid_users": "valid_users",
     "device": "device", "threads": "threads",
 }

@@ -53,3 +53,23 @@ def test_same_generator_state_same_epoch():
     a = s.draw_epoch(torch.Generator().manual_seed(5))
     b = s.draw_epoch(torch.Generator().manual_seed(5))
     assert torch.equal(a.users, b.users) and torch.equal(a.neg, b.neg)
+
+
+def test_negatives_from_trained_items_never_draws_an_item_without_training_pairs():
+    """Under item cold start a never-seen item must not be a negative and nothing else."""
+    import numpy as np
+    import scipy.sparse as sp
+    import torch
+
+    from model.sampler import BPRSampler
+
+    rng = np.random.default_rng(0)
+    dense = rng.random((30, 40)) < 0.2
+    dense[:, 30:] = False  # items 30..39 have no training pair (cold)
+    train = sp.csr_matrix(dense.astype(np.float32))
+    g = torch.Generator().manual_seed(0)
+    drawn = BPRSampler(train, num_negatives=3, negatives_from="trained").draw_epoch(g)
+    assert drawn.neg.max() < 30
+    assert not dense[drawn.users.numpy()[:, None].repeat(3, 1), drawn.neg.numpy()].any()
+    everything = BPRSampler(train, num_negatives=3).draw_epoch(torch.Generator().manual_seed(0))
+    assert (everything.neg >= 30).any()  # the default still draws them
