@@ -60,11 +60,22 @@ SAMPLED = "scores_sampled.json"
 RESUMABLE_CHANGES = ("train.device", "train.threads", "train.epochs", "store.path", "versions")
 
 
+def _file_mode() -> int:
+    """0666 minus the process umask: what open() would have given the file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
 def _atomic_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, _FILE_MODE)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -152,7 +163,16 @@ class RunDir:
         p = self.file(METRICS)
         if not p.is_file():
             return []
-        return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        records = []
+        lines = [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for i, line in enumerate(lines):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                if i == len(lines) - 1:  # a line cut off by a kill mid-append: that epoch is redone on resume
+                    break
+                raise
+        return records
 
     def truncate_metrics(self, n_lines: int) -> None:
         """Keep the first ``n_lines`` records (drop epochs logged after the last checkpoint)."""

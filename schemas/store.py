@@ -74,6 +74,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600; a store is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,0 +1,18 @@
+"""Run-directory files survive a kill mid-write and are readable by others, like any written file."""
+from __future__ import annotations
+
+import os
+
+from model.run_dir import RunDir
+
+
+def test_a_metrics_line_cut_off_by_a_kill_is_dropped_not_fatal(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1, "loss": 0.5}\n{"epoch": 2, "lo', encoding="utf-8")
+    assert RunDir(tmp_path).read_metrics() == [{"epoch": 1, "loss": 0.5}]
+
+
+def test_scores_get_the_mode_open_would_give_not_mkstemps_0600(tmp_path):
+    RunDir(tmp_path).write_scores({"test": {}})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert os.stat(tmp_path / "scores.json").st_mode & 0o777 == 0o666 & ~mask
