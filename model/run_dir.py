@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.errors import ConfigError, InputNotFoundError, StoreMismatchError
+from schemas.store import file_mode
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -60,14 +61,7 @@ SAMPLED = "scores_sampled.json"
 RESUMABLE_CHANGES = ("train.device", "train.threads", "train.epochs", "store.path", "versions")
 
 
-def _file_mode() -> int:
-    """0666 minus the process umask: what open() would have given the file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _file_mode()
+_FILE_MODE = file_mode()
 
 
 def _atomic_text(path: Path, text: str) -> None:

@@ -67,6 +67,14 @@ def _to_arrow(spec: TableSpec, df: pd.DataFrame, fingerprint: str) -> pa.Table:
     return table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
 
 
+def file_mode() -> int:
+    """0666 minus the umask: the mode open() gives a new file (mkstemp's is 0600, too private
+    for stores and results that are meant to be shared)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,9 +82,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600; a store is meant to be shared
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -2,37 +2,17 @@
 
 Every file goes through a temporary sibling and a rename, so an interrupted run leaves the
 previous version or the new one, never a truncated file that a later stage or a reader would
-take for a finished one. Unlike a bare ``mkstemp`` (mode 0600), the result gets the mode the
-user's umask gives any new file: a report is meant to be shared.
+take for a finished one. The writer is the store's (:func:`schemas.store.atomic_write_bytes`), so the
+result gets the mode the user's umask gives any new file: a report is meant to be shared.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+from schemas.store import atomic_write_bytes
 
 
 def _finite(x: Any) -> Any:

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.groups import activity_quartiles
+
 ACTIVITY = tuple(f"activity_q{q}" for q in range(1, 5))
 
 
@@ -30,18 +32,6 @@ def cold_users(store) -> np.ndarray:
     """Users the split reduced to their profile (protocol ``cold_user``); empty without that protocol."""
     df = store.table("interactions", columns=["user", "protocol"])
     return np.unique(df.loc[df["protocol"].astype(str).str.startswith("cold_user"), "user"].to_numpy(np.int64))
-
-
-def activity_quartiles(degree: np.ndarray, cold: np.ndarray) -> np.ndarray:
-    """Quartile 1..4 per user (0: cold or no training pair); the definition of model/groups.py."""
-    out = np.zeros(len(degree), dtype=np.int64)
-    eligible = degree > 0
-    eligible[cold] = False
-    if not eligible.any():
-        return out
-    cuts = np.quantile(degree[eligible], [0.25, 0.5, 0.75])
-    out[eligible] = np.searchsorted(cuts, degree[eligible], side="left") + 1
-    return out
 
 
 def activity_groups(per_user: pd.DataFrame, degree: np.ndarray, cold: np.ndarray) -> dict[str, Any]:
