@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -101,6 +100,24 @@ def train_run(store: Path, model: str, seed: int, out: Path, args, log, epochs: 
     return json.loads((out / "scores.json").read_text())
 
 
+def with_current_rules(scores: dict, model: str, store: Path) -> dict:
+    """Apply today's n/a rules to a run scored before them (k = 0 cold users of a model whose
+    ``can_score_cold_users`` is False were scored as numbers until then); runs scored since carry
+    "n/a" already, and the figures are the same."""
+    from model.groups import COLD_USERS, Protocols
+    from model.registry import get_model
+    from schemas.store import Store
+
+    if getattr(get_model(model), "can_score_cold_users", False) or not Protocols.from_store(Store.open(store)).cold_users_without_history:
+        return scores
+    for split, groups in scores.get("groups", {}).items():
+        entry = groups.get(COLD_USERS)
+        if isinstance(entry, dict):
+            scores.setdefault("groups_uninformed", {}).setdefault(split, {})[COLD_USERS] = entry
+            groups[COLD_USERS] = "n/a"
+    return scores
+
+
 def cell(scores: list[dict], group: str, metric: str) -> str:
     """mean ± std over seeds of ``groups.test[group][metric]``; "n/a" when the model cannot score it."""
     import numpy as np
@@ -146,7 +163,7 @@ def dataset_section(dataset: str, records: dict, models: list[str], seeds: list[
         out += [f"Test {metric}, mean ± std over seeds:", "", *lines, ""]
     shown = _uninformed(records, have)
     if shown:
-        out += ["What ID-only models' cold-item rankings give anyway (k0, test, Recall@20; reported as n/a above): " + shown, ""]
+        out += ["What the rankings reported as n/a above give anyway (k0, test, Recall@20): " + shown, ""]
     epochs = ", ".join(f"{m} {_mean_epochs(records[(0, m)])}" for m in have)
     out += [f"Epochs run (best), mean over seeds, k0: {epochs}.", ""]
     return "\n".join(out)
@@ -173,10 +190,15 @@ def _uninformed(records: dict, models: list[str]) -> str:
     parts = []
     for m in models:
         un = [s.get("groups_uninformed", {}).get("test", {}) for s in records[(0, m)]]
+        said = []
         if un and all("cold_items_all" in u for u in un):
             a = np.mean([u["cold_items_all"]["recall@20"] for u in un])
             o = np.mean([u["cold_items_only"]["recall@20"] for u in un])
-            parts.append(f"{m} {a:.4f} among all items / {o:.4f} among cold items")
+            said.append(f"{a:.4f} among all items / {o:.4f} among cold items")
+        if un and all("cold_users" in u for u in un):
+            said.append(f"{np.mean([u['cold_users']['recall@20'] for u in un]):.4f} for k = 0 cold users")
+        if said:
+            parts.append(f"{m} " + ", ".join(said))
     return "; ".join(parts)
 
 
@@ -214,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             for model in models:
                 got = [train_run(store, model, seed, work / dataset / f"runs-k{k}" / f"{model}-s{seed}", args, log, int(caps.get(model, args.epochs)))
                        for seed in k_seeds]
-                records[(k, model)] = [s for s in got if s is not None]
+                records[(k, model)] = [with_current_rules(s, model, store) for s in got if s is not None]
                 if len(records[(k, model)]) < len(k_seeds):
                     omitted.append(f"{dataset} k{k} {model}: {len(records[(k, model)])} of seeds {', '.join(map(str, k_seeds))} finished")
             if caps:
@@ -229,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         "Groups and candidate sets as in `model/groups.py`: warm = non-cold users' pairs on non-cold items, ranked among non-cold "
         "items; cold items all / only = non-cold users' pairs on cold items ranked among all items (their other held-out items "
         "removed) / among cold items only; activity q1..q4 = warm split by training-pair quartile (q1 least active); cold users = "
-        "their pairs, ranked as warm. n/a: the model cannot score never-seen items (ID-only), so no figure is reported.",
+        "their pairs, ranked as warm. n/a: the model cannot score never-seen items (ID-only), or, for k = 0 cold users, cannot "
+        "rank for a user without history (an untrained ID embedding or an empty history: bprmf, neumf, lightgcn, ngcf, ease, "
+        "featknn, acf, kgat, whose graph has no profile edges); mostpop (popularity), vbpr (its learned item bias) and dualkgat "
+        "(the profile edges of the item-side graph) can. No figure is reported for n/a.",
         "",
         f"Grid: {grid}.",
         *[f"- note: {n}" for n in args.note],

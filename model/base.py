@@ -88,6 +88,11 @@ class Recommender(nn.Module, abc.ABC):
     * ``can_score_cold_items`` -- True when items without training interactions still get an
       informed score (content or KG models); ID-only models score them from their untrained
       initialisation.
+    * ``can_score_cold_users`` -- True when a user with no training pair still gets an informed
+      ranking: popularity, a learned item bias, or the user's profile edges in a graph. ID-only
+      and history-based models (an untrained user embedding, an empty history) do not; their
+      k = 0 cold-user figure is "n/a" (:mod:`model.groups`). A model may set it per instance when
+      the answer depends on its configuration (``dualkgat`` without the item-side graph).
     * ``extra_phases`` -- names of additional per-epoch training phases (KGAT: ``("kg",)``).
     * ``known_answer_test`` -- ``"tests/<file>.py::<test>"``: where a model outside
       ``model.baselines`` tests that it learns a known answer (checked by a meta-test).
@@ -101,6 +106,7 @@ class Recommender(nn.Module, abc.ABC):
     trainable: ClassVar[bool] = True
     is_baseline: ClassVar[bool] = False
     can_score_cold_items: ClassVar[bool] = False
+    can_score_cold_users: bool = False  # class default; an instance may override it
     extra_phases: ClassVar[tuple[str, ...]] = ()
     known_answer_test: ClassVar[str | None] = None
 

@@ -90,12 +90,17 @@ class DualKGAT(Recommender):
     # 0.2415, 1e-2 gave 0.2461 (see issue notes). Not yet tuned on ML-100K.
     train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-2, "epochs": 200, "num_negatives": 1}
     can_score_cold_items = True
+    can_score_cold_users = True  # through G_i's profile edges; an instance without them says False (__init__)
     extra_phases = ("kg",)  # empty under the joint schedule (see phase_batches)
 
     def __init__(self, n_users: int, n_items: int, graphs: list[GraphTensors], features: torch.Tensor | None, cfg: DualKGATConfig):
         super().__init__(n_users, n_items)
         self.cfg = cfg
         self.graph_names = [g.graph for g in graphs]
+        # a user without training pairs is still reachable through profile edges (G_i's
+        # user -> user_attribute), which gives it an informed vector; without them it has only an
+        # untrained ID embedding
+        self.can_score_cold_users = any(g.users_have_side_edges() for g in graphs)
         self.encoders = nn.ModuleList(
             GraphEncoder(g, cfg.dim, cfg.relation_dim, cfg.layer_dims, cfg.dropout, cfg.fusion, cfg.fusion_dim, cfg.attention_grad, cfg.max_neighbours, cfg.layer_norm, cfg.aggregator)
             for g in graphs

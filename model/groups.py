@@ -34,8 +34,11 @@ count only in the overall figure. A group without users in a split is absent.
 
 A model whose class says ``can_score_cold_items = False`` (ID-only: a never-seen item keeps its
 untrained initialisation or a popularity of 0) gets ``"n/a"`` for both cold-item groups instead
-of numbers; what the ranking gave anyway goes to ``groups_uninformed`` for anyone who wants to
-see it, never into the tables.
+of numbers. Likewise ``can_score_cold_users = False`` (the model has nothing to go on for a user
+without history: an untrained ID embedding, or an empty history for a neighbourhood model) gets
+``"n/a"`` for ``cold_users`` when no cold user has a training pair (the k = 0 protocol); with
+k > 0 pairs every model has a history to work from, so the group is scored. What the ranking
+gave anyway goes to ``groups_uninformed`` for anyone who wants to see it, never into the tables.
 
 Cost: per user batch, at most three extra :func:`torch.topk` calls on the score matrix the
 overall ranking already produced (none for the known-item ranking when the store has no cold
@@ -68,13 +71,20 @@ class Protocols:
 
     cold_items: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     cold_users: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    # True when the cold users kept no training pair at all (k = 0): only a model that can rank
+    # for a user without history (popularity, a content bias, profile edges) is scored on them.
+    cold_users_without_history: bool = False
 
     @classmethod
     def from_store(cls, store) -> "Protocols":
-        df = store.table("interactions", columns=["user", "item", "protocol"])
+        df = store.table("interactions", columns=["user", "item", "split", "protocol"])
+        cold_user = (df["protocol"] == "cold_user").to_numpy()
+        cold_users = np.unique(df.loc[cold_user, "user"].to_numpy(np.int64))
+        trained = np.isin(df["user"].to_numpy(np.int64), cold_users) & (df["split"] == "train").to_numpy()
         return cls(
             np.unique(df.loc[df["protocol"] == "cold_item", "item"].to_numpy(np.int64)),
-            np.unique(df.loc[df["protocol"] == "cold_user", "user"].to_numpy(np.int64)),
+            cold_users,
+            cold_users_without_history=bool(len(cold_users)) and not trained.any(),
         )
 
     @classmethod
@@ -204,16 +214,29 @@ class GroupRanker:
         return out
 
 
-def group_scores(results: dict[str, dict[str, GroupScores]], can_score_cold_items: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def unscorable_groups(model, protocols: Protocols) -> frozenset[str]:
+    """The groups this model gets "n/a" for, from its ``can_score_cold_items`` /
+    ``can_score_cold_users`` (read from the instance: a graph model's answer can depend on which
+    graphs it was built with)."""
+    out: set[str] = set()
+    if not getattr(model, "can_score_cold_items", False):
+        out.update(COLD_ITEM_GROUPS)
+    if protocols.cold_users_without_history and not getattr(model, "can_score_cold_users", False):
+        out.add(COLD_USERS)
+    return frozenset(out)
+
+
+def group_scores(results: dict[str, dict[str, GroupScores]], unscorable: frozenset[str] | set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``scores.json``'s ``groups`` (``{split: {group: {metric: mean, "n_users": n} | "n/a"}}``)
-    and ``groups_uninformed`` (the cold-item figures of a model that cannot score cold items)."""
+    and ``groups_uninformed`` (the figures of the groups in ``unscorable``, see
+    :func:`unscorable_groups`)."""
     groups: dict[str, Any] = {}
     uninformed: dict[str, Any] = {}
     for split, per_group in results.items():
         groups[split] = {}
         for name, g in per_group.items():
             entry = {**g.means(), "n_users": g.n_users}
-            if name in COLD_ITEM_GROUPS and not can_score_cold_items:
+            if name in unscorable:
                 groups[split][name] = NOT_APPLICABLE
                 uninformed.setdefault(split, {})[name] = entry
             else:
@@ -221,6 +244,6 @@ def group_scores(results: dict[str, dict[str, GroupScores]], can_score_cold_item
     return groups, uninformed
 
 
-def scored_groups(per_group: dict[str, GroupScores], can_score_cold_items: bool) -> dict[str, GroupScores]:
+def scored_groups(per_group: dict[str, GroupScores], unscorable: frozenset[str] | set[str]) -> dict[str, GroupScores]:
     """The groups whose per-user values mean something for this model (paired tests use only these)."""
-    return {n: g for n, g in per_group.items() if can_score_cold_items or n not in COLD_ITEM_GROUPS}
+    return {n: g for n, g in per_group.items() if n not in unscorable}

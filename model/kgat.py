@@ -38,6 +38,7 @@ class KGAT(DualKGAT):
     Config = KGATConfig
     known_answer_test = "tests/kg/test_kg_known_answer.py::test_kg_model_ranks_the_withheld_block_item_first"
     is_baseline = True
+    can_score_cold_users = False  # G_u has no profile edges: a user without history is an isolated ID
     train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-5, "epochs": 200, "num_negatives": 1}  # KGAT's own
 
 

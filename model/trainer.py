@@ -30,7 +30,7 @@ from model.base import ModelConfig, Recommender
 from model.config import TrainConfig, resolve_device
 from model.data import TrainData
 from model.evaluator import EvalResult, evaluate
-from model.groups import Protocols, group_scores, scored_groups
+from model.groups import Protocols, group_scores, scored_groups, unscorable_groups
 from model.registry import get_model
 from model.run_dir import BEST, CHECKPOINT, RunDir, config_differences, describe_config_mismatch
 from model.sampler import BPRSampler
@@ -306,11 +306,12 @@ class Trainer:
         tc, data, run = self.tc, self.data, self.run
         results: dict[str, EvalResult] = {}
         protocols = Protocols.of(data)
+        unscorable = unscorable_groups(model, protocols)
         for split in ("valid", "test"):
             results[split] = evaluate(model, data, split, tc.ks, batch_users=tc.eval_batch_users, progress=self.progress, groups=protocols)
             run.write_per_user(split, results[split].users, results[split].per_user)
-            run.write_per_user_groups(split, scored_groups(results[split].groups, self.cls.can_score_cold_items))
-        groups, uninformed = group_scores({s: r.groups for s, r in results.items()}, self.cls.can_score_cold_items)
+            run.write_per_user_groups(split, scored_groups(results[split].groups, unscorable))
+        groups, uninformed = group_scores({s: r.groups for s, r in results.items()}, unscorable)
         scores: dict[str, Any] = {
             "valid": results["valid"].metrics,
             "test": results["test"].metrics,

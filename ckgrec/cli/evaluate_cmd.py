@@ -10,7 +10,7 @@ def register(sub) -> None:
         help="evaluate a trained run on its store (full ranking; sampled protocol on request)",
         description="Load RUN/best.pt, rank every item for the users of the validation and test splits with seen items "
         "masked, and print Precision/Recall/NDCG/Hit/MRR at each K, overall and per user/item group (warm, cold items among "
-        "all / cold items only, cold users, activity quartiles; 'n/a' where the model cannot score never-seen items). "
+        "all / cold items only, cold users, activity quartiles; 'n/a' where the model cannot score never-seen items, or users without history). "
         "'--protocol sampled' instead ranks each test item "
         "against N random unseen items; that protocol exists only to compare with papers that report it, its output "
         "says so, and it is written to RUN/scores_sampled.json, never into scores.json.",
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from model.config import coerce
     from model.data import TrainData
     from model.evaluator import evaluate
-    from model.groups import NOT_APPLICABLE, Protocols, group_scores
+    from model.groups import NOT_APPLICABLE, Protocols, group_scores, unscorable_groups
     from model.run_dir import SAMPLED, RunDir
     from model.trainer import load_model
     from schemas.store import Store
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         result[s] = r.metrics
         result[f"users_{s}"] = r.n_users
         by_group[s] = r.groups
-    result["groups"], uninformed = group_scores(by_group, type(model).can_score_cold_items)
+    result["groups"], uninformed = group_scores(by_group, unscorable_groups(model, protocols))
     if uninformed:
         result["groups_uninformed"] = uninformed
     if args.json:
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             print("      " + "  ".join(f"{n}@{k} {result[s][f'{n}@{k}']:.4f}" for n in ("precision", "recall", "ndcg", "hit", "mrr")))
         k = max(ks)
         for name, g in result["groups"].get(s, {}).items():
-            shown = "n/a (the model cannot score never-seen items)" if g == NOT_APPLICABLE else (
+            shown = ("n/a (the model cannot rank for users without history)" if name == "cold_users" else "n/a (the model cannot score never-seen items)") if g == NOT_APPLICABLE else (
                 f"recall@{k} {g[f'recall@{k}']:.4f}  ndcg@{k} {g[f'ndcg@{k}']:.4f}  ({g['n_users']:,} users)")
             print(f"      {name:16s} {shown}")
     return 0

@@ -22,7 +22,8 @@ def run(args: argparse.Namespace) -> int:
     classes = [get_model(args.name)] if args.name else list(MODELS.values())
     for cls in classes:
         kind = "closed form" if not cls.trainable else "trained by epochs"
-        tags = [kind] + (["baseline"] if cls.is_baseline else []) + (["scores cold items"] if cls.can_score_cold_items else [])
+        tags = [kind] + (["baseline"] if cls.is_baseline else []) + (["scores cold items"] if cls.can_score_cold_items else []) + (
+            ["ranks users without history"] if cls.can_score_cold_users else [])
         print(f"{cls.name}  --  {cls.description}")
         print(f"    {cls.paper}; {', '.join(tags)}")
         opts = config_options(cls.Config)

@@ -24,6 +24,7 @@ class MostPop(Recommender):
     Config = MostPopConfig
     trainable = False
     is_baseline = True
+    can_score_cold_users = True  # the same (popularity) ranking for everyone, history or not
 
     def __init__(self, n_users: int, n_items: int):
         super().__init__(n_users, n_items)

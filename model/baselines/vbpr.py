@@ -55,6 +55,9 @@ class VBPR(Recommender):
     train_defaults = {"lr": 1e-3, "batch_size": 2048, "l2": 1e-5}
     is_baseline = True
     can_score_cold_items = True
+    # a user without history is ranked by the learned item bias (β_i + β'ᵀf_i), a content-aware
+    # popularity; the user's untrained factors only add small noise around it
+    can_score_cold_users = True
 
     def __init__(self, n_users: int, n_items: int, features: torch.Tensor, has_id: torch.Tensor, cfg: VBPRConfig):
         super().__init__(n_users, n_items)

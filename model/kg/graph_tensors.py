@@ -71,3 +71,10 @@ class GraphTensors:
     @property
     def num_edges(self) -> int:
         return int(self.head.numel())
+
+    def users_have_side_edges(self) -> bool:
+        """Whether some user entity has an edge to something other than an item (a profile attribute)."""
+        kinds = np.asarray(self.kinds)
+        head_user = kinds[self.head.cpu().numpy()] == "user"
+        tail_kind = kinds[self.tail.cpu().numpy()]
+        return bool((head_user & (tail_kind != "item") & (tail_kind != "user")).any())

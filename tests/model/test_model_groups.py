@@ -10,7 +10,7 @@ import torch
 from model.base import ModelConfig, Recommender
 from model.data import TrainData
 from model.evaluator import evaluate
-from model.groups import COLD_ITEM_GROUPS, Protocols, activity_quartiles, group_scores
+from model.groups import COLD_ITEM_GROUPS, COLD_USERS, Protocols, activity_quartiles, group_scores, unscorable_groups
 from tests.model.block_store import block_store, cold_item, cold_world_store
 
 
@@ -102,12 +102,26 @@ def test_id_only_models_get_na_on_cold_items_not_numbers():
 
     for name in ("warm", *COLD_ITEM_GROUPS):
         per_group["test"][name] = GroupScores(np.array([0, 1]), {"recall@20": np.array([0.0, 1.0])})
-    groups, uninformed = group_scores(per_group, can_score_cold_items=False)
+    groups, uninformed = group_scores(per_group, set(COLD_ITEM_GROUPS))
     assert groups["test"]["warm"] == {"recall@20": 0.5, "n_users": 2}
     assert all(groups["test"][g] == "n/a" for g in COLD_ITEM_GROUPS)
     assert set(uninformed["test"]) == set(COLD_ITEM_GROUPS)
-    groups, uninformed = group_scores(per_group, can_score_cold_items=True)
+    groups, uninformed = group_scores(per_group, set())
     assert groups["test"]["cold_items_only"]["n_users"] == 2 and not uninformed
+
+
+class _Model:
+    def __init__(self, items: bool, users: bool):
+        self.can_score_cold_items, self.can_score_cold_users = items, users
+
+
+def test_cold_users_are_na_only_without_history_and_for_models_that_need_one():
+    k0 = Protocols(cold_users=np.array([3]), cold_users_without_history=True)
+    k3 = Protocols(cold_users=np.array([3]), cold_users_without_history=False)
+    assert unscorable_groups(_Model(False, False), k0) == {*COLD_ITEM_GROUPS, COLD_USERS}
+    assert unscorable_groups(_Model(True, False), k0) == {COLD_USERS}
+    assert unscorable_groups(_Model(True, True), k0) == set()
+    assert unscorable_groups(_Model(True, False), k3) == set()  # k > 0: every model has a history
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +143,10 @@ def test_trainer_writes_groups_and_na_for_an_id_only_model(cold_store, tmp_path)
         assert knn["groups"][split]["cold_items_only"]["n_users"] > 0
     assert "cold_users" in bpr["groups"]["test"] and "cold_users" not in bpr["groups"]["valid"]  # cold users' pairs go to test
     assert bpr["groups"]["test"]["warm"]["n_users"] == knn["groups"]["test"]["warm"]["n_users"]
-    assert "cold_items_all" in bpr["groups_uninformed"]["test"] and "groups_uninformed" not in knn
+    assert "cold_items_all" in bpr["groups_uninformed"]["test"]
+    assert set(knn["groups_uninformed"]["test"]) == {COLD_USERS}  # k = 0 cold users: an empty history
     rows = RunDir(tmp_path / "bpr").read_per_user_groups("test")
-    assert not rows["group"].isin(COLD_ITEM_GROUPS).any() and {"warm", "cold_users"} <= set(rows["group"])
+    assert not rows["group"].isin([*COLD_ITEM_GROUPS, COLD_USERS]).any() and "warm" in set(rows["group"])
     assert RunDir(tmp_path / "knn").read_per_user_groups("test")["group"].isin(COLD_ITEM_GROUPS).any()
 
 
@@ -140,6 +155,38 @@ def test_protocols_from_the_store_match_its_interactions(cold_store):
     inter = cold_store.table("interactions")
     assert len(p.cold_items) == 6 and len(p.cold_users) == 4
     assert not inter.loc[inter["item"].isin(p.cold_items), "split"].eq("train").any()
+    assert p.cold_users_without_history  # cold_world_store's default k = 0
+
+
+def test_cold_users_with_k_training_pairs_have_a_history(world_dir, tmp_path):
+    p = Protocols.from_store(cold_world_store(world_dir, tmp_path / "k2", cold_user_train=2))
+    assert len(p.cold_users) and not p.cold_users_without_history
+
+
+def test_k0_cold_users_are_na_for_id_only_models_and_scored_through_popularity_or_profiles(cold_store, tmp_path):
+    """bprmf and kgat (G_u only: a k = 0 user is an isolated ID) cannot rank for a user without
+    history; mostpop (popularity) and dualkgat (the profile edges of G_i) can."""
+    from model.config import TrainConfig, build_config
+    from model.registry import get_model
+    from model.trainer import train
+
+    data = TrainData.from_store(cold_store)
+    tc = TrainConfig(epochs=1, batch_size=256, lr=0.01, eval_every=1)
+    small = {"layer_dims": (8,), "dim": 8, "relation_dim": 8, "init": "random"}
+    out = {
+        "bprmf": train(data, "bprmf", tmp_path / "bpr", train_config=tc),
+        "mostpop": train(data, "mostpop", tmp_path / "pop", train_config=tc),
+        "kgat": train(data, "kgat", tmp_path / "kgat", model_config=build_config(get_model("kgat").Config, small), train_config=tc),
+        "dualkgat": train(data, "dualkgat", tmp_path / "dual", model_config=build_config(get_model("dualkgat").Config, small), train_config=tc),
+    }
+    for name, scorable in {"bprmf": False, "mostpop": True, "kgat": False, "dualkgat": True}.items():
+        entry = out[name]["groups"]["test"][COLD_USERS]
+        assert (entry != "n/a") == scorable, name
+        if not scorable:
+            assert COLD_USERS in out[name]["groups_uninformed"]["test"]
+    no_profile = build_config(get_model("dualkgat").Config, {**small, "use_item_side": False})
+    res = train(data, "dualkgat", tmp_path / "dual-u", model_config=no_profile, train_config=tc)
+    assert res["groups"]["test"][COLD_USERS] == "n/a"
 
 
 @pytest.fixture(scope="module")
