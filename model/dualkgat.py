@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -59,6 +60,7 @@ class DualKGATConfig(ModelConfig):
     item_bias: bool = option(False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)")
     regularize: str = option("final", "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both")
     init: str = option("auto", "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)")
+    cold_item_dropout: float = option(0.0, "share of items made 'cold' each epoch (DropoutNet-style): their interaction edges leave both graphs and their ID embedding is zeroed, their BPR pairs stay, so the model learns to score an item from features and KG alone; never-seen items then always score without an ID embedding (0 = off)")
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
@@ -77,6 +79,8 @@ class DualKGATConfig(ModelConfig):
             raise ConfigError("layer_dims needs at least one positive size")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout = {self.dropout}: must be in [0, 1)")
+        if not 0 <= self.cold_item_dropout < 1:
+            raise ConfigError(f"cold_item_dropout = {self.cold_item_dropout}: must be in [0, 1)")
 
 
 class DualKGAT(Recommender):
@@ -93,7 +97,8 @@ class DualKGAT(Recommender):
     can_score_cold_users = True  # through G_i's profile edges; an instance without them says False (__init__)
     extra_phases = ("kg",)  # empty under the joint schedule (see phase_batches)
 
-    def __init__(self, n_users: int, n_items: int, graphs: list[GraphTensors], features: torch.Tensor | None, cfg: DualKGATConfig):
+    def __init__(self, n_users: int, n_items: int, graphs: list[GraphTensors], features: torch.Tensor | None, cfg: DualKGATConfig,
+                 item_trained: torch.Tensor | None = None):
         super().__init__(n_users, n_items)
         self.cfg = cfg
         self.graph_names = [g.graph for g in graphs]
@@ -117,6 +122,13 @@ class DualKGAT(Recommender):
         if self.feature_proj is not None:
             nn.init.xavier_uniform_(self.feature_proj.weight)
             nn.init.zeros_(self.feature_proj.bias)
+        # cold-item dropout: which items have a training pair (the others never get an ID
+        # embedding), and this epoch's simulated cold items
+        trained = item_trained if item_trained is not None else torch.ones(n_items, dtype=torch.bool)
+        self.register_buffer("item_trained", trained.bool(), persistent=False)
+        self._dropped_items: torch.Tensor | None = None
+        for g in graphs:
+            self.register_buffer(f"_is_user_{g.graph}", torch.as_tensor(np.asarray(g.kinds) == "user"), persistent=False)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -129,7 +141,8 @@ class DualKGAT(Recommender):
             raise ConfigError(f"{cls.name} needs the store's graphs; build TrainData with TrainData.from_store")
         graphs = [GraphTensors.from_store(data.store, g).to(device) for g in cls.graphs_for(config)]
         feats = item_feature_matrix(data.store, data.n_items) if config.raw_features else None
-        model = cls(data.n_users, data.n_items, graphs, feats.to(device) if feats is not None else None, config).to(device)
+        trained = torch.as_tensor(np.asarray(data.split("train").getnnz(axis=0)) > 0)
+        model = cls(data.n_users, data.n_items, graphs, feats.to(device) if feats is not None else None, config, trained).to(device)
         model._maybe_load_pretrained(data.store)
         return model
 
@@ -156,11 +169,22 @@ class DualKGAT(Recommender):
         extra = torch.zeros(enc.graph.num_entities, self.cfg.dim, device=self.features.device)
         return extra.index_add(0, enc.graph.item_entity, self.feature_proj(self.features))
 
+    def _id_keep(self, enc: GraphEncoder) -> torch.Tensor | None:
+        """(N,) 1/0 per entity: 0 for items that must be scored without an ID embedding (never
+        seen in training, or this epoch's simulated cold items); None when the option is off."""
+        if self.cfg.cold_item_dropout <= 0:
+            return None
+        no_id = ~self.item_trained
+        if self._dropped_items is not None:
+            no_id = no_id | self._dropped_items
+        keep = torch.ones(enc.graph.num_entities, device=no_id.device)
+        return keep.index_fill(0, enc.graph.item_entity[no_id], 0.0)
+
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(users (n_users, D), items (n_items, D)): concatenation over the graphs in use."""
         us, its = [], []
         for enc in self.encoders:
-            out = enc(self._extra_input(enc), users_items_only=True)
+            out = enc(self._extra_input(enc), users_items_only=True, id_keep=self._id_keep(enc))
             us.append(out[: self.n_users])
             its.append(out[self.n_users :])
         return torch.cat(us, -1), torch.cat(its, -1)
@@ -182,12 +206,32 @@ class DualKGAT(Recommender):
 
     # ---- training ---------------------------------------------------------------------------
     def on_epoch_start(self, epoch: int, generator: torch.Generator) -> None:
+        if self.cfg.cold_item_dropout > 0:
+            self._simulate_cold_items(generator)
         for enc in self.encoders:
             enc.resample_neighbours(generator)
             enc.refresh_attention()
         self._generator = generator
 
+    def _simulate_cold_items(self, generator: torch.Generator) -> None:
+        """DropoutNet (Volkovs et al., NeurIPS 2017) on graphs: without it a never-seen item's
+        vector comes from a neighbourhood (attributes, concepts, no users) and an ID embedding
+        that training never shaped, so its scores sit far below every warm item's and it never
+        reaches a top-K among all items. Each epoch a share of the items loses its interaction
+        edges and ID embedding while keeping its BPR pairs, so the features, the concepts and the
+        attention learn to score such an item on the same scale as the others."""
+        dropped = (torch.rand(self.n_items, generator=generator) < self.cfg.cold_item_dropout).to(self.item_trained.device)
+        self._dropped_items = dropped
+        for enc in self.encoders:
+            flag = torch.zeros(enc.graph.num_entities, dtype=torch.bool, device=dropped.device)
+            flag[enc.graph.item_entity[dropped]] = True
+            enc.drop_interactions(flag, getattr(self, f"_is_user_{enc.graph.graph}"))
+
     def on_epoch_end(self, epoch: int) -> None:
+        if self._dropped_items is not None:  # evaluation and scoring see the whole graph
+            self._dropped_items = None
+            for enc in self.encoders:
+                enc.drop_interactions(None)
         for enc in self.encoders:
             enc.refresh_attention()
 

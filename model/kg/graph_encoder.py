@@ -76,7 +76,8 @@ class GraphEncoder(nn.Module):
         self._adjacency = None  # aggregation.Adjacency over all nodes
         self._adjacency_out = None  # the same, cut to output_rows (the last layer's heads)
         self._attention: torch.Tensor | None = None
-        self._edge_mask: torch.Tensor | None = None
+        self._edge_mask: torch.Tensor | None = None  # this epoch's neighbour sample (None = all edges)
+        self._drop_mask: torch.Tensor | None = None  # this epoch's simulated cold items' interaction edges (False = dropped)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -93,11 +94,16 @@ class GraphEncoder(nn.Module):
                 dst.copy_(src.to(dst.device, dst.dtype))
 
     # --- attention -----------------------------------------------------------------------
+    def _kept_edges(self) -> torch.Tensor | None:
+        if self._edge_mask is None:
+            return self._drop_mask
+        return self._edge_mask if self._drop_mask is None else self._edge_mask & self._drop_mask
+
     def _edges(self):
         g = self.graph
-        if self._edge_mask is None:
+        m = self._kept_edges()
+        if m is None:
             return g.head, g.tail, g.offsets
-        m = self._edge_mask
         counts = torch.bincount(g.relation[m], minlength=g.num_relations)
         offsets = [0, *torch.cumsum(counts, 0).tolist()]
         return g.head[m], g.tail[m], offsets
@@ -112,6 +118,16 @@ class GraphEncoder(nn.Module):
         if self.max_neighbours > 0:
             self._edge_mask = sample_neighbours(self.graph.head, self.graph.confidence, self.max_neighbours, generator)
 
+    def drop_interactions(self, entity_dropped: torch.Tensor | None, is_user: torch.Tensor | None = None) -> None:
+        """Take the interaction edges (item <-> user, both directions) of the entities flagged in
+        ``entity_dropped`` out of the graph until the next call (None restores them): those items
+        then look like never-seen items, reachable only through their attributes and concepts."""
+        if entity_dropped is None:
+            self._drop_mask = None
+            return
+        g = self.graph
+        self._drop_mask = ~((entity_dropped[g.head] & is_user[g.tail]) | (is_user[g.head] & entity_dropped[g.tail]))
+
     @torch.no_grad()
     def refresh_attention(self) -> None:
         head, tail, _ = self._edges()
@@ -125,12 +141,17 @@ class GraphEncoder(nn.Module):
         if self._attention is None:
             self.refresh_attention()
         g = self.graph
-        m = self._edge_mask if self._edge_mask is not None else slice(None)
+        m = self._kept_edges()
+        m = slice(None) if m is None else m
         return g.head[m], g.relation[m], g.tail[m], self._attention
 
     # --- propagation ---------------------------------------------------------------------
-    def forward(self, extra: torch.Tensor | None = None, users_items_only: bool = False) -> torch.Tensor:
-        ego = self.entity.weight if extra is None else self.entity.weight + extra
+    def forward(self, extra: torch.Tensor | None = None, users_items_only: bool = False, id_keep: torch.Tensor | None = None) -> torch.Tensor:
+        """``extra`` (N, d) is added to the layer-0 states (the items' feature projection);
+        ``id_keep`` (N,) multiplies the ID embeddings first (0 = the entity has no usable ID
+        embedding: a never-seen or simulated cold item)."""
+        ego = self.entity.weight if id_keep is None else self.entity.weight * id_keep.unsqueeze(-1)
+        ego = ego if extra is None else ego + extra
         rows = self.output_rows if users_items_only else None
         if self.attention_grad:
             head, tail, _ = self._edges()
