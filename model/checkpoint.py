@@ -13,9 +13,7 @@ Every checkpoint records the store fingerprint; :func:`load` refuses one from an
 from __future__ import annotations
 
 import io
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import numpy as np
 import torch
 
 from schemas.errors import StoreError, StoreMismatchError
+from schemas.store import atomic_write_bytes
 
 FORMAT = 1
 
@@ -35,17 +34,7 @@ def save(path: str | Path, payload: dict[str, Any]) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     torch.save({"format": FORMAT, **payload}, buf)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(p, buf.getbuffer(), fsync=True)
 
 
 def load(path: str | Path, fingerprint: str | None = None, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.errors import ConfigError, InputNotFoundError, StoreMismatchError
-from schemas.store import file_mode
+from schemas.store import atomic_write_bytes
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -61,20 +60,8 @@ SAMPLED = "scores_sampled.json"
 RESUMABLE_CHANGES = ("train.device", "train.threads", "train.epochs", "store.path", "versions")
 
 
-_FILE_MODE = file_mode()
-
-
 def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, _FILE_MODE)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -75,13 +75,17 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and rename."""
+def atomic_write_bytes(path: Path, data: bytes | memoryview, fsync: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and rename
+    (``fsync``: flush to disk first, for files a crash must not leave empty, e.g. checkpoints)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:

@@ -16,3 +16,14 @@ def test_scores_get_the_mode_open_would_give_not_mkstemps_0600(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert os.stat(tmp_path / "scores.json").st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_checkpoints_get_the_same_mode_as_every_other_run_file(tmp_path):
+    from model import checkpoint
+
+    checkpoint.save(tmp_path / "best.pt", {"fingerprint": "f", "state": {}})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert os.stat(tmp_path / "best.pt").st_mode & 0o777 == 0o666 & ~mask
+    assert checkpoint.load(tmp_path / "best.pt", "f")["state"] == {}
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
