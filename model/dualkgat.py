@@ -61,6 +61,7 @@ class DualKGATConfig(ModelConfig):
     regularize: str = option("final", "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both")
     init: str = option("auto", "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)")
     cold_item_dropout: float = option(0.0, "share of items made 'cold' each epoch (DropoutNet-style): their interaction edges leave both graphs and their ID embedding is zeroed, their BPR pairs stay, so the model learns to score an item from features and KG alone; never-seen items then always score without an ID embedding (0 = off)")
+    cold_user_dropout: float = option(0.0, "the same for users: each epoch a share of the users loses its interaction edges and ID embedding and keeps its BPR pairs, so a user with only a profile (item-side graph) is scored on the same scale; users without training pairs then always score without an ID embedding (0 = off)")
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
@@ -79,8 +80,9 @@ class DualKGATConfig(ModelConfig):
             raise ConfigError("layer_dims needs at least one positive size")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout = {self.dropout}: must be in [0, 1)")
-        if not 0 <= self.cold_item_dropout < 1:
-            raise ConfigError(f"cold_item_dropout = {self.cold_item_dropout}: must be in [0, 1)")
+        for name in ("cold_item_dropout", "cold_user_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} = {getattr(self, name)}: must be in [0, 1)")
 
 
 class DualKGAT(Recommender):
@@ -98,7 +100,7 @@ class DualKGAT(Recommender):
     extra_phases = ("kg",)  # empty under the joint schedule (see phase_batches)
 
     def __init__(self, n_users: int, n_items: int, graphs: list[GraphTensors], features: torch.Tensor | None, cfg: DualKGATConfig,
-                 item_trained: torch.Tensor | None = None):
+                 item_trained: torch.Tensor | None = None, user_trained: torch.Tensor | None = None):
         super().__init__(n_users, n_items)
         self.cfg = cfg
         self.graph_names = [g.graph for g in graphs]
@@ -122,13 +124,12 @@ class DualKGAT(Recommender):
         if self.feature_proj is not None:
             nn.init.xavier_uniform_(self.feature_proj.weight)
             nn.init.zeros_(self.feature_proj.bias)
-        # cold-item dropout: which items have a training pair (the others never get an ID
-        # embedding), and this epoch's simulated cold items
-        trained = item_trained if item_trained is not None else torch.ones(n_items, dtype=torch.bool)
-        self.register_buffer("item_trained", trained.bool(), persistent=False)
+        # cold-item / cold-user dropout: who has a training pair (the others never get an ID
+        # embedding), and this epoch's simulated cold items and users
+        for name, n, given in (("item_trained", n_items, item_trained), ("user_trained", n_users, user_trained)):
+            self.register_buffer(name, (given if given is not None else torch.ones(n, dtype=torch.bool)).bool(), persistent=False)
         self._dropped_items: torch.Tensor | None = None
-        for g in graphs:
-            self.register_buffer(f"_is_user_{g.graph}", torch.as_tensor(np.asarray(g.kinds) == "user"), persistent=False)
+        self._dropped_users: torch.Tensor | None = None
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -141,8 +142,10 @@ class DualKGAT(Recommender):
             raise ConfigError(f"{cls.name} needs the store's graphs; build TrainData with TrainData.from_store")
         graphs = [GraphTensors.from_store(data.store, g).to(device) for g in cls.graphs_for(config)]
         feats = item_feature_matrix(data.store, data.n_items) if config.raw_features else None
-        trained = torch.as_tensor(np.asarray(data.split("train").getnnz(axis=0)) > 0)
-        model = cls(data.n_users, data.n_items, graphs, feats.to(device) if feats is not None else None, config, trained).to(device)
+        train = data.split("train")
+        item_trained = torch.as_tensor(np.asarray(train.getnnz(axis=0)) > 0)
+        user_trained = torch.as_tensor(np.asarray(train.getnnz(axis=1)) > 0)
+        model = cls(data.n_users, data.n_items, graphs, feats.to(device) if feats is not None else None, config, item_trained, user_trained).to(device)
         model._maybe_load_pretrained(data.store)
         return model
 
@@ -170,15 +173,17 @@ class DualKGAT(Recommender):
         return extra.index_add(0, enc.graph.item_entity, self.feature_proj(self.features))
 
     def _id_keep(self, enc: GraphEncoder) -> torch.Tensor | None:
-        """(N,) 1/0 per entity: 0 for items that must be scored without an ID embedding (never
-        seen in training, or this epoch's simulated cold items); None when the option is off."""
-        if self.cfg.cold_item_dropout <= 0:
+        """(N,) 1/0 per entity: 0 for items/users that must be scored without an ID embedding
+        (never seen in training, or this epoch's simulated cold ones); None when both options are off."""
+        if self.cfg.cold_item_dropout <= 0 and self.cfg.cold_user_dropout <= 0:
             return None
-        no_id = ~self.item_trained
-        if self._dropped_items is not None:
-            no_id = no_id | self._dropped_items
-        keep = torch.ones(enc.graph.num_entities, device=no_id.device)
-        return keep.index_fill(0, enc.graph.item_entity[no_id], 0.0)
+        keep = torch.ones(enc.graph.num_entities, device=self.item_trained.device)
+        for p, trained, dropped, entity in ((self.cfg.cold_item_dropout, self.item_trained, self._dropped_items, enc.graph.item_entity),
+                                            (self.cfg.cold_user_dropout, self.user_trained, self._dropped_users, enc.graph.user_entity)):
+            if p > 0:
+                no_id = ~trained if dropped is None else ~trained | dropped
+                keep = keep.index_fill(0, entity[no_id], 0.0)
+        return keep
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(users (n_users, D), items (n_items, D)): concatenation over the graphs in use."""
@@ -206,30 +211,37 @@ class DualKGAT(Recommender):
 
     # ---- training ---------------------------------------------------------------------------
     def on_epoch_start(self, epoch: int, generator: torch.Generator) -> None:
-        if self.cfg.cold_item_dropout > 0:
-            self._simulate_cold_items(generator)
+        if self.cfg.cold_item_dropout > 0 or self.cfg.cold_user_dropout > 0:
+            self._simulate_cold(generator)
         for enc in self.encoders:
             enc.resample_neighbours(generator)
             enc.refresh_attention()
         self._generator = generator
 
-    def _simulate_cold_items(self, generator: torch.Generator) -> None:
+    def _simulate_cold(self, generator: torch.Generator) -> None:
         """DropoutNet (Volkovs et al., NeurIPS 2017) on graphs: without it a never-seen item's
         vector comes from a neighbourhood (attributes, concepts, no users) and an ID embedding
         that training never shaped, so its scores sit far below every warm item's and it never
         reaches a top-K among all items. Each epoch a share of the items loses its interaction
         edges and ID embedding while keeping its BPR pairs, so the features, the concepts and the
-        attention learn to score such an item on the same scale as the others."""
-        dropped = (torch.rand(self.n_items, generator=generator) < self.cfg.cold_item_dropout).to(self.item_trained.device)
-        self._dropped_items = dropped
+        attention learn to score such an item on the same scale as the others. Users likewise:
+        a user with only a profile gets a vector from the item-side graph's attribute edges."""
+        device = self.item_trained.device
+        if self.cfg.cold_item_dropout > 0:
+            self._dropped_items = (torch.rand(self.n_items, generator=generator) < self.cfg.cold_item_dropout).to(device)
+        if self.cfg.cold_user_dropout > 0:
+            self._dropped_users = (torch.rand(self.n_users, generator=generator) < self.cfg.cold_user_dropout).to(device)
         for enc in self.encoders:
-            flag = torch.zeros(enc.graph.num_entities, dtype=torch.bool, device=dropped.device)
-            flag[enc.graph.item_entity[dropped]] = True
-            enc.drop_interactions(flag, getattr(self, f"_is_user_{enc.graph.graph}"))
+            flag = torch.zeros(enc.graph.num_entities, dtype=torch.bool, device=device)
+            if self._dropped_items is not None:
+                flag[enc.graph.item_entity[self._dropped_items]] = True
+            if self._dropped_users is not None:
+                flag[enc.graph.user_entity[self._dropped_users]] = True
+            enc.drop_interactions(flag)
 
     def on_epoch_end(self, epoch: int) -> None:
-        if self._dropped_items is not None:  # evaluation and scoring see the whole graph
-            self._dropped_items = None
+        if self._dropped_items is not None or self._dropped_users is not None:  # evaluation and scoring see the whole graph
+            self._dropped_items = self._dropped_users = None
             for enc in self.encoders:
                 enc.drop_interactions(None)
         for enc in self.encoders:

@@ -16,6 +16,7 @@ that layer's work without changing a single output value.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -118,15 +119,20 @@ class GraphEncoder(nn.Module):
         if self.max_neighbours > 0:
             self._edge_mask = sample_neighbours(self.graph.head, self.graph.confidence, self.max_neighbours, generator)
 
-    def drop_interactions(self, entity_dropped: torch.Tensor | None, is_user: torch.Tensor | None = None) -> None:
+    def drop_interactions(self, entity_dropped: torch.Tensor | None) -> None:
         """Take the interaction edges (item <-> user, both directions) of the entities flagged in
-        ``entity_dropped`` out of the graph until the next call (None restores them): those items
-        then look like never-seen items, reachable only through their attributes and concepts."""
+        ``entity_dropped`` (N,) out of the graph until the next call (None restores them): a
+        flagged item or user then looks never seen, reachable only through its attributes,
+        concepts or profile."""
         if entity_dropped is None:
             self._drop_mask = None
             return
         g = self.graph
-        self._drop_mask = ~((entity_dropped[g.head] & is_user[g.tail]) | (is_user[g.head] & entity_dropped[g.tail]))
+        kinds = np.asarray(g.kinds)
+        is_user = torch.as_tensor(kinds == "user", device=g.head.device)
+        is_item = torch.as_tensor(kinds == "item", device=g.head.device)
+        interaction = (is_user[g.head] & is_item[g.tail]) | (is_item[g.head] & is_user[g.tail])
+        self._drop_mask = ~(interaction & (entity_dropped[g.head] | entity_dropped[g.tail]))
 
     @torch.no_grad()
     def refresh_attention(self) -> None:

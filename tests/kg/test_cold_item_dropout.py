@@ -1,6 +1,7 @@
-"""``dualkgat``'s cold-item dropout: simulated cold items lose exactly their interaction edges for
-one epoch, scoring sees the whole graph again, and a never-seen item with the right content then
-reaches the top of the ranking among ALL items (which it does not without the option)."""
+"""``dualkgat``'s cold-item and cold-user dropout: simulated cold items lose exactly their
+interaction edges for one epoch, scoring sees the whole graph again, a never-seen item with the
+right content then reaches the top of the ranking among ALL items, and a user with only a
+profile gets its group's items (neither happens without the options)."""
 from __future__ import annotations
 
 import numpy as np
@@ -91,3 +92,27 @@ def test_with_cold_item_dropout_the_new_item_of_the_users_block_reaches_the_top_
         ranks[p] = _cold_rank_among_all(tmp_path / f"p{p}", block_cold)
     assert (ranks[0.3] < 3).mean() >= 0.9, ranks[0.3]
     assert (ranks[0.0] < 3).mean() < (ranks[0.3] < 3).mean(), (ranks[0.0], ranks[0.3])
+
+
+def test_with_cold_user_dropout_a_user_with_only_a_profile_gets_the_items_of_its_group(tmp_path):
+    """Users' profiles name their block; a quarter of the users are k = 0 cold users (all their
+    pairs in test, none in any graph). Scored through the profile edges of the item-side graph,
+    a cold user's top 8 among all items should be its block's 8 items."""
+    from model.groups import Protocols
+
+    torch.set_num_threads(1)
+    data = TrainData.from_store(block_store(tmp_path / "s", profiles=True, cold_users=0.25))
+    cold = torch.as_tensor(Protocols.of(data).cold_users)
+    assert len(cold) >= 4 and not data.split("train")[cold.numpy()].nnz
+    cls = get_model("dualkgat")
+    tc = TrainConfig(epochs=60, batch_size=64, lr=0.01, l2=1e-2, patience=0, eval_every=60, ks=(1, 5), valid_metric="hit@1")
+    precision = {}
+    for p in (0.0, 0.3):
+        train(data, "dualkgat", tmp_path / f"p{p}", model_config=build_config(cls.Config, {**SMALL, "cold_user_dropout": p}), train_config=tc)
+        model, _ = load_model(tmp_path / f"p{p}", data, "cpu")
+        with torch.no_grad(), model.scoring():
+            top = model.score_users(cold).topk(8, dim=1).indices.numpy()
+        test = data.split("test")
+        precision[p] = float(np.mean([test[int(u)].toarray()[0][top[k]].mean() for k, u in enumerate(cold)]))
+    assert precision[0.3] >= 0.9, precision
+    assert precision[0.0] < precision[0.3], precision

@@ -21,11 +21,16 @@ def cold_item(block: int) -> str:
     return f"c{block}"
 
 
-def write_block_world(root: Path, n_blocks: int = 4, size: int = 8, cold_per_block: int = 0, seed: int = 3) -> Path:
+def write_block_world(root: Path, n_blocks: int = 4, size: int = 8, cold_per_block: int = 0, seed: int = 3,
+                      profiles: bool = False) -> Path:
+    """``profiles``: every user gets a profile column (``group``) naming its block."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     rows = [(f"u{b * size + j}", f"i{b * size + k}") for b in range(n_blocks) for j in range(size) for k in range(size)]
     pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(root / "interactions.csv", index=False)
+    if profiles:
+        users = [(f"u{b * size + j}", f"g{b}") for b in range(n_blocks) for j in range(size)]
+        pd.DataFrame(users, columns=["user_id", "group"]).to_csv(root / "users.csv", index=False)
     items = [(f"i{b * size + k}", b) for b in range(n_blocks) for k in range(size)]
     items += [(cold_item(b) if cold_per_block == 1 else f"c{b}_{k}", b) for b in range(n_blocks) for k in range(cold_per_block)]
     pd.DataFrame({"item_id": [i for i, _ in items]}).to_csv(root / "items.csv", index=False)
@@ -37,12 +42,15 @@ def write_block_world(root: Path, n_blocks: int = 4, size: int = 8, cold_per_blo
     return root
 
 
-def block_store(tmp: Path, cold_per_block: int = 0):
+def block_store(tmp: Path, cold_per_block: int = 0, profiles: bool = False, cold_users: float = 0.0):
+    """``cold_users``: share of users held out as k = 0 cold users (all their pairs to test)."""
     from kgbuild.build import build
+    from kgbuild.config import BuildConfig, SplitConfig
     from schemas.store import Store
 
-    raw = write_block_world(tmp / "raw", cold_per_block=cold_per_block)
-    return Store.open(build(raw, tmp / "store", fmt="native").store)
+    raw = write_block_world(tmp / "raw", cold_per_block=cold_per_block, profiles=profiles)
+    cfg = BuildConfig(split=SplitConfig(cold_users=cold_users, cold_user_train=0)) if cold_users else None
+    return Store.open(build(raw, tmp / "store", fmt="native", **({"config": cfg} if cfg else {})).store)
 
 
 def cold_world_store(world_dir: Path, out: Path, cold_user_train: int = 0):
