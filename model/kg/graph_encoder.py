@@ -16,7 +16,6 @@ that layer's work without changing a single output value.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -78,7 +77,8 @@ class GraphEncoder(nn.Module):
         self._adjacency_out = None  # the same, cut to output_rows (the last layer's heads)
         self._attention: torch.Tensor | None = None
         self._edge_mask: torch.Tensor | None = None  # this epoch's neighbour sample (None = all edges)
-        self._drop_mask: torch.Tensor | None = None  # this epoch's simulated cold items' interaction edges (False = dropped)
+        self._drop_mask: torch.Tensor | None = None  # this epoch's simulated cold items' and users' interaction edges (False = dropped)
+        self._interaction: torch.Tensor | None = None  # (E,) user <-> item edges, computed on first use
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -128,11 +128,9 @@ class GraphEncoder(nn.Module):
             self._drop_mask = None
             return
         g = self.graph
-        kinds = np.asarray(g.kinds)
-        is_user = torch.as_tensor(kinds == "user", device=g.head.device)
-        is_item = torch.as_tensor(kinds == "item", device=g.head.device)
-        interaction = (is_user[g.head] & is_item[g.tail]) | (is_item[g.head] & is_user[g.tail])
-        self._drop_mask = ~(interaction & (entity_dropped[g.head] | entity_dropped[g.tail]))
+        if self._interaction is None:
+            self._interaction = g.interaction_edges()
+        self._drop_mask = ~(self._interaction & (entity_dropped[g.head] | entity_dropped[g.tail]))
 
     @torch.no_grad()
     def refresh_attention(self) -> None:

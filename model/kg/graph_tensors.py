@@ -72,9 +72,16 @@ class GraphTensors:
     def num_edges(self) -> int:
         return int(self.head.numel())
 
+    def kind_mask(self, kind: str) -> torch.Tensor:
+        """(N,) bool: the entities of ``kind`` ("user", "item", ...), on the edges' device."""
+        return torch.as_tensor(np.asarray(self.kinds) == kind, device=self.head.device)
+
+    def interaction_edges(self) -> torch.Tensor:
+        """(E,) bool: the user <-> item edges (either direction); the rest are side edges."""
+        is_user, is_item = self.kind_mask("user"), self.kind_mask("item")
+        return (is_user[self.head] & is_item[self.tail]) | (is_item[self.head] & is_user[self.tail])
+
     def users_have_side_edges(self) -> bool:
         """Whether some user entity has an edge to something other than an item (a profile attribute)."""
-        kinds = np.asarray(self.kinds)
-        head_user = kinds[self.head.cpu().numpy()] == "user"
-        tail_kind = kinds[self.tail.cpu().numpy()]
-        return bool((head_user & (tail_kind != "item") & (tail_kind != "user")).any())
+        is_user = self.kind_mask("user")
+        return bool((is_user[self.head] & ~is_user[self.tail] & ~self.interaction_edges()).any())
