@@ -25,6 +25,7 @@ NDCG@20; warm, cold-item and activity groups from the ``k0`` store, cold users f
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -112,15 +113,24 @@ def train_run(store: Path, model: str, seed: int, out: Path, args, log, epochs: 
     return json.loads((out / "scores.json").read_text())
 
 
+@functools.lru_cache(maxsize=None)
+def _protocols(store: Path):
+    """The store's cold-start protocols, read once per store (not once per run)."""
+    from model.groups import Protocols
+    from schemas.store import Store
+
+    return Protocols.from_store(Store.open(store))
+
+
 def with_current_rules(scores: dict, model: str, store: Path) -> dict:
     """Apply today's n/a rules to a run scored before them (k = 0 cold users of a model whose
     ``can_score_cold_users`` is False were scored as numbers until then); runs scored since carry
-    "n/a" already, and the figures are the same."""
-    from model.groups import COLD_USERS, Protocols
+    "n/a" already, and the figures are the same. The rule is :func:`model.groups.unscorable_groups`,
+    asked of the model's class (the grid trains every model with its default graphs)."""
+    from model.groups import COLD_USERS, unscorable_groups
     from model.registry import get_model
-    from schemas.store import Store
 
-    if getattr(get_model(VARIANT_OF.get(model, model)), "can_score_cold_users", False) or not Protocols.from_store(Store.open(store)).cold_users_without_history:
+    if COLD_USERS not in unscorable_groups(get_model(VARIANT_OF.get(model, model)), _protocols(store)):
         return scores
     for split, groups in scores.get("groups", {}).items():
         entry = groups.get(COLD_USERS)
