@@ -49,6 +49,7 @@ class DualKGATConfig(ModelConfig):
     use_item_side: bool = option(True, "use the item-side graph G_i")
     dimension_importance: bool = option(True, "weigh score dimensions by w(u); off = plain inner product")
     raw_features: bool = option(True, "add a learned projection of the items' modality vectors to their input")
+    user_content: bool = option(False, "also add to each user's input the mean feature projection of the items it has in training (its content profile); needs raw_features")
     schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint")
     kg_weight: float = option(1.0, "weight of each graph's TransR loss")
     kg_batch_size: int = option(2048, "triples per TransR batch")
@@ -66,6 +67,8 @@ class DualKGATConfig(ModelConfig):
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise ConfigError(f"fusion = {self.fusion!r}: choose one of {', '.join(FUSIONS)}")
+        if self.user_content and not self.raw_features:
+            raise ConfigError("user_content needs raw_features = true (the profile is a mean of the items' feature projections)")
         if not (self.use_user_side or self.use_item_side):
             raise ConfigError("at least one of use_user_side / use_item_side must be true")
         if self.schedule not in ("alternate", "joint"):
@@ -85,6 +88,15 @@ class DualKGATConfig(ModelConfig):
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be in [0, 1)")
 
 
+def _row_normalised(m) -> torch.Tensor:
+    """scipy CSR (n_users, n_items) -> torch sparse COO with each non-empty row summing to 1."""
+    m = m.tocoo()
+    deg = np.asarray(m.sum(axis=1)).ravel()
+    values = m.data / np.maximum(deg[m.row], 1e-12)
+    index = torch.from_numpy(np.stack([m.row, m.col]).astype(np.int64))
+    return torch.sparse_coo_tensor(index, torch.from_numpy(values.astype(np.float32)), m.shape, check_invariants=False).coalesce()
+
+
 class DualKGAT(Recommender):
     name = "dualkgat"
     description = "dual collaborative-KG attention (G_u + G_i), layer attention, dimension importance, raw features"
@@ -100,7 +112,7 @@ class DualKGAT(Recommender):
     extra_phases = ("kg",)  # empty under the joint schedule (see phase_batches)
 
     def __init__(self, n_users: int, n_items: int, graphs: list[GraphTensors], features: torch.Tensor | None, cfg: DualKGATConfig,
-                 item_trained: torch.Tensor | None = None, user_trained: torch.Tensor | None = None):
+                 item_trained: torch.Tensor | None = None, user_trained: torch.Tensor | None = None, history: torch.Tensor | None = None):
         super().__init__(n_users, n_items)
         self.cfg = cfg
         self.graph_names = [g.graph for g in graphs]
@@ -130,6 +142,9 @@ class DualKGAT(Recommender):
             self.register_buffer(name, (given if given is not None else torch.ones(n, dtype=torch.bool)).bool(), persistent=False)
         self._dropped_items: torch.Tensor | None = None
         self._dropped_users: torch.Tensor | None = None
+        # (n_users, n_items) sparse, each training row scaled to sum 1: the user content profile
+        # is history @ feature_proj(features)
+        self.register_buffer("history", history if (cfg.user_content and self.feature_proj is not None) else None, persistent=False)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -145,7 +160,8 @@ class DualKGAT(Recommender):
         train = data.split("train")
         item_trained = torch.as_tensor(np.asarray(train.getnnz(axis=0)) > 0)
         user_trained = torch.as_tensor(np.asarray(train.getnnz(axis=1)) > 0)
-        model = cls(data.n_users, data.n_items, graphs, feats.to(device) if feats is not None else None, config, item_trained, user_trained).to(device)
+        history = _row_normalised(train).to(device) if (config.user_content and feats is not None) else None
+        model = cls(data.n_users, data.n_items, graphs, feats.to(device) if feats is not None else None, config, item_trained, user_trained, history).to(device)
         model._maybe_load_pretrained(data.store)
         return model
 
@@ -169,8 +185,23 @@ class DualKGAT(Recommender):
     def _extra_input(self, enc: GraphEncoder) -> torch.Tensor | None:
         if self.feature_proj is None:
             return None
+        projected = self.feature_proj(self.features)
         extra = torch.zeros(enc.graph.num_entities, self.cfg.dim, device=self.features.device)
-        return extra.index_add(0, enc.graph.item_entity, self.feature_proj(self.features))
+        extra = extra.index_add(0, enc.graph.item_entity, projected)
+        if self.history is not None:
+            extra = extra.index_add(0, enc.graph.user_entity, self._user_content(projected))
+        return extra
+
+    def _user_content(self, projected: torch.Tensor) -> torch.Tensor:
+        """(n_users, d) mean feature projection of each user's training items. Why: the score is a
+        sum of same-layer products, so an item's content (layer 0) never meets the content of the
+        user's history (layer 1 of the user) unless the user's own input carries it; a content
+        model as simple as cos(mean history features, item features) + log popularity is as good
+        as LightGCN on the embedded data. Users made cold this epoch get none (they look unseen)."""
+        profile = torch.sparse.mm(self.history, projected)
+        if self._dropped_users is not None:
+            profile = profile * (~self._dropped_users).unsqueeze(-1).to(profile.dtype)
+        return profile
 
     def _id_keep(self, enc: GraphEncoder) -> torch.Tensor | None:
         """(N,) 1/0 per entity: 0 for items/users that must be scored without an ID embedding

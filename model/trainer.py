@@ -355,6 +355,32 @@ def train(
     return trainer.fit(force=force, stop_after=stop_after)
 
 
+TIMING_KEYS = ("seconds_per_epoch", "seconds_sample_per_epoch", "seconds_eval_per_evaluation", "stopped_early", "seconds_fit")
+
+
+def rescore(run: RunDir | str | Path, data: TrainData, device: str = "cpu", log: Log | None = None) -> dict[str, Any]:
+    """Rewrite a finished run's final evaluation (scores.json and the per-user files) from its
+    best.pt, keeping its epochs and timings. For runs scored by a version with a scoring bug
+    (kgat/dualkgat before their attention was recomputed after loading best.pt): retraining them
+    would give the same weights, so only the ranking is redone."""
+    from model.config import build_config
+
+    run = run if isinstance(run, RunDir) else RunDir(run)
+    old = run.read_scores()
+    cfg = run.read_config()
+    model, cfg = load_model(run, data, device)
+    cls = get_model(cfg["model"])
+    mc = build_config(cls.Config, cfg.get("model_config", {}), where=f"{run.file('config.json')} model_config")
+    tc = build_config(TrainConfig, {**cfg["train"], "device": device}, where=f"{run.file('config.json')} train")
+    trainer = Trainer(data, cfg["model"], mc, tc, run, log=log)
+    timings = {k: old[k] for k in TIMING_KEYS if k in old}
+    scores = trainer._finish(model, epochs=old["epochs"], best_epoch=old["best_epoch"], timings=timings)
+    # the training's own peak memory, not this re-ranking's
+    scores.update(peak_rss_mib=old.get("peak_rss_mib", scores["peak_rss_mib"]), rescored=True)
+    run.write_scores(scores)
+    return scores
+
+
 def load_model(run: RunDir | str | Path, data: TrainData, device: str = "auto") -> tuple[Recommender, dict[str, Any]]:
     """The best model of a run, on ``device``, checked against ``data``'s store fingerprint."""
     from model.config import build_config

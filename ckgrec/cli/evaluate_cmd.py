@@ -23,6 +23,9 @@ def register(sub) -> None:
     p.add_argument("--split", choices=["valid", "test", "both"], default="both", help="which split(s) to rank (default both)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to score (default auto)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    p.add_argument("--rescore", action="store_true", help="rewrite RUN/scores.json and the per-user files from RUN/best.pt (full "
+                   "ranking, both splits, the run's K), keeping its epochs and timings: for a finished run scored by an older "
+                   "version whose final evaluation was wrong (kgat/dualkgat before 2026-11-27: stale attention after loading best.pt)")
     p.set_defaults(handler=run)
 
 
@@ -43,6 +46,18 @@ def run(args: argparse.Namespace) -> int:
     store = Store.open(store_path)
     rd.check_store(store.fingerprint, store_path)
     data = TrainData.from_store(store)
+    if args.rescore:
+        from model.trainer import rescore
+
+        if not rd.is_complete:
+            raise SystemExit(f"{rd.path}: --rescore needs a finished run (scores.json); resume it with 'ckg train' instead")
+        old = rd.read_scores()
+        new = rescore(rd, data, "cpu" if args.device == "auto" else args.device)
+        keys = [f"{n}@{k}" for k in cfg["train"]["ks"] for n in ("recall", "ndcg")]
+        for s in ("valid", "test"):
+            print(f"{s:5s} " + "  ".join(f"{k} {old[s][k]:.4f} -> {new[s][k]:.4f}" for k in keys))
+        print(f"rewritten: {rd.file('scores.json')}")
+        return 0
     model, cfg = load_model(rd, data, args.device)
     splits = ["valid", "test"] if args.split == "both" else [args.split]
     if not rd.is_complete:

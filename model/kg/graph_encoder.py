@@ -79,7 +79,18 @@ class GraphEncoder(nn.Module):
         self._edge_mask: torch.Tensor | None = None  # this epoch's neighbour sample (None = all edges)
         self._drop_mask: torch.Tensor | None = None  # this epoch's simulated cold items' and users' interaction edges (False = dropped)
         self._interaction: torch.Tensor | None = None  # (E,) user <-> item edges, computed on first use
+        self.register_load_state_dict_post_hook(GraphEncoder._forget_derived_state)
         self.reset_parameters()
+
+    @staticmethod
+    def _forget_derived_state(module: "GraphEncoder", incompatible_keys) -> None:
+        """After new weights are loaded, the attention matrices (not parameters, so not in the
+        state dict) belong to the old weights. The trainer loads best.pt after the last epoch, so
+        without this the final scores paired the best epoch's embeddings with the last epoch's
+        attention. The neighbour sample goes too: loaded weights are judged on the whole graph,
+        as 'ckg evaluate' judges a freshly built model."""
+        module._attention = module._adjacency = module._adjacency_out = None
+        module._edge_mask = None
 
     def reset_parameters(self) -> None:
         nn.init.xavier_uniform_(self.entity.weight)

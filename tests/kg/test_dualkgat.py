@@ -47,8 +47,9 @@ def _train_steps(model, data, steps=30, seed=0):
         DualKGATConfig(init="random", use_item_side=False, dimension_importance=False, fusion="concat", raw_features=False),
         DualKGATConfig(init="random", use_user_side=False, fusion="attention_sum", layer_dims=(16,)),
         DualKGATConfig(init="random", schedule="joint", attention_grad=True, max_neighbours=3),
+        DualKGATConfig(init="random", user_content=True, cold_user_dropout=0.5),
     ],
-    ids=["full", "kgat-like", "item-side-only", "joint-grad-sampled"],
+    ids=["full", "kgat-like", "item-side-only", "joint-grad-sampled", "user-content"],
 )
 def test_every_switch_trains_and_scores_all_items(data, cfg):
     torch.manual_seed(0)
@@ -128,3 +129,66 @@ def test_acf_trains_and_scores(data):
     with model.scoring():
         s = model.score_users(torch.arange(4))
     assert s.shape == (4, data.n_items)
+
+
+def test_user_content_profile_is_the_mean_projection_of_the_training_items(data):
+    """The profile added to a user's input is the plain mean of its training items' feature
+    projections (no validation or test item), and a user made cold this epoch gets none."""
+    torch.manual_seed(0)
+    model = DualKGAT.build(data, DualKGATConfig(init="random", user_content=True, cold_user_dropout=0.5), torch.device("cpu"))
+    projected = model.feature_proj(model.features).detach()
+    profile = model._user_content(projected)
+    train = data.split("train")
+    for u in range(min(data.n_users, 20)):
+        items = train.indices[train.indptr[u] : train.indptr[u + 1]]
+        expected = projected[torch.from_numpy(items)].mean(0) if len(items) else torch.zeros(projected.shape[1])
+        assert torch.allclose(profile[u], expected, atol=1e-5)
+    model.on_epoch_start(1, torch.Generator().manual_seed(1))
+    dropped = model._dropped_users
+    assert dropped.any() and (~dropped).any()
+    cold_profile = model._user_content(projected)
+    assert torch.all(cold_profile[dropped] == 0)
+    assert torch.allclose(cold_profile[~dropped], profile[~dropped])
+    model.on_epoch_end(1)
+    assert model._dropped_users is None
+
+
+def test_user_content_needs_raw_features():
+    with pytest.raises(ConfigError, match="user_content"):
+        DualKGATConfig(user_content=True, raw_features=False)
+
+
+def test_loading_weights_recomputes_attention(data):
+    """Attention is derived from the weights but is not a parameter: a model given other weights
+    must rank exactly as a model built with them. (The trainer loads best.pt after the last epoch;
+    until 2026-11-27 its final scores used the last epoch's attention with the best epoch's weights.)"""
+    cfg = DualKGATConfig(init="random", max_neighbours=2)
+    torch.manual_seed(0)
+    stale = DualKGAT.build(data, cfg, torch.device("cpu"))
+    stale.on_epoch_start(1, torch.Generator().manual_seed(0))  # attention (and a neighbour sample) of these weights
+    torch.manual_seed(1)
+    other = DualKGAT.build(data, cfg, torch.device("cpu"))
+    stale.load_state_dict(other.state_dict())
+    users = torch.arange(data.n_users)
+    with stale.scoring(), other.scoring():
+        assert torch.equal(stale.score_users(users), other.score_users(users))
+
+
+def test_final_scores_equal_the_best_epochs_validation(data, tmp_path):
+    """scores.json's validation figure is the one the best epoch was chosen on, and 'ckg evaluate'
+    (a fresh model loading best.pt) gives the same test figures."""
+    from model.config import TrainConfig
+    from model.evaluator import evaluate
+    from model.run_dir import RunDir
+    from model.trainer import load_model, rescore, train
+
+    tc = TrainConfig(epochs=4, batch_size=256, lr=0.02, patience=0, ks=(10,), valid_metric="recall@10", threads=1)
+    scores = train(data, "dualkgat", tmp_path / "run", model_config=DualKGATConfig(init="random"), train_config=tc)
+    records = {r["epoch"]: r for r in RunDir(tmp_path / "run").read_metrics()}
+    assert scores["valid"]["recall@10"] == pytest.approx(records[scores["best_epoch"]]["valid"]["recall@10"], abs=1e-12)
+    model, _ = load_model(tmp_path / "run", data, "cpu")
+    assert evaluate(model, data, "test", (10,)).metrics["ndcg@10"] == pytest.approx(scores["test"]["ndcg@10"], abs=1e-12)
+    # 'ckg evaluate --rescore' redoes only the ranking: on a run scored by this version nothing moves
+    again = rescore(tmp_path / "run", data)
+    assert again["rescored"] and (again["epochs"], again["best_epoch"]) == (scores["epochs"], scores["best_epoch"])
+    assert again["test"] == pytest.approx(scores["test"], abs=1e-12) and again["valid"] == pytest.approx(scores["valid"], abs=1e-12)
