@@ -54,6 +54,19 @@ SETTINGS: dict[str, tuple[str, list[str]]] = {
     "asum": ("attention-weighted sum fusion (cross-layer products)", ["--set", "fusion=attention_sum"]),
     "asum64": ("attention-weighted sum fusion, 64-d", ["--set", "fusion=attention_sum", "--set", "fusion_dim=64"]),
     "ucontent": ("user content profile (mean feature projection of the history)", ["--set", "user_content=true"]),
+    "content-4": ("content-affinity score term (weighted cosine of history and item features, init 4)", ["--set", "content_score=4"]),
+    "combo": ("L=2, joint schedule, dropout 0.5, l2 3e-2 (the best single changes together)",
+              ["--set", "layer_dims=64,32", "--set", "schedule=joint", "--set", "dropout=0.5", "--l2", "0.03"]),
+}
+# seed-2020 runs of bench_kg_models.py --dataset embedded with the same trainer settings: read, not redone
+ABLATION_RUNS = {
+    "dualkgat-L-1": "L=1 (ablation run)",
+    "dualkgat-L-2": "L=2 (ablation run)",
+    "dualkgat-L-4": "L=4 (ablation run)",
+    "dualkgat-no-layer-attention-plain-concat": "plain layer concatenation (ablation run)",
+    "dualkgat-no-dimension-importance": "no dimension importance (ablation run)",
+    "dualkgat-no-item-side-graph": "no item-side graph (ablation run)",
+    "dualkgat-no-user-side-graph": "no user-side graph (ablation run)",
 }
 BASELINES = ("mostpop", "ease", "bprmf", "neumf", "ngcf", "lightgcn", "kgat", "acf")
 
@@ -116,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     default = WORK / "runs-embedded" / f"dualkgat-s{SEED}"
     if (default / "scores.json").is_file():
         rows.append(("dualkgat defaults (the kg-models-embedded run)", json.loads((default / "scores.json").read_text())))
+    for slug, label in ABLATION_RUNS.items():
+        run = WORK / "runs-embedded" / f"{slug}-s{SEED}"
+        if (run / "scores.json").is_file():
+            rows.append((label, json.loads((run / "scores.json").read_text())))
     for name in names:
         label, extra = SETTINGS[name]
         try:

@@ -66,6 +66,8 @@ SETTINGS: dict[str, dict[str, tuple[list[str], str]]] = {
 EMBEDDED_VARIANTS: dict[str, tuple[str, list[str]]] = {
     "dualkgat, TransR-pretrained init": ("dualkgat", ["--set", "init=pretrained"]),
     "dualkgat, ≤ 16 neighbours per node per epoch (confidence-sampled)": ("dualkgat", ["--set", "max_neighbours=16"]),
+    # the best validation Recall@20 of bench_dualkgat_sweep.py (seed 2020); its seed-2020 run is the L=2 ablation's
+    "dualkgat L=2 (best validation setting of the sweep)": ("dualkgat", ["--set", "layer_dims=64,32"]),
 }
 
 

@@ -50,6 +50,7 @@ class DualKGATConfig(ModelConfig):
     dimension_importance: bool = option(True, "weigh score dimensions by w(u); off = plain inner product")
     raw_features: bool = option(True, "add a learned projection of the items' modality vectors to their input")
     user_content: bool = option(False, "also add to each user's input the mean feature projection of the items it has in training (its content profile); needs raw_features")
+    content_score: float = option(0.0, "add a content-affinity term to the score: a learned per-feature weighting (initialised to this value; 0 = off) of cos(mean feature vector of the user's training items, item feature vector); it reaches cold items through their features")
     schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint")
     kg_weight: float = option(1.0, "weight of each graph's TransR loss")
     kg_batch_size: int = option(2048, "triples per TransR batch")
@@ -69,6 +70,8 @@ class DualKGATConfig(ModelConfig):
             raise ConfigError(f"fusion = {self.fusion!r}: choose one of {', '.join(FUSIONS)}")
         if self.user_content and not self.raw_features:
             raise ConfigError("user_content needs raw_features = true (the profile is a mean of the items' feature projections)")
+        if self.content_score < 0:
+            raise ConfigError(f"content_score = {self.content_score}: must be >= 0 (0 = off)")
         if not (self.use_user_side or self.use_item_side):
             raise ConfigError("at least one of use_user_side / use_item_side must be true")
         if self.schedule not in ("alternate", "joint"):
@@ -144,7 +147,21 @@ class DualKGAT(Recommender):
         self._dropped_users: torch.Tensor | None = None
         # (n_users, n_items) sparse, each training row scaled to sum 1: the user content profile
         # is history @ feature_proj(features)
-        self.register_buffer("history", history if (cfg.user_content and self.feature_proj is not None) else None, persistent=False)
+        self.register_buffer("history", history, persistent=False)
+        # content affinity: fixed unit feature vectors of items and of users' training histories
+        # (not learned: a one-number content model, cos + popularity, is as good as LightGCN on
+        # the embedded data, and learned projections of the same features overfit there)
+        self.content_weight = None
+        if cfg.content_score > 0 and features is not None and history is not None:
+            items = F.normalize(features.float(), dim=-1)
+            self.register_buffer("content_items", items, persistent=False)
+            # the SUM of each user's training items' vectors: a training positive is taken out of
+            # its own user's profile (FISM's leave-one-out), or the content term would look more
+            # predictive in training than it can be for an unseen item
+            degree = torch.bincount(history.coalesce().indices()[0], minlength=history.shape[0]).float()
+            self.register_buffer("content_sum", torch.sparse.mm(history, items) * degree.unsqueeze(-1), persistent=False)
+            self.register_buffer("content_users", F.normalize(self.content_sum, dim=-1), persistent=False)
+            self.content_weight = nn.Parameter(torch.full((items.shape[1],), float(cfg.content_score)))
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -156,11 +173,11 @@ class DualKGAT(Recommender):
         if data.store is None:
             raise ConfigError(f"{cls.name} needs the store's graphs; build TrainData with TrainData.from_store")
         graphs = [GraphTensors.from_store(data.store, g).to(device) for g in cls.graphs_for(config)]
-        feats = item_feature_matrix(data.store, data.n_items) if config.raw_features else None
+        feats = item_feature_matrix(data.store, data.n_items) if (config.raw_features or config.content_score > 0) else None
         train = data.split("train")
         item_trained = torch.as_tensor(np.asarray(train.getnnz(axis=0)) > 0)
         user_trained = torch.as_tensor(np.asarray(train.getnnz(axis=1)) > 0)
-        history = _row_normalised(train).to(device) if (config.user_content and feats is not None) else None
+        history = _row_normalised(train).to(device) if ((config.user_content or config.content_score > 0) and feats is not None) else None
         model = cls(data.n_users, data.n_items, graphs, feats.to(device) if feats is not None else None, config, item_trained, user_trained, history).to(device)
         model._maybe_load_pretrained(data.store)
         return model
@@ -188,7 +205,7 @@ class DualKGAT(Recommender):
         projected = self.feature_proj(self.features)
         extra = torch.zeros(enc.graph.num_entities, self.cfg.dim, device=self.features.device)
         extra = extra.index_add(0, enc.graph.item_entity, projected)
-        if self.history is not None:
+        if self.cfg.user_content and self.history is not None:
             extra = extra.index_add(0, enc.graph.user_entity, self._user_content(projected))
         return extra
 
@@ -235,10 +252,26 @@ class DualKGAT(Recommender):
             b = b + self.feature_bias(self.features).squeeze(-1)
         return b
 
-    def _pair_scores(self, u: torch.Tensor, i: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+    def _pair_scores(self, u: torch.Tensor, i: torch.Tensor, items: torch.Tensor | None = None, users: torch.Tensor | None = None,
+                     positive: bool = False) -> torch.Tensor:
+        """``positive``: the items are training positives of the users, left out of their profiles."""
         s = self.importance.pair_scores(u, i) if self.importance is not None else (u * i).sum(-1)
+        if self.content_weight is not None:
+            s = s + (self._content_profiles(users, items if positive else None) * self.content_weight * self.content_items[items]).sum(-1)
         b = self._biases()
         return s if b is None else s + b[items]
+
+    def _content_profiles(self, users: torch.Tensor, leave_out: torch.Tensor | None = None) -> torch.Tensor:
+        """(len(users), F) unit content vectors of these users' training histories, without the
+        item ``leave_out[k]`` for user k when given; zero for a user made cold this epoch (it
+        looks unseen) and for one without (other) training items."""
+        if leave_out is None:
+            p = self.content_users[users]
+        else:
+            p = F.normalize(self.content_sum[users] - self.content_items[leave_out], dim=-1)
+        if self._dropped_users is not None:
+            p = p * (~self._dropped_users[users]).unsqueeze(-1).to(p.dtype)
+        return p
 
     # ---- training ---------------------------------------------------------------------------
     def on_epoch_start(self, epoch: int, generator: torch.Generator) -> None:
@@ -283,7 +316,7 @@ class DualKGAT(Recommender):
         u = users[batch.users]
         pos = items[batch.pos]
         neg = items[batch.neg[:, 0]]
-        cf = F.softplus(-(self._pair_scores(u, pos, batch.pos) - self._pair_scores(u, neg, batch.neg[:, 0]))).mean()
+        cf = F.softplus(-(self._pair_scores(u, pos, batch.pos, batch.users, positive=True) - self._pair_scores(u, neg, batch.neg[:, 0], batch.users))).mean()
         self._last_batch_norm = self._batch_norm(batch, u, pos, neg)
         parts = {"cf": cf.detach()}
         total = cf
@@ -360,6 +393,8 @@ class DualKGAT(Recommender):
         if self.importance is not None:
             u = self.importance.weigh(u)
         scores = u @ i_all.T
+        if self.content_weight is not None:
+            scores = scores + (self._content_profiles(users) * self.content_weight) @ self.content_items.T
         b = self._biases()
         return scores if b is None else scores + b
 

@@ -25,7 +25,8 @@ class KGATConfig(DualKGATConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        fixed = {"fusion": "concat", "use_item_side": False, "use_user_side": True, "dimension_importance": False, "raw_features": False}
+        fixed = {"fusion": "concat", "use_item_side": False, "use_user_side": True, "dimension_importance": False, "raw_features": False,
+                 "user_content": False, "content_score": 0.0}
         for k, v in fixed.items():
             if getattr(self, k) != v:
                 raise ConfigError(f"kgat: {k} is fixed to {v!r} (use --model dualkgat to change it)")

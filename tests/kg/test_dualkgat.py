@@ -192,3 +192,44 @@ def test_final_scores_equal_the_best_epochs_validation(data, tmp_path):
     again = rescore(tmp_path / "run", data)
     assert again["rescored"] and (again["epochs"], again["best_epoch"]) == (scores["epochs"], scores["best_epoch"])
     assert again["test"] == pytest.approx(scores["test"], abs=1e-12) and again["valid"] == pytest.approx(scores["valid"], abs=1e-12)
+
+
+def test_content_score_is_the_weighted_cosine_of_history_and_item_features(data):
+    """score(u, i) gains Σ_f w_f p_uf x_if, x_i the item's unit feature vector and p_u the unit
+    mean of x over u's TRAINING items only; training pairs and full ranking use the same term."""
+    import numpy as np
+    import torch.nn.functional as F
+
+    from model.kg.item_features import item_feature_matrix
+
+    torch.manual_seed(0)
+    model = DualKGAT.build(data, DualKGATConfig(init="random", content_score=2.0), torch.device("cpu"))
+    with torch.no_grad():
+        model.content_weight.copy_(torch.linspace(0.5, 3.0, model.content_weight.numel()))
+    users = torch.arange(data.n_users)
+    with model.scoring():
+        with_content = model.score_users(users)
+        w = model.content_weight.detach().clone()
+        model.content_weight.data.zero_()
+        without = model.score_users(users)
+        model.content_weight.data.copy_(w)
+    x = F.normalize(item_feature_matrix(data.store, data.n_items).double(), dim=-1)
+    train = data.split("train")
+    p = torch.zeros(data.n_users, x.shape[1], dtype=torch.float64)
+    for u in range(data.n_users):
+        items = train.indices[train.indptr[u] : train.indptr[u + 1]]
+        if len(items):
+            p[u] = F.normalize(x[torch.from_numpy(items.astype(np.int64))].mean(0), dim=0)
+    expected = (p * w.double()) @ x.T
+    assert torch.allclose((with_content - without).double(), expected, atol=1e-4)
+    # a training pair's score is the same number
+    model.eval()
+    u_rep, i_rep = model.representations()
+    uu, ii = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])
+    pair = model._pair_scores(u_rep[uu], i_rep[ii], ii, uu)
+    assert torch.allclose(pair, with_content[uu, ii], atol=1e-4)
+    # a training POSITIVE is left out of its own user's profile (else training sees the item in it)
+    u = next(u for u in range(data.n_users) if train.indptr[u + 1] - train.indptr[u] >= 3)
+    items = torch.from_numpy(train.indices[train.indptr[u] : train.indptr[u + 1]].astype(np.int64))
+    loo = model._content_profiles(torch.tensor([u]), items[:1])[0].double()
+    assert torch.allclose(loo, F.normalize(x[items[1:]].sum(0), dim=0), atol=1e-5)
