@@ -21,6 +21,8 @@ class KGATConfig(DualKGATConfig):
     use_item_side: bool = option(False, "KGAT has one graph (fixed)")
     dimension_importance: bool = option(False, "KGAT scores by inner product (fixed)")
     raw_features: bool = option(False, "KGAT has no raw-feature input (fixed)")
+    user_content: bool = option(False, "KGAT has no content input (fixed)")
+    content_score: float = option(0.0, "KGAT has no content term in its score (fixed)")
     dropout: float = option(0.1, "message dropout after each layer (KGAT's 0.1)")
 
     def __post_init__(self) -> None:
