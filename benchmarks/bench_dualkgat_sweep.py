@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "\n".join(ref),
         *([f"\nNot run yet: {', '.join(missing)}"] if missing else []),
+        *([f"\n{n} of these runs were trained before 2026-11-27 and rescored with `ckg evaluate --rescore` (their final evaluation had "
+           "paired the best epoch's weights with the last epoch's attention); their weights are unchanged."]
+          if (n := sum(bool(s.get("rescored")) for _, s in rows)) else []),
     ])
     print(text)
     if not args.no_write:

@@ -59,7 +59,6 @@ SETTINGS: dict[str, dict[str, tuple[list[str], str]]] = {
                  "and RecBole needed 130 epochs, more than this machine allows per run (the same reason as lightgcn's lr in the baseline table); "
                  "random initialisation (no TransR pretraining on this store: ~23 s per pretraining epoch on G_u here)"),
         "dualkgat": (["--batch-size", "2048", "--lr", "0.005", *RANDOM_INIT[0]], "as kgat"),
-        "acf": (["--epochs", "60", "--patience", "3"], "at most 60 epochs with patience 3 (overrides the table-wide cap): ~60 s per epoch here, still rising slowly"),
     },
 }
 # label -> (model, extra ckg-train arguments), rows of the embedded table beside the main models
@@ -276,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     used = [f"- {m}: `{' '.join(v[0])}` — {v[1]}" for m, v in settings.items() if m in models or (ablations and m == "dualkgat")]
+    rescored = sum(bool(r.get("rescored")) for _, runs in rows for r in runs)
+    if rescored:
+        notes.append(f"- {rescored} kgat/dualkgat runs of this table were trained before 2026-11-27 and rescored with `ckg evaluate --rescore` "
+                     "(their final evaluation had paired the best epoch's weights with the last epoch's attention); their weights are unchanged")
     body += ["Settings other than the model defaults:" if used else "All models at their defaults (`ckg models`).", *used, *notes]
     if args.dataset == "ml100k":
         body += ["", "The baseline rows are the runs of `bench_baselines_ml100k.py` (patience 10, at most 300 epochs) on the store built "
