@@ -77,7 +77,9 @@ def best_valid(run: Path) -> float:
 
 def content_model(store: Path) -> dict[str, float]:
     """Validation and test Recall@20 of λ·cos(user mean features, item) + log(1 + popularity),
-    ranked by the harness's own evaluator (full ranking, training items masked)."""
+    ranked by the harness's own evaluator (full ranking, seen items masked). The user's mean is
+    over the items the split masks (training items for valid, training + validation for test,
+    as a deployed model would see them); popularity counts training pairs only."""
     import numpy as np
     import torch
 
