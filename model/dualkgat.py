@@ -199,14 +199,22 @@ class DualKGAT(Recommender):
             enc.load_pretrained(emb.entity, emb.relation, emb.projection)
 
     # ---- representations --------------------------------------------------------------------
-    def _extra_input(self, enc: GraphEncoder) -> torch.Tensor | None:
+    def _content_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """(items' feature projection, users' content profiles or None), computed once per
+        forward pass and shared by both graphs; None without raw features."""
         if self.feature_proj is None:
             return None
         projected = self.feature_proj(self.features)
-        extra = torch.zeros(enc.graph.num_entities, self.cfg.dim, device=self.features.device)
+        return projected, (self._user_content(projected) if self.cfg.user_content and self.history is not None else None)
+
+    def _extra_input(self, enc: GraphEncoder, content: tuple[torch.Tensor, torch.Tensor | None] | None) -> torch.Tensor | None:
+        if content is None:
+            return None
+        projected, profiles = content
+        extra = torch.zeros(enc.graph.num_entities, self.cfg.dim, device=projected.device)
         extra = extra.index_add(0, enc.graph.item_entity, projected)
-        if self.cfg.user_content and self.history is not None:
-            extra = extra.index_add(0, enc.graph.user_entity, self._user_content(projected))
+        if profiles is not None:
+            extra = extra.index_add(0, enc.graph.user_entity, profiles)
         return extra
 
     def _user_content(self, projected: torch.Tensor) -> torch.Tensor:
@@ -236,8 +244,9 @@ class DualKGAT(Recommender):
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(users (n_users, D), items (n_items, D)): concatenation over the graphs in use."""
         us, its = [], []
+        content = self._content_inputs()
         for enc in self.encoders:
-            out = enc(self._extra_input(enc), users_items_only=True, id_keep=self._id_keep(enc))
+            out = enc(self._extra_input(enc, content), users_items_only=True, id_keep=self._id_keep(enc))
             us.append(out[: self.n_users])
             its.append(out[self.n_users :])
         return torch.cat(us, -1), torch.cat(its, -1)
