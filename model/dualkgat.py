@@ -31,7 +31,7 @@ from torch import nn
 
 from model.base import Batch, ModelConfig, Recommender, option
 from model.kg.dimension_importance import DimensionImportance
-from model.kg.graph_encoder import AGGREGATORS, FUSIONS, GraphEncoder
+from model.kg.graph_encoder import AGGREGATORS, EDGE_WEIGHTS, FUSIONS, GraphEncoder
 from model.kg.graph_tensors import GraphTensors
 from model.kg.item_features import item_feature_matrix
 from schemas.errors import ConfigError
@@ -52,12 +52,13 @@ class DualKGATConfig(ModelConfig):
     user_content: bool = option(False, "also add to each user's input the mean feature projection of the items it has in training (its content profile); needs raw_features")
     content_score: float = option(0.0, "add a content-affinity term to the score: a learned per-feature weighting (initialised to this value; 0 = off) of cos(mean feature vector of the user's training items, item feature vector); it reaches cold items through their features")
     schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint")
-    kg_weight: float = option(1.0, "weight of each graph's TransR loss")
+    kg_weight: float = option(1.0, "weight of each graph's TransR loss; 0 = no TransR batches at all (their kg_l2 term goes too: alone under its own Adam it would shrink every embedding it touches by about lr per batch)")
     kg_batch_size: int = option(2048, "triples per TransR batch")
     kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch")
     max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
     attention_grad: bool = option(False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT")
     aggregator: str = option("bi", "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)")
+    edge_weights: str = option("attention", "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (the softmax with a -1/2 log d_t prior, scaled by sqrt(d_h))")
     layer_norm: bool = option(True, "L2-normalise each layer's output (KGAT); off keeps the magnitudes, e.g. popularity")
     item_bias: bool = option(False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)")
     regularize: str = option("final", "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both")
@@ -78,6 +79,8 @@ class DualKGATConfig(ModelConfig):
             raise ConfigError(f"schedule = {self.schedule!r}: use 'alternate' or 'joint'")
         if self.aggregator not in AGGREGATORS:
             raise ConfigError(f"aggregator = {self.aggregator!r}: choose one of {', '.join(AGGREGATORS)}")
+        if self.edge_weights not in EDGE_WEIGHTS:
+            raise ConfigError(f"edge_weights = {self.edge_weights!r}: choose one of {', '.join(EDGE_WEIGHTS)}")
         if self.regularize not in ("final", "ego", "both"):
             raise ConfigError(f"regularize = {self.regularize!r}: use final, ego or both")
         if self.init not in ("pretrained", "random", "auto"):
@@ -124,7 +127,8 @@ class DualKGAT(Recommender):
         # untrained ID embedding
         self.can_score_cold_users = any(g.users_have_side_edges() for g in graphs)
         self.encoders = nn.ModuleList(
-            GraphEncoder(g, cfg.dim, cfg.relation_dim, cfg.layer_dims, cfg.dropout, cfg.fusion, cfg.fusion_dim, cfg.attention_grad, cfg.max_neighbours, cfg.layer_norm, cfg.aggregator)
+            GraphEncoder(g, cfg.dim, cfg.relation_dim, cfg.layer_dims, cfg.dropout, cfg.fusion, cfg.fusion_dim, cfg.attention_grad, cfg.max_neighbours, cfg.layer_norm, cfg.aggregator,
+                         cfg.edge_weights)
             for g in graphs
         )
         self.register_buffer("features", features if (features is not None and cfg.raw_features) else None, persistent=False)
@@ -329,7 +333,7 @@ class DualKGAT(Recommender):
         self._last_batch_norm = self._batch_norm(batch, u, pos, neg)
         parts = {"cf": cf.detach()}
         total = cf
-        if self.cfg.schedule == "joint":
+        if self.cfg.schedule == "joint" and self.cfg.kg_weight > 0:
             kg = self._kg_loss(self._kg_batches(getattr(self, "_generator", None), limit=1))
             total = total + kg
             parts["kg"] = kg.detach()
@@ -381,7 +385,7 @@ class DualKGAT(Recommender):
     def phase_batches(self, phase: str, epoch: int, generator: torch.Generator) -> Iterable[Any]:
         if phase != "kg":
             raise NotImplementedError(phase)
-        if self.cfg.schedule == "joint":  # KG batches ride along with the CF batches instead
+        if self.cfg.schedule == "joint" or self.cfg.kg_weight == 0:  # joint: KG batches ride along with the CF batches instead
             return iter(())
         return self._kg_batches(generator)
 

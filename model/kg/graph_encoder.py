@@ -29,6 +29,7 @@ from model.kg.neighbour_sampling import sample_neighbours
 from model.transr import pairwise_logistic_loss, project_by_relation, translation_distance
 
 FUSIONS = ("attention_concat", "attention_sum", "concat")
+EDGE_WEIGHTS = ("attention", "symmetric", "attention_degree")
 AGGREGATORS = ("bi", "linear")
 
 
@@ -46,10 +47,14 @@ class GraphEncoder(nn.Module):
         max_neighbours: int = 0,
         normalize: bool = True,
         aggregator: str = "bi",
+        edge_weights: str = "attention",
     ):
         super().__init__()
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+        if edge_weights not in EDGE_WEIGHTS:
+            raise ValueError(f"edge_weights must be one of {EDGE_WEIGHTS}, got {edge_weights!r}")
+        self.edge_weights = edge_weights
         self.graph = graph
         self.dim, self.relation_dim = dim, relation_dim
         self.attention_grad = attention_grad
@@ -121,9 +126,31 @@ class GraphEncoder(nn.Module):
         return g.head[m], g.tail[m], offsets
 
     def _attention_weights(self) -> torch.Tensor:
+        """One weight per kept edge.
+
+        * ``attention``: KGAT's softmax of the TransR logits over each head's neighbours, so every
+          head's weights sum to 1: a user's message is an average of its items, whatever their
+          number and popularity.
+        * ``symmetric``: LightGCN's fixed 1/sqrt(d_h d_t), no attention; there to measure what the
+          softmax costs.
+        * ``attention_degree``: LightGCN's weights, redistributed by attention. Each head keeps
+          LightGCN's total mass m_h = Σ_t 1/sqrt(d_h d_t), shared out by the softmax of the TransR
+          logits with −½ log d_t added: with equal logits every edge gets exactly 1/sqrt(d_h d_t).
+          Popular tails count less and the messages stay on LightGCN's scale (a plain sqrt(d_h)
+          rescaling, tried first, let the states grow with every layer), while the attention still
+          chooses among the neighbours.
+        """
         head, tail, offsets = self._edges()
+        n = self.graph.num_entities
+        if self.edge_weights == "symmetric":
+            inv_sqrt = torch.bincount(head, minlength=n).clamp_min(1).to(self.entity.weight.dtype).rsqrt()
+            return inv_sqrt[head] * inv_sqrt[tail]
         logits = attention_logits(self.entity.weight, self.relation.weight, self.projection, head, tail, offsets)
-        return edge_softmax(logits, head, self.graph.num_entities)
+        if self.edge_weights == "attention":
+            return edge_softmax(logits, head, n)
+        inv_sqrt = torch.bincount(head, minlength=n).clamp_min(1).to(logits.dtype).rsqrt()
+        mass = torch.zeros(n, dtype=logits.dtype, device=logits.device).index_add(0, head, inv_sqrt[tail]) * inv_sqrt
+        return edge_softmax(logits + inv_sqrt[tail].log(), head, n) * mass[head]
 
     def resample_neighbours(self, generator: torch.Generator) -> None:
         """Draw this epoch's neighbour sample (no-op unless max_neighbours > 0)."""

@@ -233,3 +233,27 @@ def test_content_score_is_the_weighted_cosine_of_history_and_item_features(data)
     items = torch.from_numpy(train.indices[train.indptr[u] : train.indptr[u + 1]].astype(np.int64))
     loo = model._content_profiles(torch.tensor([u]), items[:1])[0].double()
     assert torch.allclose(loo, F.normalize(x[items[1:]].sum(0), dim=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("schedule", ["alternate", "joint"])
+def test_kg_weight_zero_leaves_the_transr_parameters_alone(data, tmp_path, schedule):
+    """kg_weight = 0 means no TransR batches at all. Relation embeddings and projections get
+    gradients only from TransR batches (attention is refreshed without gradients), so after a
+    training run they must be exactly as initialised, while the entity embeddings moved. A TransR
+    phase that kept only its small L2 term used to move them by about lr per batch under its own Adam."""
+    from model.checkpoint import seed_everything
+    from model.config import TrainConfig
+    from model.trainer import load_model, train
+
+    cfg = DualKGATConfig(init="random", kg_weight=0.0, schedule=schedule)
+    assert list(DualKGAT.build(data, cfg, torch.device("cpu")).phase_batches("kg", 1, torch.Generator())) == []
+    seed_everything(3)  # what the trainer does before building: the same initial weights
+    initial = DualKGAT.build(data, cfg, torch.device("cpu")).state_dict()
+    tc = TrainConfig(epochs=2, batch_size=256, lr=0.01, patience=0, ks=(10,), valid_metric="recall@10", threads=1, seed=3)
+    train(data, "dualkgat", tmp_path / "run", model_config=cfg, train_config=tc)
+    trained = load_model(tmp_path / "run", data, "cpu")[0].state_dict()
+    transr = [k for k in initial if k.endswith((".relation.weight", ".projection"))]
+    assert len(transr) == 4  # two graphs
+    for k in transr:
+        assert torch.equal(trained[k], initial[k]), k
+    assert not torch.equal(trained["encoders.0.entity.weight"], initial["encoders.0.entity.weight"])

@@ -165,3 +165,53 @@ def test_users_items_only_forward_equals_the_full_forward_cut_to_those_rows(stor
     g_full = torch.autograd.grad(full.square().sum(), enc.entity.weight)[0]
     g_cut = torch.autograd.grad(cut.square().sum(), enc.entity.weight)[0]
     assert torch.allclose(g_full, g_cut, atol=1e-10)
+
+
+def _edge_weight_encoder(store, mode):
+    from model.kg.graph_encoder import GraphEncoder
+    from model.kg.graph_tensors import GraphTensors
+
+    torch.manual_seed(0)
+    return GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8,), dropout=0.0, edge_weights=mode).double()
+
+
+def test_symmetric_edge_weights_are_one_over_root_degrees(store):
+    """LightGCN's weights, checked edge by edge against degrees counted in plain Python."""
+    from collections import Counter
+
+    enc = _edge_weight_encoder(store, "symmetric")
+    g = enc.graph
+    degree = Counter(g.head.tolist())
+    expected = torch.tensor([1.0 / (degree[h] * degree[t]) ** 0.5 for h, t in zip(g.head.tolist(), g.tail.tolist())], dtype=torch.float64)
+    assert torch.allclose(enc._attention_weights().double(), expected)
+
+
+def test_attention_degree_shares_lightgcn_mass_by_the_softmax_with_a_degree_prior(store):
+    """Per head: softmax over its edges of (TransR logit - 1/2 log d_tail), times the head's
+    LightGCN mass sum_t 1/sqrt(d_h d_t), computed one head at a time in a loop; with equal logits
+    the weights are LightGCN's exactly."""
+    from model.kg import graph_encoder
+
+    enc = _edge_weight_encoder(store, "attention_degree")
+    g = enc.graph
+    with torch.no_grad():
+        logits = attention_logits(enc.entity.weight, enc.relation.weight, enc.projection, g.head, g.tail, g.offsets)
+        got = enc._attention_weights()
+    degree = torch.bincount(g.head, minlength=g.num_entities).double()
+    for h in g.head.unique()[:25].tolist():
+        edges = (g.head == h).nonzero().squeeze(1)
+        mass = (1.0 / (degree[h] * degree[g.tail[edges]]).sqrt()).sum()
+        want = torch.softmax(logits[edges] - 0.5 * degree[g.tail[edges]].log(), 0) * mass
+        assert torch.allclose(got[edges], want)
+    # and the attention still decides: other weights, other edge weights
+    with torch.no_grad():
+        enc.entity.weight.mul_(3.0)
+    assert not torch.allclose(enc._attention_weights(), got)
+    # equal logits: LightGCN's weights
+    original = graph_encoder.attention_logits
+    try:
+        graph_encoder.attention_logits = lambda entity, *rest: torch.zeros(g.num_edges, dtype=entity.dtype)
+        uniform = enc._attention_weights()
+    finally:
+        graph_encoder.attention_logits = original
+    assert torch.allclose(uniform, _edge_weight_encoder(store, "symmetric")._attention_weights())
