@@ -64,6 +64,7 @@ SETTINGS: dict[str, tuple[str, list[str]]] = {
 # found to close most of the gap on the interaction graph
 LIGHT = ["--set", "aggregator=linear", "--set", "layer_norm=false", "--set", "dropout=0", "--set", "kg_weight=0", "--set", "regularize=ego",
          "--l2", "0.0001", "--batch-size", "2048"]
+LIGHT_BEST = [*LIGHT, "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]
 SETTINGS.update({
     "light-sym": ("LightGCN regime*, lr 5e-3, symmetric weights (no attention)", [*LIGHT, "--lr", "0.005", "--set", "edge_weights=symmetric"]),
     "light-ad": ("LightGCN regime*, degree-prior attention", [*LIGHT, "--set", "edge_weights=attention_degree"]),
@@ -77,6 +78,13 @@ SETTINGS.update({
                                      [*LIGHT, "--l2", "0.001", "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]),
     "light-sym-concat-nodi-l2-1e-3": ("LightGCN regime* with l2 1e-3, symmetric weights, plain concat, no dimension importance",
                                       [*LIGHT, "--l2", "0.001", "--set", "edge_weights=symmetric", "--set", "fusion=concat", "--set", "dimension_importance=false"]),
+    # one change each from the best setting (light-ad-concat-nodi)
+    "light-best-itembias": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, item bias",
+                            [*LIGHT_BEST, "--set", "item_bias=true"]),
+    "light-best-L2": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, L=2", [*LIGHT_BEST, "--set", "layer_dims=64,64"]),
+    "light-best-lr-2e-3": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, lr 2e-3", [*LIGHT_BEST, "--lr", "0.002"]),
+    "light-best-drop-0.1": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, message dropout 0.1",
+                            [*LIGHT_BEST, "--set", "dropout=0.1"]),
     "light-ad-concat-nodi-kg": ("LightGCN regime* but with the TransR loss, degree-prior attention, plain concat, no dimension importance",
                                 [*_drop_option(LIGHT, "kg_weight=0"), "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]),
 })

@@ -72,11 +72,30 @@ class Comparison:
     group_metrics: list[str] = field(default_factory=list)
 
 
+def _model_config_with_defaults(cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's model options, with every option it does not record set to the model's current
+    default. A run trained before an option existed behaved as that option's default (options are
+    added that way), so it is the same method as a newer run that records the default explicitly."""
+    import dataclasses
+
+    from model.registry import MODELS
+
+    recorded = cfg.get("model_config")
+    cls = MODELS.get(cfg.get("model"))
+    if recorded is None or cls is None or not dataclasses.is_dataclass(getattr(cls, "Config", None)):
+        return recorded
+    filled = dict(recorded)
+    for f in dataclasses.fields(cls.Config):
+        if f.name not in filled and f.default is not dataclasses.MISSING:
+            filled[f.name] = json.loads(json.dumps(f.default))  # tuples as lists, as config.json holds them
+    return filled
+
+
 def _method_key(cfg: dict[str, Any]) -> str:
     train = {k: v for k, v in cfg.get("train", {}).items() if k not in _NOT_METHOD}
     if train.get("negatives_from", "all") == "all":  # runs from before the option existed used "all"
         train.pop("negatives_from", None)
-    return json.dumps({"model": cfg.get("model"), "model_config": cfg.get("model_config"), "train": train}, sort_keys=True)
+    return json.dumps({"model": cfg.get("model"), "model_config": _model_config_with_defaults(cfg), "train": train}, sort_keys=True)
 
 
 def load_runs(paths: list[str | Path]) -> list[RunInfo]:

@@ -106,3 +106,33 @@ def test_models_lists_every_model_with_options(capsys):
     for name in MODELS:
         assert f"{name}  --" in out
     assert "--set layers" in out and "trainer defaults" in out
+
+
+def test_a_run_from_before_an_option_existed_is_the_same_method_as_one_recording_its_default(runs):
+    """config.json of an older run lacks options added since; they held their default then."""
+    from model.compare import _method_key
+
+    new = RunDir(runs / "bpr1").read_config()
+    new = {**new, "model": "dualkgat", "model_config": {"layer_dims": [64, 32], "edge_weights": "attention", "init": "random"}}
+    old = {**new, "model_config": {"layer_dims": [64, 32], "init": "random"}}
+    other = {**new, "model_config": {"layer_dims": [64, 32], "edge_weights": "symmetric", "init": "random"}}
+    assert _method_key(old) == _method_key(new)
+    assert _method_key(other) != _method_key(old)
+    assert _method_key({**old, "model_config": {"init": "random"}}) != _method_key(old)  # layer_dims default (64, 32, 16) differs
+
+
+def test_the_shipped_dualkgat_config_is_the_benchmarked_flag_set(store_dir, tmp_path):
+    """configs/dualkgat-lightgcn-regime.toml must train exactly what the benchmark row's flags train."""
+    from pathlib import Path
+
+    toml = Path(__file__).resolve().parents[2] / "configs" / "dualkgat-lightgcn-regime.toml"
+    flags = ["--set", "aggregator=linear", "--set", "layer_norm=false", "--set", "dropout=0", "--set", "kg_weight=0", "--set", "regularize=ego",
+             "--l2", "0.0001", "--batch-size", "2048", "--set", "edge_weights=attention_degree", "--set", "fusion=concat",
+             "--set", "dimension_importance=false", "--lr", "0.002"]
+    common = [str(store_dir), "--model", "dualkgat", "--epochs", "1", "--quiet", "--set", "init=random", "--set", "layer_dims=8,8", "--set", "dim=8",
+              "--set", "relation_dim=8"]
+    assert main(["train", *common, "--out", str(tmp_path / "toml"), "--config", str(toml)]) == 0
+    assert main(["train", *common, "--out", str(tmp_path / "flags"), *flags]) == 0
+    a, b = RunDir(tmp_path / "toml").read_config(), RunDir(tmp_path / "flags").read_config()
+    assert a["model_config"] == b["model_config"] and a["train"] == b["train"]
+    assert a["model_config"]["edge_weights"] == "attention_degree" and a["train"]["lr"] == 0.002
