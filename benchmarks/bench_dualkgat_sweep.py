@@ -8,6 +8,9 @@ chose nothing). Beside them, for scale:
 
 * the seed-2020 validation figure of each baseline run of ``bench_kg_models.py --dataset embedded``
   (run that first: its runs are read, not redone);
+* a ladder on the interaction graph alone (the store of the interactions only, same split): kgat
+  with one part of its propagation or training regime changed per row, which locates the gap to
+  LightGCN on the very graph LightGCN sees;
 * a content model with one tuned number: λ · cos(mean feature vector of the user's training items,
   item features) + log(1 + training popularity), λ chosen on validation from a small grid. It
   shows how much signal the items' features alone carry on this data.
@@ -88,18 +91,18 @@ SETTINGS.update({
     "light-ad-concat-nodi-kg": ("LightGCN regime* but with the TransR loss, degree-prior attention, plain concat, no dimension importance",
                                 [*_drop_option(LIGHT, "kg_weight=0"), "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]),
 })
-# kgat on the store of the interactions alone (same split): which part of the propagation loses
+# kgat on the store of the interactions alone (same split); names start with io- (runs in kgat-interactions-only-<rest>): which part of the propagation loses
 # to LightGCN on the very graph LightGCN sees. name -> (label, extra arguments on top of BASE)
 LADDER: dict[str, tuple[str, list[str]]] = {
-    "sym": ("symmetric weights 1/sqrt(d_h d_t) instead of attention", ["--set", "edge_weights=symmetric"]),
-    "ad": ("degree-prior attention", ["--set", "edge_weights=attention_degree"]),
-    "light-sym": ("LightGCN regime*, lr 5e-3, symmetric weights: LightGCN but for concat fusion and init", [*LIGHT, "--lr", "0.005", "--set", "edge_weights=symmetric"]),
-    "light-att": ("LightGCN regime*, lr 5e-3, KGAT's attention", [*LIGHT, "--lr", "0.005", "--set", "edge_weights=attention"]),
-    "light-ad": ("LightGCN regime*, lr 5e-3, degree-prior attention", [*LIGHT, "--lr", "0.005", "--set", "edge_weights=attention_degree"]),
+    "io-sym": ("symmetric weights 1/sqrt(d_h d_t) instead of attention", ["--set", "edge_weights=symmetric"]),
+    "io-ad": ("degree-prior attention", ["--set", "edge_weights=attention_degree"]),
+    "io-light-sym": ("LightGCN regime*, lr 5e-3, symmetric weights: LightGCN but for concat fusion and init", [*LIGHT, "--lr", "0.005", "--set", "edge_weights=symmetric"]),
+    "io-light-att": ("LightGCN regime*, lr 5e-3, KGAT's attention", [*LIGHT, "--lr", "0.005", "--set", "edge_weights=attention"]),
+    "io-light-ad": ("LightGCN regime*, lr 5e-3, degree-prior attention", [*LIGHT, "--lr", "0.005", "--set", "edge_weights=attention_degree"]),
     # attention's parameters (W_r, e_r) learn only from the TransR loss: without it they stay as initialised
-    "light-att-kg": ("LightGCN regime* with the TransR loss, lr 5e-3, KGAT's attention",
+    "io-light-att-kg": ("LightGCN regime* with the TransR loss, lr 5e-3, KGAT's attention",
                      [*_drop_option(LIGHT, "kg_weight=0"), "--lr", "0.005", "--set", "edge_weights=attention"]),
-    "light-ad-kg": ("LightGCN regime* with the TransR loss, lr 5e-3, degree-prior attention",
+    "io-light-ad-kg": ("LightGCN regime* with the TransR loss, lr 5e-3, degree-prior attention",
                     [*_drop_option(LIGHT, "kg_weight=0"), "--lr", "0.005", "--set", "edge_weights=attention_degree"]),
 }
 # seed-2020 runs of bench_kg_models.py --dataset embedded with the same trainer settings: read, not redone
@@ -164,12 +167,16 @@ def content_model(store: Path) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default="", help="comma-separated setting names to run (default: all)")
+    ap.add_argument("--only", default="", help="comma-separated setting names to run (default: all): the keys of SETTINGS (dualkgat rows) "
+                    "and of LADDER (kgat on the interaction graph, names starting io-)")
     ap.add_argument("--only-finished", action="store_true", help="train nothing: tabulate the finished runs")
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
     store = store_for("embedded")
     names = list(dict.fromkeys([n for n in args.only.split(",") if n] or [*SETTINGS, *LADDER]))
+    unknown = [n for n in names if n not in SETTINGS and n not in LADDER]
+    if unknown:
+        raise SystemExit(f"--only: unknown setting(s) {', '.join(unknown)}; known: {', '.join([*SETTINGS, *LADDER])}")
     runs_dir = WORK / "sweep-embedded"
     rows, missing = [], []
     default = WORK / "runs-embedded" / f"dualkgat-s{SEED}"
@@ -189,14 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     io_default = WORK / "runs-embedded" / f"kgat-interactions-only-s{SEED}"
     if (io_default / "scores.json").is_file():
         ladder_rows.append(("kgat defaults (the kg-models-embedded run)", json.loads((io_default / "scores.json").read_text())))
-    io_store = interaction_only_store()
+    io_store = interaction_only_store() if any(n in LADDER for n in names) else None
     for name, (label, extra) in LADDER.items():
         if name not in names:
             continue
         try:
-            ladder_rows.append((label, train_run(io_store, runs_dir / f"kgat-interactions-only-{name}", "kgat", SEED, [*BASE, *extra], EPOCHS, PATIENCE, args.only_finished)))
+            run = runs_dir / f"kgat-interactions-only-{name.removeprefix('io-')}"
+            ladder_rows.append((label, train_run(io_store, run, "kgat", SEED, [*BASE, *extra], EPOCHS, PATIENCE, args.only_finished)))
         except NotRun:
-            missing.append(f"kgat-interactions-only-{name}")
+            missing.append(name)
     lines = ["| dualkgat with | valid recall@20 | epochs (best) | test recall@20 | test ndcg@20 |", "|---|---|---|---|---|"]
     for label, s in sorted(rows, key=lambda r: -r[1]["valid"]["recall@20"]):
         lines.append(f"| {label} | {s['valid']['recall@20']:.4f} | {s['epochs']} ({s['best_epoch']}) | {s['test']['recall@20']:.4f} | {s['test']['ndcg@20']:.4f} |")

@@ -58,7 +58,7 @@ class DualKGATConfig(ModelConfig):
     max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
     attention_grad: bool = option(False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT")
     aggregator: str = option("bi", "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)")
-    edge_weights: str = option("attention", "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (the softmax with a -1/2 log d_t prior, scaled by sqrt(d_h))")
+    edge_weights: str = option("attention", "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (LightGCN's weights shared out by the softmax with a -1/2 log d_t prior: each node keeps LightGCN's total weight))")
     layer_norm: bool = option(True, "L2-normalise each layer's output (KGAT); off keeps the magnitudes, e.g. popularity")
     item_bias: bool = option(False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)")
     regularize: str = option("final", "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both")
@@ -79,6 +79,8 @@ class DualKGATConfig(ModelConfig):
             raise ConfigError(f"schedule = {self.schedule!r}: use 'alternate' or 'joint'")
         if self.aggregator not in AGGREGATORS:
             raise ConfigError(f"aggregator = {self.aggregator!r}: choose one of {', '.join(AGGREGATORS)}")
+        if self.kg_weight < 0:
+            raise ConfigError(f"kg_weight = {self.kg_weight}: must be >= 0 (0 = no TransR loss)")
         if self.edge_weights not in EDGE_WEIGHTS:
             raise ConfigError(f"edge_weights = {self.edge_weights!r}: choose one of {', '.join(EDGE_WEIGHTS)}")
         if self.regularize not in ("final", "ego", "both"):
@@ -333,7 +335,7 @@ class DualKGAT(Recommender):
         self._last_batch_norm = self._batch_norm(batch, u, pos, neg)
         parts = {"cf": cf.detach()}
         total = cf
-        if self.cfg.schedule == "joint" and self.cfg.kg_weight > 0:
+        if self.cfg.schedule == "joint" and self.cfg.kg_weight != 0:
             kg = self._kg_loss(self._kg_batches(getattr(self, "_generator", None), limit=1))
             total = total + kg
             parts["kg"] = kg.detach()

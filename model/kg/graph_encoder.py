@@ -142,15 +142,20 @@ class GraphEncoder(nn.Module):
         """
         head, tail, offsets = self._edges()
         n = self.graph.num_entities
+        if self.edge_weights != "attention":
+            # degrees over the kept edges: d_h counts the messages a head receives, d_t the heads a
+            # tail sends to (the column degree); on the full graph, stored in both directions, they
+            # are the same number, and with a neighbour sample this is D_row^-½ A D_col^-½
+            dtype = self.entity.weight.dtype
+            head_inv_sqrt = torch.bincount(head, minlength=n).clamp_min(1).to(dtype).rsqrt()
+            tail_inv_sqrt = torch.bincount(tail, minlength=n).clamp_min(1).to(dtype).rsqrt()
         if self.edge_weights == "symmetric":
-            inv_sqrt = torch.bincount(head, minlength=n).clamp_min(1).to(self.entity.weight.dtype).rsqrt()
-            return inv_sqrt[head] * inv_sqrt[tail]
+            return head_inv_sqrt[head] * tail_inv_sqrt[tail]
         logits = attention_logits(self.entity.weight, self.relation.weight, self.projection, head, tail, offsets)
         if self.edge_weights == "attention":
             return edge_softmax(logits, head, n)
-        inv_sqrt = torch.bincount(head, minlength=n).clamp_min(1).to(logits.dtype).rsqrt()
-        mass = torch.zeros(n, dtype=logits.dtype, device=logits.device).index_add(0, head, inv_sqrt[tail]) * inv_sqrt
-        return edge_softmax(logits + inv_sqrt[tail].log(), head, n) * mass[head]
+        mass = torch.zeros(n, dtype=logits.dtype, device=logits.device).index_add(0, head, tail_inv_sqrt[tail]) * head_inv_sqrt
+        return edge_softmax(logits + tail_inv_sqrt[tail].log(), head, n) * mass[head]
 
     def resample_neighbours(self, generator: torch.Generator) -> None:
         """Draw this epoch's neighbour sample (no-op unless max_neighbours > 0)."""

@@ -184,6 +184,14 @@ def test_symmetric_edge_weights_are_one_over_root_degrees(store):
     degree = Counter(g.head.tolist())
     expected = torch.tensor([1.0 / (degree[h] * degree[t]) ** 0.5 for h, t in zip(g.head.tolist(), g.tail.tolist())], dtype=torch.float64)
     assert torch.allclose(enc._attention_weights().double(), expected)
+    # with a neighbour sample: rows by the messages a head keeps, columns by the heads a tail still reaches
+    enc.max_neighbours = 2
+    enc.resample_neighbours(torch.Generator().manual_seed(0))
+    head, tail, _ = enc._edges()
+    assert len(head) < g.num_edges
+    rows, cols = Counter(head.tolist()), Counter(tail.tolist())
+    expected = torch.tensor([1.0 / (rows[h] * cols[t]) ** 0.5 for h, t in zip(head.tolist(), tail.tolist())], dtype=torch.float64)
+    assert torch.allclose(enc._attention_weights().double(), expected)
 
 
 def test_attention_degree_shares_lightgcn_mass_by_the_softmax_with_a_degree_prior(store):
