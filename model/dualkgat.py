@@ -217,7 +217,7 @@ class DualKGAT(Recommender):
         if content is None:
             return None
         projected, profiles = content
-        extra = torch.zeros(enc.graph.num_entities, self.cfg.dim, device=projected.device)
+        extra = torch.zeros(enc.graph.num_entities, self.cfg.dim, dtype=projected.dtype, device=projected.device)
         extra = extra.index_add(0, enc.graph.item_entity, projected)
         if profiles is not None:
             extra = extra.index_add(0, enc.graph.user_entity, profiles)
@@ -255,6 +255,8 @@ class DualKGAT(Recommender):
             out = enc(self._extra_input(enc, content), users_items_only=True, id_keep=self._id_keep(enc))
             us.append(out[: self.n_users])
             its.append(out[self.n_users :])
+        if len(self.encoders) == 1:  # kgat: one graph, nothing to join (a cat would copy every row)
+            return us[0], its[0]
         return torch.cat(us, -1), torch.cat(its, -1)
 
     def _biases(self) -> torch.Tensor | None:
@@ -326,11 +328,21 @@ class DualKGAT(Recommender):
         for enc in self.encoders:
             enc.refresh_attention()
 
+    def _batch_vectors(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(users, positives, negatives) of the batch, each (B, D): the rows of representations()
+        the BPR loss needs, asked of each encoder by position so that it fuses only those rows."""
+        if 3 * len(batch.users) >= self.n_users + self.n_items:  # no saving: index the full matrices (the order of
+            users, items = self.representations()                 # gradient sums older runs were trained with)
+            return users[batch.users], items[batch.pos], items[batch.neg[:, 0]]
+        rows = torch.cat([batch.users, self.n_users + batch.pos, self.n_users + batch.neg[:, 0]])
+        content = self._content_inputs()
+        parts = [enc(self._extra_input(enc, content), users_items_only=True, id_keep=self._id_keep(enc), select=rows) for enc in self.encoders]
+        vectors = parts[0] if len(parts) == 1 else torch.cat(parts, -1)
+        b = len(batch.users)
+        return vectors[:b], vectors[b : 2 * b], vectors[2 * b :]
+
     def loss(self, batch: Batch):
-        users, items = self.representations()
-        u = users[batch.users]
-        pos = items[batch.pos]
-        neg = items[batch.neg[:, 0]]
+        u, pos, neg = self._batch_vectors(batch)
         cf = F.softplus(-(self._pair_scores(u, pos, batch.pos, batch.users, positive=True) - self._pair_scores(u, neg, batch.neg[:, 0], batch.users))).mean()
         self._last_batch_norm = self._batch_norm(batch, u, pos, neg)
         parts = {"cf": cf.detach()}

@@ -78,6 +78,10 @@ class GraphEncoder(nn.Module):
         self.fusion = None if fusion == "concat" else LayerAttention(dims, fusion_dim, "concat" if fusion == "attention_concat" else "sum")
         self.out_dim = sum(dims) if fusion != "attention_sum" else fusion_dim
         self.register_buffer("output_rows", torch.cat([graph.user_entity, graph.item_entity]), persistent=False)
+        # a graph of users and items only, numbered users first (the 1M harness store): the rows the
+        # recommender scores are then every node in order, and cutting to them would only copy
+        self._outputs_are_all_nodes = bool(len(self.output_rows) == graph.num_entities
+                                           and torch.equal(self.output_rows.cpu(), torch.arange(graph.num_entities)))
         self._adjacency = None  # aggregation.Adjacency over all nodes
         self._adjacency_out = None  # the same, cut to output_rows (the last layer's heads)
         self._attention: torch.Tensor | None = None
@@ -181,7 +185,8 @@ class GraphEncoder(nn.Module):
         pi = self._attention_weights()
         self._attention = pi
         self._adjacency = sparse_adjacency(head, tail, pi, self.graph.num_entities)
-        self._adjacency_out = sparse_adjacency(head, tail, pi, self.graph.num_entities, rows=self.output_rows)
+        self._adjacency_out = (self._adjacency if self._outputs_are_all_nodes
+                               else sparse_adjacency(head, tail, pi, self.graph.num_entities, rows=self.output_rows))
 
     def attention(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(head, relation, tail, weight) of the current attention, for explanations."""
@@ -193,13 +198,21 @@ class GraphEncoder(nn.Module):
         return g.head[m], g.relation[m], g.tail[m], self._attention
 
     # --- propagation ---------------------------------------------------------------------
-    def forward(self, extra: torch.Tensor | None = None, users_items_only: bool = False, id_keep: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, extra: torch.Tensor | None = None, users_items_only: bool = False, id_keep: torch.Tensor | None = None,
+                select: torch.Tensor | None = None) -> torch.Tensor:
         """``extra`` (N, d) is added to the layer-0 states (the items' feature projection);
         ``id_keep`` (N,) multiplies the ID embeddings first (0 = the entity has no usable ID
-        embedding: a never-seen or simulated cold item)."""
+        embedding: a never-seen or simulated cold item). ``select`` (K,), with
+        ``users_items_only``: positions among the output rows (users first, then items); only
+        those rows come back, (K, out_dim), in that order. A training batch needs a few thousand
+        rows of a graph that may have a million: when K is the smaller, the layers are fused for
+        those rows alone, which skips building (and back-propagating through) the full fused
+        matrix; the values are the same either way."""
+        if select is not None and not users_items_only:
+            raise ValueError("select picks among the users_items_only rows")
         ego = self.entity.weight if id_keep is None else self.entity.weight * id_keep.unsqueeze(-1)
         ego = ego if extra is None else ego + extra
-        rows = self.output_rows if users_items_only else None
+        rows = self.output_rows if (users_items_only and not self._outputs_are_all_nodes) else None
         if self.attention_grad:
             head, tail, _ = self._edges()
             pi = self._attention_weights()
@@ -225,7 +238,12 @@ class GraphEncoder(nn.Module):
             states.append(F.normalize(ego, dim=-1) if self.normalize else ego)
         if rows is not None and not self.layers:
             states = [h[rows] for h in states]
-        return plain_concat(states) if self.fusion is None else self.fusion(states)
+        fuse = plain_concat if self.fusion is None else self.fusion
+        if select is None:
+            return fuse(states)
+        if len(select) < states[0].shape[0]:
+            return fuse([h[select] for h in states])
+        return fuse(states)[select]
 
     # --- TransR loss ---------------------------------------------------------------------
     def kg_loss(self, triples: torch.Tensor, negative_tails: torch.Tensor) -> torch.Tensor:

@@ -257,3 +257,27 @@ def test_kg_weight_zero_leaves_the_transr_parameters_alone(data, tmp_path, sched
     for k in transr:
         assert torch.equal(trained[k], initial[k]), k
     assert not torch.equal(trained["encoders.0.entity.weight"], initial["encoders.0.entity.weight"])
+
+
+@pytest.mark.parametrize("fusion", ["attention_concat", "concat"])
+@pytest.mark.parametrize("big", [False, True], ids=["fewer-rows-than-the-graph", "more-rows-than-the-graph"])
+def test_the_batch_rows_are_the_rows_of_the_full_representations(data, fusion, big):
+    """The loss asks each encoder for the batch's rows only; they must equal indexing the full
+    user and item matrices (the path used to score), with gradients to match. A batch with
+    fewer rows than users + items is fused row by row; a larger one indexes the full matrices."""
+    torch.manual_seed(0)
+    model = DualKGAT.build(data, DualKGATConfig(init="random", dropout=0.0, fusion=fusion), torch.device("cpu")).double()
+    g = torch.Generator().manual_seed(1)
+    half = (data.n_users + data.n_items) if big else 7
+    users = torch.randint(0, data.n_users, (half,), generator=g)  # every user twice: repeated rows
+    b = 2 * half
+    batch = Batch(torch.cat([users, users]), torch.randint(0, data.n_items, (b,), generator=g), torch.randint(0, data.n_items, (b, 1), generator=g))
+    assert (3 * b > data.n_users + data.n_items) == big
+    u, pos, neg = model._batch_vectors(batch)
+    all_u, all_i = model.representations()
+    assert torch.allclose(u, all_u[batch.users], atol=1e-12) and torch.allclose(pos, all_i[batch.pos], atol=1e-12)
+    assert torch.allclose(neg, all_i[batch.neg[:, 0]], atol=1e-12)
+    w = model.encoders[0].entity.weight
+    fast = torch.autograd.grad((u * pos - u * neg).sum(), w)[0]
+    full = torch.autograd.grad((all_u[batch.users] * all_i[batch.pos] - all_u[batch.users] * all_i[batch.neg[:, 0]]).sum(), w)[0]
+    assert torch.allclose(fast, full, atol=1e-10)

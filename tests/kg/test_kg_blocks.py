@@ -223,3 +223,32 @@ def test_attention_degree_shares_lightgcn_mass_by_the_softmax_with_a_degree_prio
     finally:
         graph_encoder.attention_logits = original
     assert torch.allclose(uniform, _edge_weight_encoder(store, "symmetric")._attention_weights())
+
+
+def test_a_graph_of_users_and_items_only_skips_the_cut_without_changing_a_value():
+    """When users and items are every node, numbered users first, forward(users_items_only=True)
+    skips cutting rows; outputs and gradients equal the cut path's exactly."""
+    import numpy as np
+
+    from model.kg.graph_encoder import GraphEncoder
+    from model.kg.graph_tensors import GraphTensors
+
+    h = torch.tensor([0, 0, 1, 1])  # users 0, 1 -> items 2, 3, 4
+    t = torch.tensor([2, 3, 3, 4])
+    head, tail = torch.cat([h, t]), torch.cat([t, h])
+    relation = torch.tensor([0] * 4 + [1] * 4)
+    g = GraphTensors(graph="user_side", num_entities=5, num_relations=2, head=head, relation=relation, tail=tail,
+                     confidence=torch.ones(8), offsets=[0, 4, 8], triples=torch.stack([h, torch.zeros(4, dtype=torch.long), t], 1),
+                     user_entity=torch.tensor([0, 1]), item_entity=torch.tensor([2, 3, 4]),
+                     labels=np.array(["u0", "u1", "i0", "i1", "i2"], dtype=object), kinds=np.array(["user"] * 2 + ["item"] * 3, dtype=object),
+                     relation_names=["like", "like_inverse"])
+    torch.manual_seed(0)
+    enc = GraphEncoder(g, 4, 4, (4, 3), dropout=0.0).double()
+    assert enc._outputs_are_all_nodes
+    fast = enc(users_items_only=True)
+    grad_fast = torch.autograd.grad(fast.square().sum(), enc.entity.weight)[0]
+    enc._outputs_are_all_nodes = False
+    enc.refresh_attention()
+    cut = enc(users_items_only=True)
+    grad_cut = torch.autograd.grad(cut.square().sum(), enc.entity.weight)[0]
+    assert torch.equal(fast, cut) and torch.equal(grad_fast, grad_cut)
