@@ -58,7 +58,7 @@ class DualKGATConfig(ModelConfig):
     max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
     attention_grad: bool = option(False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT")
     aggregator: str = option("bi", "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)")
-    edge_weights: str = option("attention", "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (LightGCN's weights shared out by the softmax with a -1/2 log d_t prior: each node keeps LightGCN's total weight))")
+    edge_weights: str = option("attention", "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (LightGCN's weights shared out by the softmax with a -1/2 log d_t prior: each node keeps LightGCN's total weight)")
     layer_norm: bool = option(True, "L2-normalise each layer's output (KGAT); off keeps the magnitudes, e.g. popularity")
     item_bias: bool = option(False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)")
     regularize: str = option("final", "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both")
