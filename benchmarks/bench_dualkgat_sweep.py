@@ -90,7 +90,8 @@ SETTINGS.update({
                             [*LIGHT_BEST, "--set", "dropout=0.1"]),
     "light-best-attgrad": ("LightGCN regime*, degree-prior attention trained through the BPR loss (attention_grad), plain concat, no dimension importance",
                            [*LIGHT_BEST, "--set", "attention_grad=true"]),
-    "light-best-lr-2e-3-attgrad": ("the same at lr 2e-3", [*LIGHT_BEST, "--lr", "0.002", "--set", "attention_grad=true"]),
+    "light-best-lr-2e-3-attgrad": ("LightGCN regime* at lr 2e-3, degree-prior attention trained through the BPR loss (attention_grad), plain concat, no dimension importance",
+                                   [*LIGHT_BEST, "--lr", "0.002", "--set", "attention_grad=true"]),
     "light-ad-concat-nodi-kg": ("LightGCN regime* but with the TransR loss, degree-prior attention, plain concat, no dimension importance",
                                 [*_drop_option(LIGHT, "kg_weight=0"), "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]),
 })
