@@ -205,9 +205,9 @@ class GraphEncoder(nn.Module):
         embedding: a never-seen or simulated cold item). ``select`` (K,), with
         ``users_items_only``: positions among the output rows (users first, then items); only
         those rows come back, (K, out_dim), in that order. A training batch needs a few thousand
-        rows of a graph that may have a million: when K is the smaller, the layers are fused for
-        those rows alone, which skips building (and back-propagating through) the full fused
-        matrix; the values are the same either way."""
+        rows of a graph that may have a million: the layers are fused for those rows alone, which
+        skips building (and back-propagating through) the full fused matrix; the values are the
+        same as fusing every row and picking."""
         if select is not None and not users_items_only:
             raise ValueError("select picks among the users_items_only rows")
         ego = self.entity.weight if id_keep is None else self.entity.weight * id_keep.unsqueeze(-1)
@@ -239,11 +239,7 @@ class GraphEncoder(nn.Module):
         if rows is not None and not self.layers:
             states = [h[rows] for h in states]
         fuse = plain_concat if self.fusion is None else self.fusion
-        if select is None:
-            return fuse(states)
-        if len(select) < states[0].shape[0]:
-            return fuse([h[select] for h in states])
-        return fuse(states)[select]
+        return fuse(states) if select is None else fuse([h[select] for h in states])
 
     # --- TransR loss ---------------------------------------------------------------------
     def kg_loss(self, triples: torch.Tensor, negative_tails: torch.Tensor) -> torch.Tensor:
