@@ -173,11 +173,11 @@ def train_run(store: Path, out: Path, model: str, seed: int, extra: list[str], e
         if code:
             raise SystemExit(f"{' '.join(cmd)} failed ({code})")
     trained = json.loads((out / "config.json").read_text())["train"]
-    closed_form = json.loads((out / "scores.json").read_text()).get("epochs") == 0  # limits play no part
+    scores = json.loads((out / "scores.json").read_text())
+    closed_form = scores.get("epochs") == 0  # limits play no part
     if not closed_form and (trained["epochs"], trained["patience"]) != (epochs, patience):
         raise SystemExit(f"{out} was trained with at most {trained['epochs']} epochs and patience {trained['patience']}, this table asks for "
                          f"{epochs} and {patience}: pass those, or move the run away to retrain it")
-    scores = json.loads((out / "scores.json").read_text())
     t = scores["test"]
     print(f"{out.name:40s} recall@20 {t['recall@20']:.4f} ndcg@20 {t['ndcg@20']:.4f} epochs {scores['epochs']} best {scores['best_epoch']} "
           f"s/epoch {scores.get('seconds_per_epoch') or 0:.1f}", flush=True)

@@ -74,6 +74,7 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
 
     torch.set_num_threads(threads)
     from model.base import Batch
+    from model.config import build_config
     from model.data import TrainData
     from model.registry import get_model
     from schemas.store import Store
@@ -91,7 +92,7 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
     dev = torch.device(device)
     global _CLOCK
     _CLOCK = time.perf_counter if dev.type == "cuda" else time.process_time
-    model = cls.build(data, cls.Config(**{"init": "random", **options}), dev)
+    model = cls.build(data, build_config(cls.Config, {"init": "random", **options}, where=preset or "defaults"), dev)
     load_s = _clock() - t0
     gen = torch.Generator().manual_seed(0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

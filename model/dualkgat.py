@@ -247,17 +247,17 @@ class DualKGAT(Recommender):
                 keep = keep.index_fill(0, entity[no_id], 0.0)
         return keep
 
+    def _encode(self, select: torch.Tensor | None = None) -> torch.Tensor:
+        """(n_users + n_items, D) users first, or only the ``select`` rows of it: each graph's fused
+        vectors, concatenated over the graphs in use."""
+        content = self._content_inputs()
+        parts = [enc(self._extra_input(enc, content), users_items_only=True, id_keep=self._id_keep(enc), select=select) for enc in self.encoders]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, -1)  # kgat: one graph, nothing to join
+
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(users (n_users, D), items (n_items, D)): concatenation over the graphs in use."""
-        us, its = [], []
-        content = self._content_inputs()
-        for enc in self.encoders:
-            out = enc(self._extra_input(enc, content), users_items_only=True, id_keep=self._id_keep(enc))
-            us.append(out[: self.n_users])
-            its.append(out[self.n_users :])
-        if len(self.encoders) == 1:  # kgat: one graph, nothing to join (a cat would copy every row)
-            return us[0], its[0]
-        return torch.cat(us, -1), torch.cat(its, -1)
+        both = self._encode()
+        return both[: self.n_users], both[self.n_users :]
 
     def _biases(self) -> torch.Tensor | None:
         """(n_items,) item bias: a free term per item plus a projection of its features, so that a
@@ -334,10 +334,7 @@ class DualKGAT(Recommender):
         if 3 * len(batch.users) >= self.n_users + self.n_items:  # no saving: index the full matrices (the order of
             users, items = self.representations()                 # gradient sums older runs were trained with)
             return users[batch.users], items[batch.pos], items[batch.neg[:, 0]]
-        rows = torch.cat([batch.users, self.n_users + batch.pos, self.n_users + batch.neg[:, 0]])
-        content = self._content_inputs()
-        parts = [enc(self._extra_input(enc, content), users_items_only=True, id_keep=self._id_keep(enc), select=rows) for enc in self.encoders]
-        vectors = parts[0] if len(parts) == 1 else torch.cat(parts, -1)
+        vectors = self._encode(select=torch.cat([batch.users, self.n_users + batch.pos, self.n_users + batch.neg[:, 0]]))
         b = len(batch.users)
         return vectors[:b], vectors[b : 2 * b], vectors[2 * b :]
 
