@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_kg_models import NotRun, _drop_option, interaction_only_store, store_for, train_run  # noqa: E402
+from benchmarks.bench_kg_models import LIGHT, LIGHT_AD, NotRun, _drop_option, interaction_only_store, store_for, train_run  # noqa: E402
 
 WORK = ROOT / "benchmarks" / "work" / "kg"
 SEED = 2020
@@ -62,17 +62,11 @@ SETTINGS: dict[str, tuple[str, list[str]]] = {
               ["--set", "layer_dims=64,32", "--set", "schedule=joint", "--set", "dropout=0.5", "--l2", "0.03"]),
     "ad-linear": ("linear aggregator, degree-prior attention, no layer normalisation", ["--set", "aggregator=linear", "--set", "edge_weights=attention_degree", "--set", "layer_norm=false"]),
 }
-# LightGCN's training regime (no message dropout, L2 1e-4 on the layer-0 embeddings, batch 2048)
-# with a linear aggregator, no per-layer normalisation and no TransR loss: what the ladder below
-# found to close most of the gap on the interaction graph
-LIGHT = ["--set", "aggregator=linear", "--set", "layer_norm=false", "--set", "dropout=0", "--set", "kg_weight=0", "--set", "regularize=ego",
-         "--l2", "0.0001", "--batch-size", "2048"]
-LIGHT_BEST = [*LIGHT, "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]
 SETTINGS.update({
     "light-sym": ("LightGCN regime*, lr 5e-3, symmetric weights (no attention)", [*LIGHT, "--lr", "0.005", "--set", "edge_weights=symmetric"]),
     "light-ad": ("LightGCN regime*, degree-prior attention", [*LIGHT, "--set", "edge_weights=attention_degree"]),
     "light-ad-concat-nodi": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance",
-                             [*LIGHT, "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]),
+                             LIGHT_AD),
     "light-ad-nodi": ("LightGCN regime*, degree-prior attention, no dimension importance",
                       [*LIGHT, "--set", "edge_weights=attention_degree", "--set", "dimension_importance=false"]),
     "light-sym-concat-nodi": ("LightGCN regime*, symmetric weights (no attention), plain concat, no dimension importance",
@@ -83,15 +77,15 @@ SETTINGS.update({
                                       [*LIGHT, "--l2", "0.001", "--set", "edge_weights=symmetric", "--set", "fusion=concat", "--set", "dimension_importance=false"]),
     # one change each from the best setting (light-ad-concat-nodi)
     "light-best-itembias": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, item bias",
-                            [*LIGHT_BEST, "--set", "item_bias=true"]),
-    "light-best-L2": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, L=2", [*LIGHT_BEST, "--set", "layer_dims=64,64"]),
-    "light-best-lr-2e-3": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, lr 2e-3", [*LIGHT_BEST, "--lr", "0.002"]),
+                            [*LIGHT_AD, "--set", "item_bias=true"]),
+    "light-best-L2": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, L=2", [*LIGHT_AD, "--set", "layer_dims=64,64"]),
+    "light-best-lr-2e-3": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, lr 2e-3", [*LIGHT_AD, "--lr", "0.002"]),
     "light-best-drop-0.1": ("LightGCN regime*, degree-prior attention, plain concat, no dimension importance, message dropout 0.1",
-                            [*LIGHT_BEST, "--set", "dropout=0.1"]),
+                            [*LIGHT_AD, "--set", "dropout=0.1"]),
     "light-best-attgrad": ("LightGCN regime*, degree-prior attention trained through the BPR loss (attention_grad), plain concat, no dimension importance",
-                           [*LIGHT_BEST, "--set", "attention_grad=true"]),
+                           [*LIGHT_AD, "--set", "attention_grad=true"]),
     "light-best-lr-2e-3-attgrad": ("LightGCN regime* at lr 2e-3, degree-prior attention trained through the BPR loss (attention_grad), plain concat, no dimension importance",
-                                   [*LIGHT_BEST, "--lr", "0.002", "--set", "attention_grad=true"]),
+                                   [*LIGHT_AD, "--lr", "0.002", "--set", "attention_grad=true"]),
     "light-ad-concat-nodi-kg": ("LightGCN regime* but with the TransR loss, degree-prior attention, plain concat, no dimension importance",
                                 [*_drop_option(LIGHT, "kg_weight=0"), "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]),
 })

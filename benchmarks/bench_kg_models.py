@@ -38,12 +38,13 @@ WORK = ROOT / "benchmarks" / "work"
 BASELINES = ("mostpop", "ease", "bprmf", "neumf", "ngcf", "lightgcn")
 MAIN = ("kgat", "acf", "dualkgat")
 
-# the propagation bench_dualkgat_sweep.py found on the embedded data: LightGCN's regime (linear
-# aggregator, no layer normalisation, no dropout, L2 1e-4 on layer 0, batch 2048, no TransR loss)
-# with LightGCN's weights shared out by attention, plain concat, no dimension importance
-LIGHT_AD = ["--set", "aggregator=linear", "--set", "layer_norm=false", "--set", "dropout=0", "--set", "kg_weight=0",
-            "--set", "regularize=ego", "--l2", "0.0001", "--batch-size", "2048", "--set", "edge_weights=attention_degree",
-            "--set", "fusion=concat", "--set", "dimension_importance=false"]
+# LightGCN's training regime for dualkgat/kgat: linear aggregator, no per-layer normalisation, no
+# message dropout, no TransR loss, L2 1e-4 on the batch's layer-0 embeddings, batch 2048
+LIGHT = ["--set", "aggregator=linear", "--set", "layer_norm=false", "--set", "dropout=0", "--set", "kg_weight=0", "--set", "regularize=ego",
+         "--l2", "0.0001", "--batch-size", "2048"]
+# the propagation bench_dualkgat_sweep.py found on the embedded data: that regime with LightGCN's
+# weights shared out by attention, plain concat, no dimension importance
+LIGHT_AD = [*LIGHT, "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]
 
 
 def _drop_option(args: list[str], value: str) -> list[str]:
