@@ -66,7 +66,33 @@ def _clock() -> float:
     return _CLOCK()
 
 
-def child(store: str, model_name: str, batch_size: int, n_batches: int, device: str, threads: int) -> dict:
+# what an op is, for the profile: the matrix products are the floor of a step (any implementation of
+# the same model does them), the rest is what an implementation can still save
+KINDS = {
+    "matrix products (dense and sparse)": ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_sparse_mm", "aten::_sparse_addmm",
+                                           "aten::_sparse_csr_mm", "aten::addmv"),
+    "random numbers (dropout masks, samples)": ("aten::bernoulli_", "aten::uniform_", "aten::random_", "aten::normal_", "aten::randint"),
+    "optimizer (fused Adam)": ("aten::_fused_adam_", "aten::_fused_adamw_"),
+}
+OTHER = "everything else (element-wise, copies, indexing, allocation)"
+
+
+def profile_by_kind(step, args: list) -> dict[str, float]:
+    """Self CPU seconds per call of ``step``, by kind of operator (torch.profiler; its own overhead
+    makes the total a little larger than the timed step)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for a in args:
+            step(a)
+    out = {k: 0.0 for k in [*KINDS, OTHER]}
+    for ev in prof.key_averages():
+        kind = next((k for k, names in KINDS.items() if ev.key in names), OTHER)
+        out[kind] += ev.self_cpu_time_total / 1e6 / max(1, len(args))
+    return out
+
+
+def child(store: str, model_name: str, batch_size: int, n_batches: int, device: str, threads: int, profile_steps: int = 0) -> dict:
     """Runs in the subprocess: build, time phases, print one JSON line."""
     import resource
 
@@ -74,6 +100,7 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
 
     torch.set_num_threads(threads)
     from model.base import Batch
+    from model.trainer import make_optimizer
     from model.config import build_config
     from model.data import TrainData
     from model.registry import get_model
@@ -95,8 +122,9 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
     model = cls.build(data, build_config(cls.Config, {"init": "random", **options}, where=preset or "defaults"), dev)
     load_s = _clock() - t0
     gen = torch.Generator().manual_seed(0)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    kg_opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    # the trainer's optimizers (torch's fused Adam on the CPU): the for-each Adam doubled a KG step
+    opt = make_optimizer("adam", model.parameters(), 1e-3)
+    kg_opt = make_optimizer("adam", model.parameters(), 1e-3)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
     t = _clock()
@@ -107,42 +135,43 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
     n_pairs = len(users)
     cf_batches = math.ceil(n_pairs / batch_size)
 
-    def cf_step(k: int) -> None:
+    def cf_step() -> None:
         idx = torch.randint(0, n_pairs, (batch_size,), generator=gen)
         b = Batch(torch.from_numpy(users)[idx], torch.from_numpy(items)[idx], torch.randint(0, data.n_items, (batch_size, 1), generator=gen)).to(dev)
         loss, _ = model.loss(b)
         loss = loss + 1e-5 * model.regularization(b)
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-
-    cf_step(0)  # warm-up (allocator, first CSR products)
-    sync()
-    t, wall = _clock(), time.perf_counter()
-    for k in range(n_batches):
-        cf_step(k)
-    sync()
-    cf_step_s = (_clock() - t) / n_batches
-    cf_wall_s = (time.perf_counter() - wall) / n_batches
 
     kg_all = list(model.phase_batches("kg", 1, gen))
     kg_steps = kg_all[: n_batches + 1]
 
     def kg_step(b) -> None:
         loss, _ = model.phase_loss("kg", b)
-        kg_opt.zero_grad()
+        kg_opt.zero_grad(set_to_none=True)
         loss.backward()
         kg_opt.step()
 
-    kg_step_s = 0.0
-    if kg_steps:  # none with kg_weight = 0
-        kg_step(kg_steps[0])
+    def timed(step, args: list) -> tuple[float, float]:
+        """(CPU s, wall s) per call of ``step`` over ``args``, after one warm-up call on the first
+        (allocator, first CSR products)."""
+        if not args:  # no KG batches with kg_weight = 0
+            return 0.0, 0.0
+        step(args[0])
         sync()
-        t = _clock()
-        for b in kg_steps[1:]:
-            kg_step(b)
+        t, wall = _clock(), time.perf_counter()
+        for a in args[1:]:
+            step(a)
         sync()
-        kg_step_s = (_clock() - t) / max(1, len(kg_steps) - 1)
+        n = max(1, len(args) - 1)
+        return (_clock() - t) / n, (time.perf_counter() - wall) / n
+
+    cf_step_s, cf_wall_s = timed(lambda _: cf_step(), list(range(n_batches + 1)))
+    kg_step_s, kg_wall_s = timed(kg_step, kg_steps)
+    profile = None
+    if profile_steps:
+        profile = {"cf": profile_by_kind(lambda _: cf_step(), [None] * profile_steps), "kg": profile_by_kind(kg_step, kg_steps[:profile_steps])}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {
         "store": Path(store).name,
@@ -160,18 +189,21 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
         "cf_step_s": cf_step_s,
         "cf_step_wall_s": cf_wall_s,
         "kg_step_s": kg_step_s,
+        "kg_step_wall_s": kg_wall_s,
         "refresh_s": refresh_s,
         "epoch_s": cf_step_s * cf_batches + kg_step_s * len(kg_all) + refresh_s,
+        "epoch_wall_s": cf_wall_s * cf_batches + kg_wall_s * len(kg_all) + refresh_s,
         "load_s": load_s,
         "peak_rss_mib": peak,
+        "profile": profile,
     }
     if dev.type == "cuda":  # GPU work is asynchronous: CPU time means nothing there, use wall
         out["peak_cuda_mib"] = torch.cuda.max_memory_allocated(dev) / 2**20
     return out
 
 
-def run_child(store: Path, model: str, batch_size: int, n_batches: int, device: str, threads: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(store), model, str(batch_size), str(n_batches), device, str(threads)]
+def run_child(store: Path, model: str, batch_size: int, n_batches: int, device: str, threads: int, profile_steps: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(store), model, str(batch_size), str(n_batches), device, str(threads), str(profile_steps)]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
@@ -183,8 +215,9 @@ STORE_NAMES = {"ml100k-text": "ML-100K + Freebase + text", "store": "generated 1
 
 def table(records: list[dict], n_batches: int) -> str:
     lines = [
-        "| store | model | device | entities (G_u / G_i) | edges (G_u / G_i) | batch | CF batches × CPU s (wall) | KG batches × CPU s | refresh CPU s | **CPU s/epoch** | vs RecBole KGAT (9.4 s) | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| store | model | device | threads | entities (G_u / G_i) | edges (G_u / G_i) | batch | CF batches × CPU s (wall) | KG batches × CPU s (wall) | refresh CPU s "
+        "| **CPU s/epoch** | wall s/epoch | vs RecBole KGAT (9.4 s) | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         ents = " / ".join(f"{v:,}" for v in r["entities"].values())
@@ -192,17 +225,35 @@ def table(records: list[dict], n_batches: int) -> str:
         ratio = RECBOLE_KGAT_S_PER_EPOCH / r["epoch_s"] if r["store"] == "ml100k-text" else float("nan")
         ratio_s = f"{ratio:.2f}× faster" if ratio >= 1 else (f"{1 / ratio:.2f}× slower" if ratio == ratio else "—")
         lines.append(
-            f"| {STORE_NAMES.get(r['store'], r['store'])} | {r['model']} | {r['device']} | {ents} | {edges} | {r['batch_size']} | {r['cf_batches']} × {r['cf_step_s']:.3f} ({r['cf_step_wall_s']:.3f}) | "
-            f"{r['kg_batches']} × {r['kg_step_s']:.3f} | {r['refresh_s']:.2f} | **{r['epoch_s']:.1f}** (extrapolated from {n_batches} batches) | {ratio_s} | {r['peak_rss_mib']:.0f} |"
+            f"| {STORE_NAMES.get(r['store'], r['store'])} | {r['model']} | {r['device']} | {r['threads']} | {ents} | {edges} | {r['batch_size']} | "
+            f"{r['cf_batches']} × {r['cf_step_s']:.3f} ({r['cf_step_wall_s']:.3f}) | {r['kg_batches']} × {r['kg_step_s']:.3f} ({r['kg_step_wall_s']:.3f}) | "
+            f"{r['refresh_s']:.2f} | **{r['epoch_s']:.1f}** | {r['epoch_wall_s']:.1f} | {ratio_s} | {r['peak_rss_mib']:.0f} |"
         )
+    lines += ["", f"Epochs are extrapolated from {n_batches} timed batches per phase (after one warm-up batch)."]
+    return "\n".join(lines)
+
+
+def profile_table(records: list[dict]) -> str:
+    """Each epoch split by kind of operator: the matrix products are what any implementation of
+    the same model must compute, so their share bounds how much faster an epoch can get."""
+    rows = [r for r in records if r.get("profile")]
+    if not rows:
+        return ""
+    lines = ["| store | model | kind of operator | CF CPU s/step | KG CPU s/step | CPU s/epoch | share |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        cf, kg = r["profile"]["cf"], r["profile"].get("kg") or {}
+        epoch = {k: cf[k] * r["cf_batches"] + kg.get(k, 0.0) * r["kg_batches"] for k in cf}
+        total = sum(epoch.values())
+        for k in cf:
+            lines.append(f"| {STORE_NAMES.get(r['store'], r['store'])} | {r['model']} | {k} | {cf[k]:.4f} | {kg.get(k, 0.0):.4f} | {epoch[k]:.1f} | {epoch[k] / total:.0%} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
-        store, model, bs, nb, device, threads = argv[1:]
-        print(json.dumps(child(store, model, int(bs), int(nb), device, int(threads))))
+        store, model, bs, nb, device, threads, prof = argv[1:]
+        print(json.dumps(child(store, model, int(bs), int(nb), device, int(threads), int(prof))))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--stores", default="ml100k,1m", help="comma-separated: ml100k (ML-100K + Freebase + text), 1m (generated 1M interactions)")
@@ -213,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batches", type=int, default=5, help="timed batches per phase, after one warm-up batch (default 5)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    ap.add_argument("--profile", type=int, default=3, help="profile this many more steps of each phase and split the epoch by kind of operator "
+                                                         "(CPU only; 0 = off; default 3)")
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
     stores = {"ml100k": ml100k_store, "1m": harness_store}
@@ -220,10 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     for s in args.stores.split(","):
         path = stores[s]()
         for m in args.models.split(","):
-            r = run_child(path, m, args.batch_size, args.batches, args.device, args.threads)
+            r = run_child(path, m, args.batch_size, args.batches, args.device, args.threads, args.profile if args.device == "cpu" else 0)
             print(json.dumps(r), flush=True)
             records.append(r)
     body = table(records, args.batches)
+    prof = profile_table(records)
+    if prof:
+        body += ("\n\nWhere the CPU time goes (torch.profiler over " f"{args.profile} more steps of each phase; self time per operator, "
+                 "refresh left out; the profiler's own overhead makes the totals a little larger than the timed ones):\n\n" + prof)
     print(body)
     if not args.no_write:
         from benchmarks.results import update_section
