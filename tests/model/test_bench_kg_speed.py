@@ -23,3 +23,30 @@ def test_speed_child_times_the_trainers_epoch_and_splits_it_by_operator(store_di
     assert prof["cf"]["matrix products (dense and sparse)"] > 0 and prof["cf"]["random numbers (dropout masks, samples)"] > 0  # kgat: dropout 0.1
     table = bench.profile_table([r])
     assert table.count("\n") == 2 + len(prof["cf"]) - 1 and "matrix products" in table
+
+
+def test_speed_child_runs_one_whole_epoch_through_the_trainers_loop(store_dir, monkeypatch):
+    import model.trainer as trainer
+    from benchmarks import bench_kg_speed as bench
+
+    epochs = []
+    real = trainer.Trainer._one_epoch
+    monkeypatch.setattr(trainer.Trainer, "_one_epoch", lambda self, *a: epochs.append(a[-1]) or real(self, *a))
+    r = bench.child(str(store_dir), "kgat", 16, 1, "cpu", 1, full_epoch=True)
+    assert epochs == [1] and r["full_epoch"]["cpu_s"] > 0 and r["full_epoch"]["wall_s"] > 0
+    assert "—" not in bench.table([r], 1).splitlines()[2].split("|")[13]
+
+
+def test_speed_targets_are_read_off_the_records():
+    from benchmarks import bench_kg_speed as bench
+
+    kinds = [*bench.KINDS, bench.OTHER]
+    prof = {"cf": dict.fromkeys(kinds, 0.01), "kg": dict.fromkeys(kinds, 0.0)}
+    ml = {"store": "ml100k-text", "model": "kgat", "device": "cpu", "threads": 1, "epoch_s": 10.0, "cf_batches": 40, "kg_batches": 88, "profile": prof}
+    big = {"store": "store", "model": "kgat", "device": "cpu", "threads": 2, "epoch_s": 620.0, "epoch_wall_s": 700.0, "full_epoch": {"wall_s": 340.0}}
+    text = bench.targets([ml, big])
+    assert "0.40 CPU s per epoch" in text and "less than the target" in text  # 40 x 0.01 s of products against 9.4 / 5
+    assert "340 s per epoch (one whole epoch, wall" in text and ": met." in text
+    prof["cf"][kinds[0]] = 0.05  # 2.0 s of products: more than 1.88 s
+    assert "out of reach" in bench.targets([ml])
+    assert ": missed." in bench.targets([{**big, "full_epoch": None}])  # the extrapolated 700 s wall
