@@ -31,7 +31,7 @@ from torch import nn
 
 from model.base import Batch, ModelConfig, Recommender, option
 from model.kg.dimension_importance import DimensionImportance
-from model.kg.graph_encoder import AGGREGATORS, EDGE_WEIGHTS, FUSIONS, GraphEncoder
+from model.kg.graph_encoder import AGGREGATORS, EDGE_WEIGHTS, FUSIONS, SIDE_EDGES, GraphEncoder
 from model.kg.graph_tensors import GraphTensors
 from model.kg.item_features import item_feature_matrix
 from schemas.errors import ConfigError
@@ -58,6 +58,7 @@ class DualKGATConfig(ModelConfig):
     max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
     attention_grad: bool = option(False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT")
     aggregator: str = option("bi", "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)")
+    side_edges: str = option("both", "direction of the non-interaction triples in the propagation: both (KGAT's paper and code: an attribute also hears its items) | stored (as stored, head hears tail: an item hears its attributes, an attribute hears nothing; RecBole's KGAT graph); interactions always go both ways")
     edge_weights: str = option("attention", "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (LightGCN's weights shared out by the softmax with a -1/2 log d_t prior: each node keeps LightGCN's total weight)")
     layer_norm: bool = option(True, "L2-normalise each layer's output (KGAT); off keeps the magnitudes, e.g. popularity")
     item_bias: bool = option(False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)")
@@ -81,6 +82,8 @@ class DualKGATConfig(ModelConfig):
             raise ConfigError(f"aggregator = {self.aggregator!r}: choose one of {', '.join(AGGREGATORS)}")
         if self.kg_weight < 0:
             raise ConfigError(f"kg_weight = {self.kg_weight}: must be >= 0 (0 = no TransR loss)")
+        if self.side_edges not in SIDE_EDGES:
+            raise ConfigError(f"side_edges = {self.side_edges!r}: choose one of {', '.join(SIDE_EDGES)}")
         if self.edge_weights not in EDGE_WEIGHTS:
             raise ConfigError(f"edge_weights = {self.edge_weights!r}: choose one of {', '.join(EDGE_WEIGHTS)}")
         if self.regularize not in ("final", "ego", "both"):
@@ -130,7 +133,7 @@ class DualKGAT(Recommender):
         self.can_score_cold_users = any(g.users_have_side_edges() for g in graphs)
         self.encoders = nn.ModuleList(
             GraphEncoder(g, cfg.dim, cfg.relation_dim, cfg.layer_dims, cfg.dropout, cfg.fusion, cfg.fusion_dim, cfg.attention_grad, cfg.max_neighbours, cfg.layer_norm, cfg.aggregator,
-                         cfg.edge_weights)
+                         cfg.edge_weights, cfg.side_edges)
             for g in graphs
         )
         self.register_buffer("features", features if (features is not None and cfg.raw_features) else None, persistent=False)

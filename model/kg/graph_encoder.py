@@ -30,6 +30,7 @@ from model.transr import pairwise_logistic_loss, project_by_relation, translatio
 
 FUSIONS = ("attention_concat", "attention_sum", "concat")
 EDGE_WEIGHTS = ("attention", "symmetric", "attention_degree")
+SIDE_EDGES = ("both", "stored")
 AGGREGATORS = ("bi", "linear")
 
 
@@ -48,6 +49,7 @@ class GraphEncoder(nn.Module):
         normalize: bool = True,
         aggregator: str = "bi",
         edge_weights: str = "attention",
+        side_edges: str = "both",
     ):
         super().__init__()
         if fusion not in FUSIONS:
@@ -56,6 +58,9 @@ class GraphEncoder(nn.Module):
             raise ValueError(f"edge_weights must be one of {EDGE_WEIGHTS}, got {edge_weights!r}")
         self.edge_weights = edge_weights
         self.graph = graph
+        if side_edges not in SIDE_EDGES:
+            raise ValueError(f"side_edges must be one of {SIDE_EDGES}, got {side_edges!r}")
+        self.side_edges = side_edges
         self.dim, self.relation_dim = dim, relation_dim
         self.attention_grad = attention_grad
         self.max_neighbours = max_neighbours
@@ -88,6 +93,15 @@ class GraphEncoder(nn.Module):
         self._edge_mask: torch.Tensor | None = None  # this epoch's neighbour sample (None = all edges)
         self._drop_mask: torch.Tensor | None = None  # this epoch's simulated cold items' and users' interaction edges (False = dropped)
         self._interaction: torch.Tensor | None = None  # (E,) user <-> item edges, computed on first use
+        # side_edges = "stored": interactions in both directions, every other triple only as stored
+        # (the head hears its tail: an item its attributes, never an attribute its items), which is
+        # the graph RecBole's KGAT propagates over; "both" (KGAT's paper and code) adds the inverses
+        self._structure_mask: torch.Tensor | None = None
+        if side_edges == "stored":
+            if graph.stored is None:
+                raise ValueError(f"{graph.graph}: side_edges='stored' needs the graph's stored directions")
+            self._interaction = graph.interaction_edges()
+            self._structure_mask = graph.stored | self._interaction
         self.register_load_state_dict_post_hook(GraphEncoder._forget_derived_state)
         self.reset_parameters()
 
@@ -116,9 +130,11 @@ class GraphEncoder(nn.Module):
 
     # --- attention -----------------------------------------------------------------------
     def _kept_edges(self) -> torch.Tensor | None:
-        if self._edge_mask is None:
-            return self._drop_mask
-        return self._edge_mask if self._drop_mask is None else self._edge_mask & self._drop_mask
+        kept = None
+        for m in (self._structure_mask, self._edge_mask, self._drop_mask):
+            if m is not None:
+                kept = m if kept is None else kept & m
+        return kept
 
     def _edges(self):
         g = self.graph

@@ -28,6 +28,7 @@ class GraphTensors:
     labels: np.ndarray  # (N,) entity labels, for explanations
     kinds: np.ndarray  # (N,) entity kinds
     relation_names: list[str]  # (2R,)
+    stored: torch.Tensor | None = None  # (E,) bool: the edge in the direction its triple is stored (head <- tail), False for the inverse
 
     @classmethod
     def from_store(cls, store: Store, graph: str) -> "GraphTensors":
@@ -42,8 +43,9 @@ class GraphTensors:
         all_t = np.concatenate([t, h])
         all_r = np.concatenate([r, inverse[r]])
         all_c = np.concatenate([conf, conf])
+        all_s = np.concatenate([np.ones(len(h), bool), np.zeros(len(h), bool)])
         order = np.lexsort((all_t, all_h, all_r))
-        all_h, all_r, all_t, all_c = all_h[order], all_r[order], all_t[order], all_c[order]
+        all_h, all_r, all_t, all_c, all_s = all_h[order], all_r[order], all_t[order], all_c[order], all_s[order]
         offsets = np.searchsorted(all_r, np.arange(n_rel + 1)).tolist()
         users = store.graph_table("alignment_users", graph, ["user", "entity"]).sort_values("user")
         items = store.graph_table("alignment_items", graph, ["item", "entity"]).sort_values("item")
@@ -62,6 +64,7 @@ class GraphTensors:
             labels=ent["label"].to_numpy(dtype=object),
             kinds=ent["kind"].to_numpy(dtype=object),
             relation_names=rel["name"].tolist(),
+            stored=torch.from_numpy(all_s),
         )
 
     def to(self, device: torch.device | str) -> "GraphTensors":

@@ -65,6 +65,9 @@ def test_kgat_fixes_its_published_design():
     with pytest.raises(ConfigError, match="kgat: use_item_side is fixed to False"):
         KGATConfig(use_item_side=True)
     assert KGAT.is_baseline and not DualKGAT.is_baseline
+    assert KGATConfig(side_edges="stored").side_edges == "stored"  # RecBole's graph is an option of kgat too
+    with pytest.raises(ConfigError, match="side_edges = 'forward'"):
+        DualKGATConfig(side_edges="forward")
 
 
 def test_cold_item_gets_a_content_informed_score(tmp_path, world_dir):

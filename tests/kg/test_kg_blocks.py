@@ -252,3 +252,36 @@ def test_a_graph_of_users_and_items_only_skips_the_cut_without_changing_a_value(
     cut = enc(users_items_only=True)
     grad_cut = torch.autograd.grad(cut.square().sum(), enc.entity.weight)[0]
     assert torch.equal(fast, cut) and torch.equal(grad_fast, grad_cut)
+
+
+def test_stored_side_edges_keep_interactions_both_ways_and_side_triples_as_stored(store):
+    """side_edges='stored' (RecBole's KGAT graph): every user-item edge in both directions, every
+    other triple only head <- tail; an entity that is only ever a tail hears nothing, so its
+    aggregated neighbourhood is zero, while under 'both' it hears its heads."""
+    from model.kg.aggregation import aggregate
+    from model.kg.graph_encoder import GraphEncoder
+    from model.kg.graph_tensors import GraphTensors
+
+    g = GraphTensors.from_store(store, "user_side")
+    tr = g.triples
+    # stored marks one direction of each triple: the stored edges are exactly the triples
+    stored = set(zip(g.head[g.stored].tolist(), g.relation[g.stored].tolist(), g.tail[g.stored].tolist()))
+    assert stored == set(map(tuple, tr.tolist())) and int(g.stored.sum()) * 2 == g.num_edges
+    torch.manual_seed(0)
+    enc = GraphEncoder(g, 8, 8, (8,), dropout=0.0, side_edges="stored").double()
+    head, tail, _ = enc._edges()
+    inter = g.interaction_edges()
+    expected = {(h, t) for h, t, s, i in zip(g.head.tolist(), g.tail.tolist(), g.stored.tolist(), inter.tolist()) if s or i}
+    assert set(zip(head.tolist(), tail.tolist())) == expected
+    assert int(inter.sum()) > 0 and (inter & ~g.stored).any()  # inverse interaction edges are kept
+    only_tails = sorted(set(tr[:, 2].tolist()) - set(tr[:, 0].tolist()) - set(g.user_entity.tolist()) - set(g.item_entity.tolist()))
+    assert only_tails  # attributes / concepts of the tiny world
+    enc.refresh_attention()
+    heard = aggregate(enc.entity.weight, enc._adjacency)
+    assert torch.all(heard[only_tails] == 0)
+    items_heard = heard[g.item_entity]
+    both = GraphEncoder(g, 8, 8, (8,), dropout=0.0).double()
+    both.load_state_dict(enc.state_dict())
+    both.refresh_attention()
+    assert torch.all(aggregate(both.entity.weight, both._adjacency)[only_tails].abs().sum(-1) > 0)
+    assert items_heard.abs().sum() > 0
