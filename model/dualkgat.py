@@ -53,6 +53,7 @@ class DualKGATConfig(ModelConfig):
     content_score: float = option(0.0, "add a content-affinity term to the score: a learned per-feature weighting (initialised to this value; 0 = off) of cos(mean feature vector of the user's training items, item feature vector); it reaches cold items through their features")
     schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint")
     kg_weight: float = option(1.0, "weight of each graph's TransR loss; 0 = no TransR batches at all (their kg_l2 term goes too: alone under its own Adam it would shrink every embedding it touches by about lr per batch)")
+    kg_triples: str = option("all", "what the TransR loss is over: all (every triple of the graph, interactions included, as KGAT's code does) | side (the non-interaction triples only, as RecBole's KGAT)")
     kg_batch_size: int = option(2048, "triples per TransR batch")
     kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch")
     max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
@@ -76,6 +77,8 @@ class DualKGATConfig(ModelConfig):
             raise ConfigError(f"content_score = {self.content_score}: must be >= 0 (0 = off)")
         if not (self.use_user_side or self.use_item_side):
             raise ConfigError("at least one of use_user_side / use_item_side must be true")
+        if self.kg_triples not in ("all", "side"):
+            raise ConfigError(f"kg_triples = {self.kg_triples!r}: use 'all' or 'side'")
         if self.schedule not in ("alternate", "joint"):
             raise ConfigError(f"schedule = {self.schedule!r}: use 'alternate' or 'joint'")
         if self.aggregator not in AGGREGATORS:
@@ -136,6 +139,8 @@ class DualKGAT(Recommender):
                          cfg.edge_weights, cfg.side_edges)
             for g in graphs
         )
+        # the TransR loss's triples per graph: all of them, or (RecBole) the side triples only
+        self._kg_triples = [g.triples if cfg.kg_triples == "all" else g.triples[~g.interaction_triples()] for g in graphs]
         self.register_buffer("features", features if (features is not None and cfg.raw_features) else None, persistent=False)
         self.feature_proj = nn.Linear(self.features.shape[1], cfg.dim) if self.features is not None else None
         self.out_dim = sum(e.out_dim for e in self.encoders)
@@ -373,8 +378,10 @@ class DualKGAT(Recommender):
 
     def _kg_batches(self, generator: torch.Generator | None, limit: int | None = None) -> Iterable[list[tuple[int, torch.Tensor, torch.Tensor]]]:
         gen = generator or torch.Generator().manual_seed(0)
-        sizes = [enc.graph.triples.shape[0] for enc in self.encoders]
-        n_batches = max(1, math.ceil(max(sizes) / self.cfg.kg_batch_size))
+        sizes = [t.shape[0] for t in self._kg_triples]
+        if max(sizes) == 0:  # kg_triples = side on a graph of interactions only: nothing to learn from
+            return
+        n_batches = math.ceil(max(sizes) / self.cfg.kg_batch_size)
         if limit is not None:
             n_batches = min(n_batches, limit)
         for _ in range(n_batches):
@@ -383,9 +390,10 @@ class DualKGAT(Recommender):
                 n = sizes[k]
                 if n == 0:
                     continue
-                idx = torch.randint(0, n, (min(self.cfg.kg_batch_size, n),), generator=gen).to(enc.graph.triples.device)
-                neg = torch.randint(0, enc.graph.num_entities, (len(idx),), generator=gen).to(enc.graph.triples.device)
-                batch.append((k, enc.graph.triples[idx], neg))
+                triples = self._kg_triples[k]
+                idx = torch.randint(0, n, (min(self.cfg.kg_batch_size, n),), generator=gen).to(triples.device)
+                neg = torch.randint(0, enc.graph.num_entities, (len(idx),), generator=gen).to(triples.device)
+                batch.append((k, triples[idx], neg))
             yield batch
 
     def _kg_loss(self, batches) -> torch.Tensor:

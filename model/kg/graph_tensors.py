@@ -84,6 +84,12 @@ class GraphTensors:
         is_user, is_item = self.kind_mask("user"), self.kind_mask("item")
         return (is_user[self.head] & is_item[self.tail]) | (is_item[self.head] & is_user[self.tail])
 
+    def interaction_triples(self) -> torch.Tensor:
+        """(T,) bool: the stored triples between a user and an item (either way round)."""
+        is_user, is_item = self.kind_mask("user").to(self.triples.device), self.kind_mask("item").to(self.triples.device)
+        h, t = self.triples[:, 0], self.triples[:, 2]
+        return (is_user[h] & is_item[t]) | (is_item[h] & is_user[t])
+
     def users_have_side_edges(self) -> bool:
         """Whether some user entity has an edge to something other than an item (a profile attribute)."""
         is_user = self.kind_mask("user")

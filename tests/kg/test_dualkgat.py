@@ -284,3 +284,43 @@ def test_the_batch_rows_are_the_rows_of_the_full_representations(data, fusion, b
     fast = torch.autograd.grad((u * pos - u * neg).sum(), w)[0]
     full = torch.autograd.grad((all_u[batch.users] * all_i[batch.pos] - all_u[batch.users] * all_i[batch.neg[:, 0]]).sum(), w)[0]
     assert torch.allclose(fast, full, atol=1e-10)
+
+
+def test_side_kg_triples_leave_the_interactions_out_of_the_transr_loss(data):
+    """kg_triples='side' (RecBole's KGAT): every TransR batch holds only non-interaction triples,
+    drawn from every graph; 'all' (KGAT's code) draws interactions too."""
+    def batch_triples(cfg):
+        model = DualKGAT.build(data, cfg, torch.device("cpu"))
+        seen = {}
+        for batch in model._kg_batches(torch.Generator().manual_seed(0)):
+            for k, triples, _ in batch:
+                g = model.encoders[k].graph
+                is_user, is_item = g.kind_mask("user"), g.kind_mask("item")
+                h, t = triples[:, 0], triples[:, 2]
+                inter = (is_user[h] & is_item[t]) | (is_item[h] & is_user[t])
+                seen.setdefault(g.graph, []).append(inter)
+        return {name: torch.cat(v) for name, v in seen.items()}
+
+    side = batch_triples(DualKGATConfig(init="random", kg_triples="side"))
+    assert set(side) == {"user_side", "item_side"} and not any(v.any() for v in side.values())
+    everything = batch_triples(DualKGATConfig(init="random"))
+    assert all(v.any() for v in everything.values())
+    with pytest.raises(ConfigError, match="kg_triples"):
+        DualKGATConfig(kg_triples="interactions")
+
+
+def test_side_kg_triples_on_a_graph_of_interactions_only_give_no_transr_batches(world_dir, tmp_path):
+    import pandas as pd
+
+    from kgbuild.build import build
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pd.read_csv(world_dir / "interactions.csv").to_csv(raw / "interactions.csv", index=False)
+    store = build(raw, tmp_path / "store", fmt="native").store
+    from schemas.store import Store
+
+    only = TrainData.from_store(Store.open(store))
+    model = KGAT.build(only, KGATConfig(init="random", kg_triples="side"), torch.device("cpu"))
+    assert list(model.phase_batches("kg", 1, torch.Generator().manual_seed(0))) == []
+    assert torch.isfinite(_train_steps(model, only, steps=3))
