@@ -106,15 +106,13 @@ def full_epoch_seconds(data, model, config, batch_size: int, dev, threads: int, 
 
     from model.config import TrainConfig
     from model.sampler import BPRSampler
-    from model.trainer import Trainer, make_optimizer
+    from model.trainer import Trainer, make_optimizers
 
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(data, model.name, config, TrainConfig(batch_size=batch_size, lr=1e-3, l2=1e-5, threads=threads), tmp)
         tc = trainer.tc
         sampler = BPRSampler(data.train, num_negatives=tc.num_negatives, negatives_from=tc.negatives_from)
-        optimizers = {"cf": make_optimizer(tc.optimizer, model.parameters(), tc.lr)}
-        for phase in model.extra_phases:
-            optimizers[phase] = make_optimizer(tc.optimizer, model.parameters(), tc.lr)
+        optimizers = make_optimizers(model, tc)
         t, wall = time.process_time(), time.perf_counter()
         trainer._one_epoch(model, sampler, optimizers, torch.Generator().manual_seed(1), dev, 1)
         sync()
@@ -129,7 +127,8 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
 
     torch.set_num_threads(threads)
     from model.base import Batch
-    from model.trainer import make_optimizer
+    from model.config import TrainConfig
+    from model.trainer import make_optimizers
     from model.config import build_config
     from model.data import TrainData
     from model.registry import get_model
@@ -153,8 +152,8 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
     load_s = _clock() - t0
     gen = torch.Generator().manual_seed(0)
     # the trainer's optimizers (torch's fused Adam on the CPU): the for-each Adam doubled a KG step
-    opt = make_optimizer("adam", model.parameters(), 1e-3)
-    kg_opt = make_optimizer("adam", model.parameters(), 1e-3)
+    optimizers = make_optimizers(model, TrainConfig(lr=1e-3).resolved(cls))
+    opt, kg_opt = optimizers["cf"], optimizers.get("kg")
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
     t = _clock()

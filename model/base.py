@@ -10,7 +10,7 @@ Life cycle, as driven by :mod:`model.trainer` and :mod:`model.evaluator`::
             model.on_epoch_start(epoch, generator)
             for batch in BPR batches:             # phase "cf"
                 parts = model.loss(batch); total = parts[0] + l2 * model.regularization(batch)
-            for phase in Cls.extra_phases:        # e.g. KGAT's "kg" phase, its own optimiser
+            for phase in Cls.extra_phases:        # e.g. KGAT's "kg" phase, its own optimiser (or the CF one)
                 for b in model.phase_batches(phase, epoch, generator):
                     model.phase_loss(phase, b)
             model.on_epoch_end(epoch)
@@ -150,6 +150,13 @@ class Recommender(nn.Module, abc.ABC):
     def phase_loss(self, phase: str, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Loss of one batch of an extra phase; the trainer steps that phase's optimiser."""
         raise NotImplementedError(f"{self.name} declares no phase '{phase}'")
+
+    def phase_shares_cf_optimizer(self, phase: str) -> bool:
+        """Whether an extra phase steps the CF phase's optimiser instead of one of its own. Why it
+        matters: Adam divides each step by the running size of the gradients it has seen, so an
+        optimiser of its own moves the embeddings as far per batch whatever the phase's loss
+        weight, while a shared one scales the phase's steps by the CF gradients' size too."""
+        return False
 
     # ---- scoring --------------------------------------------------------------------------
     @abc.abstractmethod

@@ -54,6 +54,7 @@ class DualKGATConfig(ModelConfig):
     schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint")
     kg_weight: float = option(1.0, "weight of each graph's TransR loss; 0 = no TransR batches at all (their kg_l2 term goes too: alone under its own Adam it would shrink every embedding it touches by about lr per batch)")
     kg_triples: str = option("all", "what the TransR loss is over: all (every triple of the graph, interactions included, as KGAT's code does) | side (the non-interaction triples only, as RecBole's KGAT)")
+    kg_optimizer: str = option("own", "what steps the TransR phase: own (an Adam of its own, as KGAT's code) | shared (the CF phase's Adam, as RecBole's KGAT); with its own Adam every TransR batch moves the embeddings about lr whatever kg_weight")
     kg_batch_size: int = option(2048, "triples per TransR batch")
     kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch")
     max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
@@ -77,6 +78,8 @@ class DualKGATConfig(ModelConfig):
             raise ConfigError(f"content_score = {self.content_score}: must be >= 0 (0 = off)")
         if not (self.use_user_side or self.use_item_side):
             raise ConfigError("at least one of use_user_side / use_item_side must be true")
+        if self.kg_optimizer not in ("own", "shared"):
+            raise ConfigError(f"kg_optimizer = {self.kg_optimizer!r}: use 'own' or 'shared'")
         if self.kg_triples not in ("all", "side"):
             raise ConfigError(f"kg_triples = {self.kg_triples!r}: use 'all' or 'side'")
         if self.schedule not in ("alternate", "joint"):
@@ -410,6 +413,9 @@ class DualKGAT(Recommender):
         if self.cfg.schedule == "joint" or self.cfg.kg_weight == 0:  # joint: KG batches ride along with the CF batches instead
             return iter(())
         return self._kg_batches(generator)
+
+    def phase_shares_cf_optimizer(self, phase: str) -> bool:
+        return phase == "kg" and self.cfg.kg_optimizer == "shared"
 
     def phase_loss(self, phase: str, batch: Any):
         loss = self._kg_loss([batch])

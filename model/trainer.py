@@ -74,6 +74,15 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
         return cls(params, lr=lr)
 
 
+def make_optimizers(model: Recommender, tc: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+    """The CF phase's optimizer and one per extra phase, or the CF one where the model says its
+    phase shares it (:meth:`Recommender.phase_shares_cf_optimizer`)."""
+    optimizers = {"cf": make_optimizer(tc.optimizer, model.parameters(), tc.lr)}
+    for phase in model.extra_phases:
+        optimizers[phase] = optimizers["cf"] if model.phase_shares_cf_optimizer(phase) else make_optimizer(tc.optimizer, model.parameters(), tc.lr)
+    return optimizers
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -159,9 +168,7 @@ class Trainer:
     def _fit_epochs(self, model: Recommender, generator: torch.Generator, device: torch.device, resume: bool, stop_after: int | None) -> dict[str, Any] | None:
         tc, data, run = self.tc, self.data, self.run
         sampler = BPRSampler(data.train, num_negatives=tc.num_negatives, negatives_from=tc.negatives_from)
-        optimizers = {"cf": make_optimizer(tc.optimizer, model.parameters(), tc.lr)}
-        for phase in self.cls.extra_phases:
-            optimizers[phase] = make_optimizer(tc.optimizer, model.parameters(), tc.lr)
+        optimizers = make_optimizers(model, tc)
         state = {"epoch": 0, "best_value": -math.inf, "best_epoch": 0, "bad_evals": 0, "stopped": False, "metric_lines": 0,
                  "seconds": {"sample": 0.0, "train": 0.0, "eval": 0.0}, "evals": 0}
         if resume:

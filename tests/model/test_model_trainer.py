@@ -25,9 +25,14 @@ def _losses(run) -> list[float]:
     return [r["loss"] for r in RunDir(run).read_metrics()]
 
 
-@pytest.mark.parametrize("name,options", [("bprmf", {"embedding_dim": 8}), ("ngcf", {"embedding_dim": 8, "hidden": (8,)})])
+KGAT_SMALL = {"dim": 8, "relation_dim": 8, "layer_dims": (8,), "init": "random"}
+
+
+@pytest.mark.parametrize("name,options", [("bprmf", {"embedding_dim": 8}), ("ngcf", {"embedding_dim": 8, "hidden": (8,)}),
+                                          ("kgat", {**KGAT_SMALL, "kg_optimizer": "shared"})])
 def test_resumed_run_equals_uninterrupted_run(world_data, tmp_path, name, options):
-    """ngcf uses dropout, so this also checks that torch's global generator is restored."""
+    """ngcf uses dropout, so this also checks that torch's global generator is restored; kgat
+    with a shared optimizer, that one optimizer saved under two phases resumes as one."""
     mc = build_config(get_model(name).Config, options)
     tc = TrainConfig(**TC)
     full = train(world_data, name, tmp_path / "full", model_config=mc, train_config=tc)
@@ -44,6 +49,19 @@ def test_resumed_run_equals_uninterrupted_run(world_data, tmp_path, name, option
     a, b = _state(run), _state(tmp_path / "full")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not RunDir(run).has_checkpoint  # removed once finished
+
+
+def test_a_phase_that_shares_the_cf_optimizer_steps_it(world_data):
+    """kg_optimizer = shared: the TransR phase steps the CF phase's Adam (RecBole's KGAT), so its
+    steps count in the same moments; own (KGAT's code, the default) gives it an Adam of its own."""
+    cls = get_model("kgat")
+    tc = TrainConfig(**TC).resolved(cls)
+    shared = cls.build(world_data, build_config(cls.Config, {**KGAT_SMALL, "kg_optimizer": "shared"}), torch.device("cpu"))
+    opts = trainer_mod.make_optimizers(shared, tc)
+    assert opts["kg"] is opts["cf"]
+    own = cls.build(world_data, build_config(cls.Config, KGAT_SMALL), torch.device("cpu"))
+    opts = trainer_mod.make_optimizers(own, tc)
+    assert opts["kg"] is not opts["cf"]
 
 
 def test_same_seed_same_result_other_seed_other_result(world_data, tmp_path):
