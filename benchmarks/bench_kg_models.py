@@ -93,6 +93,7 @@ ML100K_VARIANTS: dict[str, tuple[str, list[str]]] = {
     # RecBole's KGAT steps one Adam for both phases; KGAT's code (and the default here) one each
     "kgat, TransR phase on the CF phase's Adam (RecBole's)": ("kgat", ["--set", "kg_optimizer=shared"]),
     "dualkgat, TransR phase on the CF phase's Adam": ("dualkgat", ["--set", "kg_optimizer=shared"]),
+    "dualkgat without the TransR loss (kg_weight 0)": ("dualkgat", ["--set", "kg_weight=0"]),
 }
 # rows trained under other limits than the table's (epochs, patience), and why: the table's 20-epoch
 # cap is there because a kgat/dualkgat epoch with TransR batches costs 12-24 s here, and kgat's best
