@@ -272,13 +272,13 @@ def profile_table(records: list[dict]) -> str:
     rows = [r for r in records if r.get("profile")]
     if not rows:
         return ""
-    lines = ["| store | model | kind of operator | CF CPU s/step | KG CPU s/step | CPU s/epoch | share |", "|---|---|---|---|---|---|---|"]
+    lines = ["| store | model | threads | kind of operator | CF CPU s/step | KG CPU s/step | CPU s/epoch | share |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cf, kg = r["profile"]["cf"], r["profile"].get("kg") or {}
         epoch = {k: cf[k] * r["cf_batches"] + kg.get(k, 0.0) * r["kg_batches"] for k in cf}
         total = sum(epoch.values())
         for k in cf:
-            lines.append(f"| {STORE_NAMES.get(r['store'], r['store'])} | {r['model']} | {k} | {cf[k]:.4f} | {kg.get(k, 0.0):.4f} | {epoch[k]:.1f} | {epoch[k] / total:.0%} |")
+            lines.append(f"| {STORE_NAMES.get(r['store'], r['store'])} | {r['model']} | {r['threads']} | {k} | {cf[k]:.4f} | {kg.get(k, 0.0):.4f} | {epoch[k]:.1f} | {epoch[k] / total:.0%} |")
     return "\n".join(lines)
 
 
