@@ -127,11 +127,10 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
 
     torch.set_num_threads(threads)
     from model.base import Batch
-    from model.config import TrainConfig
-    from model.trainer import make_optimizers
-    from model.config import build_config
+    from model.config import TrainConfig, build_config
     from model.data import TrainData
     from model.registry import get_model
+    from model.trainer import make_optimizers
     from schemas.store import Store
 
     t0 = _clock()

@@ -79,16 +79,17 @@ class GraphTensors:
         """(N,) bool: the entities of ``kind`` ("user", "item", ...), on the edges' device."""
         return torch.as_tensor(np.asarray(self.kinds) == kind, device=self.head.device)
 
+    def _between_user_and_item(self, head: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
+        is_user, is_item = self.kind_mask("user").to(head.device), self.kind_mask("item").to(head.device)
+        return (is_user[head] & is_item[tail]) | (is_item[head] & is_user[tail])
+
     def interaction_edges(self) -> torch.Tensor:
         """(E,) bool: the user <-> item edges (either direction); the rest are side edges."""
-        is_user, is_item = self.kind_mask("user"), self.kind_mask("item")
-        return (is_user[self.head] & is_item[self.tail]) | (is_item[self.head] & is_user[self.tail])
+        return self._between_user_and_item(self.head, self.tail)
 
     def interaction_triples(self) -> torch.Tensor:
         """(T,) bool: the stored triples between a user and an item (either way round)."""
-        is_user, is_item = self.kind_mask("user").to(self.triples.device), self.kind_mask("item").to(self.triples.device)
-        h, t = self.triples[:, 0], self.triples[:, 2]
-        return (is_user[h] & is_item[t]) | (is_item[h] & is_user[t])
+        return self._between_user_and_item(self.triples[:, 0], self.triples[:, 2])
 
     def users_have_side_edges(self) -> bool:
         """Whether some user entity has an edge to something other than an item (a profile attribute)."""
