@@ -43,7 +43,7 @@ class DualKGATConfig(ModelConfig):
     relation_dim: int = option(64, "relation space size k of TransR (must equal the pretrained size)")
     layer_dims: tuple[int, ...] = option((64, 32, 16), "output size of each propagation layer; its length is L")
     dropout: float = option(0.3, "message dropout after each layer (0.3: 0.1 overfit within 8 epochs on the embedded data)")
-    fusion: str = option("attention_concat", "layer fusion: attention_concat | attention_sum | concat (plain, as KGAT)")
+    fusion: str = option("attention_concat", "layer fusion: attention_concat | attention_sum | concat (plain, as KGAT) | mean (LightGCN's average of the layers: the inner product then also pairs a user's layer with an item's other layers; needs aggregator=linear or every layer_dims equal to dim)")
     fusion_dim: int = option(32, "projection size of the layer attention")
     use_user_side: bool = option(True, "use the user-side graph G_u")
     use_item_side: bool = option(True, "use the item-side graph G_i")
@@ -72,6 +72,9 @@ class DualKGATConfig(ModelConfig):
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise ConfigError(f"fusion = {self.fusion!r}: choose one of {', '.join(FUSIONS)}")
+        if self.fusion == "mean" and self.aggregator != "linear" and set(self.layer_dims) != {self.dim}:
+            raise ConfigError(f"fusion = 'mean' averages the layers, so each must have size dim = {self.dim}; layer_dims = {tuple(self.layer_dims)}: "
+                              "set aggregator = 'linear' or layer_dims all equal to dim")
         if self.user_content and not self.raw_features:
             raise ConfigError("user_content needs raw_features = true (the profile is a mean of the items' feature projections)")
         if self.content_score < 0:

@@ -24,11 +24,11 @@ from model.kg.aggregation import BiInteraction, LinearAggregator, aggregate, agg
 from model.kg.attention import attention_logits
 from model.kg.edge_softmax import edge_softmax
 from model.kg.graph_tensors import GraphTensors
-from model.kg.layer_fusion import LayerAttention, plain_concat
+from model.kg.layer_fusion import LayerAttention, layer_mean, plain_concat
 from model.kg.neighbour_sampling import sample_neighbours
 from model.transr import pairwise_logistic_loss, project_by_relation, translation_distance
 
-FUSIONS = ("attention_concat", "attention_sum", "concat")
+FUSIONS = ("attention_concat", "attention_sum", "concat", "mean")
 EDGE_WEIGHTS = ("attention", "symmetric", "attention_degree")
 SIDE_EDGES = ("both", "stored")
 AGGREGATORS = ("bi", "linear")
@@ -79,9 +79,12 @@ class GraphEncoder(nn.Module):
         # propagates the unnormalised state to the next layer; normalising the propagated state
         # too (as this encoder first did) shrank every layer's input to the unit sphere.
         self.normalize = normalize
+        if fusion == "mean" and len(set(dims)) > 1:
+            raise ValueError(f"fusion 'mean' averages the layers, so each must have the embedding size {dim}; got sizes {dims} "
+                             "(use aggregator 'linear', or layer_dims all equal to dim)")
         self.fusion_mode = fusion
-        self.fusion = None if fusion == "concat" else LayerAttention(dims, fusion_dim, "concat" if fusion == "attention_concat" else "sum")
-        self.out_dim = sum(dims) if fusion != "attention_sum" else fusion_dim
+        self.fusion = LayerAttention(dims, fusion_dim, "concat" if fusion == "attention_concat" else "sum") if fusion.startswith("attention") else None
+        self.out_dim = {"attention_sum": fusion_dim, "mean": dim}.get(fusion, sum(dims))
         self.register_buffer("output_rows", torch.cat([graph.user_entity, graph.item_entity]), persistent=False)
         # a graph of users and items only, numbered users first (the 1M harness store): the rows the
         # recommender scores are then every node in order, and cutting to them would only copy
@@ -254,7 +257,7 @@ class GraphEncoder(nn.Module):
             states.append(F.normalize(ego, dim=-1) if self.normalize else ego)
         if rows is not None and not self.layers:
             states = [h[rows] for h in states]
-        fuse = plain_concat if self.fusion is None else self.fusion
+        fuse = self.fusion if self.fusion is not None else (layer_mean if self.fusion_mode == "mean" else plain_concat)
         return fuse(states) if select is None else fuse([h[select] for h in states])
 
     # --- TransR loss ---------------------------------------------------------------------

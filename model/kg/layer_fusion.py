@@ -9,6 +9,11 @@ shallow layers:
                                                uniform α reproduces plain concatenation)
     sum mode:    Σ_l α_l P_l e^(l)
 
+``layer_mean`` is LightGCN's combination, (1/(L+1)) Σ_l e^(l). Under an inner product it differs
+from plain concatenation: concat scores Σ_l u^(l)·i^(l), one term per layer, while the mean also
+pairs a user's layer l with an item's layer m, so a user's own embedding meets the item's
+neighbourhood. It needs every layer the same size.
+
 Shapes: states: list of (N, d_l); returns (N, Σ d_l) in concat mode, (N, att_dim) in sum mode.
 """
 from __future__ import annotations
@@ -19,6 +24,10 @@ from torch import nn
 
 def plain_concat(states: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat(states, dim=-1)
+
+
+def layer_mean(states: list[torch.Tensor]) -> torch.Tensor:
+    return torch.stack(states).mean(0)
 
 
 class LayerAttention(nn.Module):

@@ -120,6 +120,37 @@ def test_layer_attention_with_uniform_weights_is_plain_concat():
     assert torch.allclose(la(states), torch.cat(states, -1))
 
 
+def test_mean_fusion_is_lightgcns_layer_average_and_pairs_layers_across_in_the_score(store):
+    """fusion='mean' gives (1/(L+1)) sum_l e^(l) of the very states plain concat lays side by side;
+    its inner product is the average over every (layer l, layer m) pair, not only l = m."""
+    from model.kg.graph_encoder import GraphEncoder
+    from model.kg.graph_tensors import GraphTensors
+
+    g = GraphTensors.from_store(store, "user_side")
+    encoders = {}
+    for fusion in ("concat", "mean"):
+        torch.manual_seed(0)
+        encoders[fusion] = GraphEncoder(g, 8, 8, (8, 8), dropout=0.0, fusion=fusion, aggregator="linear", normalize=False).double()
+    concat, mean = encoders["concat"](), encoders["mean"]()
+    assert encoders["mean"].out_dim == 8 and mean.shape == (g.num_entities, 8)
+    layers = concat.reshape(len(concat), 3, 8)
+    assert torch.allclose(mean, layers.mean(1))
+    u, i = layers[0], layers[1]
+    assert torch.allclose(mean[0] @ mean[1], sum(u[l] @ i[m] for l in range(3) for m in range(3)) / 9)
+    with pytest.raises(ValueError, match="embedding size 8"):
+        GraphEncoder(g, 8, 8, (8, 4), fusion="mean")
+
+
+def test_mean_fusion_config_needs_layers_of_the_embedding_size():
+    from model.config import ConfigError
+    from model.dualkgat import DualKGATConfig
+
+    DualKGATConfig(fusion="mean", aggregator="linear")  # linear layers keep the embedding size
+    DualKGATConfig(fusion="mean", layer_dims=(64, 64))
+    with pytest.raises(ConfigError, match="layer_dims"):
+        DualKGATConfig(fusion="mean")  # bi-interaction layers of 64, 32, 16
+
+
 def test_neighbour_sampling_caps_each_head_and_prefers_confident_edges():
     from model.kg.neighbour_sampling import sample_neighbours
 
