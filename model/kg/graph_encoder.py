@@ -50,6 +50,7 @@ class GraphEncoder(nn.Module):
         aggregator: str = "bi",
         edge_weights: str = "attention",
         side_edges: str = "both",
+        init_std: float = 0.0,
     ):
         super().__init__()
         if fusion not in FUSIONS:
@@ -61,6 +62,7 @@ class GraphEncoder(nn.Module):
         if side_edges not in SIDE_EDGES:
             raise ValueError(f"side_edges must be one of {SIDE_EDGES}, got {side_edges!r}")
         self.side_edges = side_edges
+        self.init_std = init_std
         self.dim, self.relation_dim = dim, relation_dim
         self.attention_grad = attention_grad
         self.max_neighbours = max_neighbours
@@ -119,7 +121,12 @@ class GraphEncoder(nn.Module):
         module._edge_mask = None
 
     def reset_parameters(self) -> None:
-        nn.init.xavier_uniform_(self.entity.weight)
+        # Xavier's bound sqrt(6 / (N + d)) ties the embeddings' scale to the number of entities,
+        # so a graph with a large KG starts its users and items near zero; init_std fixes the scale
+        if self.init_std > 0:
+            nn.init.normal_(self.entity.weight, std=self.init_std)
+        else:
+            nn.init.xavier_uniform_(self.entity.weight)
         nn.init.xavier_uniform_(self.relation.weight)
         nn.init.xavier_uniform_(self.projection)
 

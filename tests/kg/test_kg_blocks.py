@@ -141,6 +141,24 @@ def test_mean_fusion_is_lightgcns_layer_average_and_pairs_layers_across_in_the_s
         GraphEncoder(g, 8, 8, (8, 4), fusion="mean")
 
 
+def test_init_std_replaces_xaviers_graph_sized_scale(store):
+    """Xavier's std sqrt(2 / (N + d)) shrinks with the entity count N; init_std sets it directly."""
+    from model.config import ConfigError
+    from model.dualkgat import DualKGATConfig
+    from model.kg.graph_encoder import GraphEncoder
+    from model.kg.graph_tensors import GraphTensors
+
+    g = GraphTensors.from_store(store, "user_side")
+    torch.manual_seed(0)
+    xavier = GraphEncoder(g, 64, 8, (8,)).entity.weight
+    torch.manual_seed(0)
+    normal = GraphEncoder(g, 64, 8, (8,), init_std=0.1).entity.weight
+    assert abs(xavier.std().item() - (2 / (g.num_entities + 64)) ** 0.5) < 0.1 * (2 / (g.num_entities + 64)) ** 0.5
+    assert abs(normal.std().item() - 0.1) < 0.01 and abs(normal.mean().item()) < 0.01
+    with pytest.raises(ConfigError, match="init_std"):
+        DualKGATConfig(init_std=-0.1)
+
+
 def test_mean_fusion_config_needs_layers_of_the_embedding_size():
     from model.config import ConfigError
     from model.dualkgat import DualKGATConfig
