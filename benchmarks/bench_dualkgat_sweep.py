@@ -242,7 +242,9 @@ def ml100k_sweep(names: list[str], only_finished: bool, write: bool) -> int:
         f"and text features, seed {SEED}, "
         f"one option changed per row, early stopping on validation Recall@20 (patience {patience}, at most {epochs} epochs, as the baselines), "
         "one thread. Sorted by validation Recall@20, on which the choice was made; the test columns are shown, not used. One seed: the "
-        "setting's test Recall@20 spreads by 0.004 (std) over 3 seeds. Both settings' 3-seed test figures are in the `kg-models-*` sections.",
+        "setting's test Recall@20 spreads by 0.004 (std) over 3 seeds. Rows that begin 'layer mean' are a second round, one more change on "
+        "top of the first round's winner. The shipped setting and the layer mean have 3-seed test figures in the `kg-models-*` sections; "
+        "the second round's rows have one seed only.",
         *([f"\nOn the embedded data (the `kg-models-embedded` runs, seeds {', '.join(map(str, SEEDS))}) mean validation Recall@20 is "
            f"{emb[SHIPPED_LABEL]:.4f} with plain concat and {emb[SHIPPED_MEAN_LABEL]:.4f} with the layer mean: the choice between them "
            "depends on the data, so it stays a per-dataset option (`--set fusion=mean`) beside the shipped file."]
