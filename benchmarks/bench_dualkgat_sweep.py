@@ -148,8 +148,9 @@ ML100K_SETTINGS: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def best_valid(run: Path) -> float:
-    return json.loads((run / "scores.json").read_text())["valid"]["recall@20"]
+def _scores(run: Path) -> dict | None:
+    """A finished run's scores.json, or None while it is missing."""
+    return json.loads((run / "scores.json").read_text()) if (run / "scores.json").is_file() else None
 
 
 def content_model(store: Path) -> dict[str, float]:
@@ -203,10 +204,6 @@ def run_table(first_column: str, rows: list[tuple[str, dict]], by_validation: bo
     lines += [f"| {label} | {s['valid']['recall@20']:.4f} | {s['epochs']} ({s['best_epoch']}) | {s['test']['recall@20']:.4f} | {s['test']['ndcg@20']:.4f} |"
               for label, s in rows]
     return "\n".join(lines)
-
-
-def _scores(run: Path) -> dict | None:
-    return json.loads((run / "scores.json").read_text()) if (run / "scores.json").is_file() else None
 
 
 SEEDS = (2020, 2021, 2022)
@@ -288,12 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     runs_dir = WORK / "sweep-embedded"
     rows, missing = [], []
     default = WORK / "runs-embedded" / f"dualkgat-s{SEED}"
-    if (default / "scores.json").is_file():
-        rows.append(("dualkgat defaults (the kg-models-embedded run)", json.loads((default / "scores.json").read_text())))
+    if (s := _scores(default)) is not None:
+        rows.append(("dualkgat defaults (the kg-models-embedded run)", s))
     for slug, label in ABLATION_RUNS.items():
-        run = WORK / "runs-embedded" / f"{slug}-s{SEED}"
-        if (run / "scores.json").is_file():
-            rows.append((label, json.loads((run / "scores.json").read_text())))
+        if (s := _scores(WORK / "runs-embedded" / f"{slug}-s{SEED}")) is not None:
+            rows.append((label, s))
     for name in [n for n in names if n in SETTINGS]:
         label, extra = SETTINGS[name]
         try:
@@ -302,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             missing.append(name)
     ladder_rows = []
     io_default = WORK / "runs-embedded" / f"kgat-interactions-only-s{SEED}"
-    if (io_default / "scores.json").is_file():
-        ladder_rows.append(("kgat defaults (the kg-models-embedded run)", json.loads((io_default / "scores.json").read_text())))
+    if (s := _scores(io_default)) is not None:
+        ladder_rows.append(("kgat defaults (the kg-models-embedded run)", s))
     io_store = interaction_only_store() if any(n in LADDER for n in names) else None
     for name, (label, extra) in LADDER.items():
         if name not in names:
@@ -317,9 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     ladder = run_table("kgat on the interaction graph alone, with", ladder_rows)
     ref = ["| baseline (seed 2020 run of kg-models-embedded) | valid recall@20 | test recall@20 | test ndcg@20 |", "|---|---|---|---|"]
     for m in BASELINES:
-        run = WORK / "runs-embedded" / f"{m}-s{SEED}"
-        if (run / "scores.json").is_file():
-            s = json.loads((run / "scores.json").read_text())
+        if (s := _scores(WORK / "runs-embedded" / f"{m}-s{SEED}")) is not None:
             ref.append(f"| {m} | {s['valid']['recall@20']:.4f} | {s['test']['recall@20']:.4f} | {s['test']['ndcg@20']:.4f} |")
     c = content_model(store)
     ref.append(f"| content + popularity, λ = {c['lambda']:g} chosen on valid (not a harness model) | {c['valid']:.4f} | {c['test_recall']:.4f} | {c['test_ndcg']:.4f} |")

@@ -86,6 +86,7 @@ class GraphEncoder(nn.Module):
                              "(use aggregator 'linear', or layer_dims all equal to dim)")
         self.fusion_mode = fusion
         self.fusion = LayerAttention(dims, fusion_dim, "concat" if fusion == "attention_concat" else "sum") if fusion.startswith("attention") else None
+        self._plain_fusion = layer_mean if fusion == "mean" else plain_concat  # the fusion when there is no layer attention
         self.out_dim = {"attention_sum": fusion_dim, "mean": dim}.get(fusion, sum(dims))
         self.register_buffer("output_rows", torch.cat([graph.user_entity, graph.item_entity]), persistent=False)
         # a graph of users and items only, numbered users first (the 1M harness store): the rows the
@@ -264,7 +265,7 @@ class GraphEncoder(nn.Module):
             states.append(F.normalize(ego, dim=-1) if self.normalize else ego)
         if rows is not None and not self.layers:
             states = [h[rows] for h in states]
-        fuse = self.fusion if self.fusion is not None else (layer_mean if self.fusion_mode == "mean" else plain_concat)
+        fuse = self.fusion if self.fusion is not None else self._plain_fusion
         return fuse(states) if select is None else fuse([h[select] for h in states])
 
     # --- TransR loss ---------------------------------------------------------------------
