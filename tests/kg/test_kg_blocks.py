@@ -216,6 +216,32 @@ def test_users_items_only_forward_equals_the_full_forward_cut_to_those_rows(stor
     assert torch.allclose(g_full, g_cut, atol=1e-10)
 
 
+@pytest.mark.parametrize("all_nodes", [False, True])
+@pytest.mark.parametrize("fusion", ["concat", "attention_concat"])
+def test_selected_rows_equal_the_full_forward_picked(store, fusion, all_nodes):
+    """A batch's rows (users and items repeated, in any order) are the full forward's rows, with
+    the full forward's gradients: the encoder normalises only the rows it is asked for, each
+    distinct row once. ``all_nodes`` takes the path of a graph of users and items only."""
+    from model.kg.graph_encoder import GraphEncoder
+    from model.kg.graph_tensors import GraphTensors
+
+    torch.manual_seed(0)
+    enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8, 6, 4), dropout=0.0, fusion=fusion).double()
+    outputs = torch.arange(enc.graph.num_entities) if all_nodes else enc.output_rows
+    enc._outputs_are_all_nodes = all_nodes
+    select = torch.randint(0, len(outputs), (300,), generator=torch.Generator().manual_seed(1))
+    assert len(select.unique()) < len(select)  # repeats, as a batch has
+    weight = torch.randn(300, enc.out_dim, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    full = enc()[outputs][select]
+    picked = enc(users_items_only=True, select=select)
+    assert torch.allclose(full, picked, atol=1e-12)
+    params = [enc.entity.weight, *enc.layers.parameters()]
+    g_full = torch.autograd.grad((full * weight).sum(), params)
+    g_picked = torch.autograd.grad((picked * weight).sum(), params)
+    for a, b in zip(g_full, g_picked):
+        assert torch.allclose(a, b, atol=1e-10)
+
+
 def _edge_weight_encoder(store, mode):
     from model.kg.graph_encoder import GraphEncoder
     from model.kg.graph_tensors import GraphTensors
