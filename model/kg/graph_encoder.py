@@ -188,6 +188,13 @@ class GraphEncoder(nn.Module):
         mass = torch.zeros(n, dtype=logits.dtype, device=logits.device).index_add(0, head, tail_inv_sqrt[tail]) * head_inv_sqrt
         return edge_softmax(logits + tail_inv_sqrt[tail].log(), head, n) * mass[head]
 
+    @property
+    def propagated_edges(self) -> int:
+        """Edges messages flow along now: every stored edge, less those that side_edges='stored',
+        this epoch's neighbour sample or dropped interactions leave out."""
+        kept = self._kept_edges()
+        return self.graph.num_edges if kept is None else int(kept.sum())
+
     def resample_neighbours(self, generator: torch.Generator) -> None:
         """Draw this epoch's neighbour sample (no-op unless max_neighbours > 0)."""
         if self.max_neighbours > 0:
