@@ -64,7 +64,8 @@ def ml100k_store() -> Path:
 def harness_store() -> Path:
     out = WORK / "harness" / "store"
     if not (out / "manifest.json").exists():
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_harness.py"), "--no-write", "--models", "bprmf", "--max-batches", "1"], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_harness.py"), "--no-write", "--models", "bprmf", "--max-batches", "1",
+                        "--work", str(out.parent)], check=True, cwd=ROOT)
     return out
 
 
