@@ -16,7 +16,7 @@ told otherwise. No evaluation is timed, as on ckgrec's side.
 DGL: RecBole's KGAT asks DGL for one thing, once, in its constructor: the per-relation
 row-normalised adjacency it starts the attention from. DGL 2.1 (the last release on PyPI) does
 not import beside torch 2.13, so when ``import dgl`` fails this script registers a minimal
-stand-in for the three calls involved (``dgl.graph``, ``filter_edges``, ``edge_subgraph`` and
+stand-in for the calls involved (``dgl.graph``, ``filter_edges``, ``edge_subgraph`` and
 ``adjacency_matrix``, with DGL >= 0.5 semantics: rows are source nodes). It builds the same
 starting matrix; nothing it provides runs inside an epoch.
 
