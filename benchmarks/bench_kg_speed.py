@@ -37,6 +37,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -255,8 +256,8 @@ def run_recbole(python: str, threads: int, epochs: int, batch_size: int) -> dict
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    out["cpu_s"] = sorted(e["cpu_s"] for e in out["epochs"])[len(out["epochs"]) // 2]  # median epoch
-    out["wall_s"] = sorted(e["wall_s"] for e in out["epochs"])[len(out["epochs"]) // 2]
+    for key in ("cpu_s", "wall_s"):  # the median epoch
+        out[key] = statistics.median_low(e[key] for e in out["epochs"])
     return out
 
 
