@@ -411,7 +411,8 @@ class DualKGAT(Recommender):
         for batch in batches:
             for k, triples, neg in batch:
                 enc = self.encoders[k]
-                total = total + self.cfg.kg_weight * enc.kg_loss(triples, neg) + self.cfg.kg_l2 * enc.kg_l2(triples, neg)
+                loss, l2 = enc.kg_loss(triples, neg)
+                total = total + self.cfg.kg_weight * loss + self.cfg.kg_l2 * l2
         return total
 
     def phase_batches(self, phase: str, epoch: int, generator: torch.Generator) -> Iterable[Any]:

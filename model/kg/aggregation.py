@@ -3,6 +3,10 @@
     e_{N_h} = Σ_{(h,r,t) ∈ N_h} π(h,r,t) e_t
     e_h'    = LeakyReLU(W1 (e_h + e_{N_h})) + LeakyReLU(W2 (e_h ⊙ e_{N_h}))
 
+The layer's forward and backward are written out (:class:`_BiInteractionStep`), with a cheaper
+dropout mask (:func:`keep_mask`): on a CPU these passes over (N, d) states, not the products,
+were most of a KGAT step.
+
 Two ways to form e_{N_h}: with attention held fixed (KGAT refreshes it once per epoch), a CSR
 sparse matrix times the dense states, the fastest path measured here; with gradients into the
 attention, gather + index_add, because back-propagating into sparse *values* through
@@ -83,16 +87,93 @@ def aggregate_differentiable(states: torch.Tensor, head: torch.Tensor, tail: tor
     return torch.zeros_like(states).index_add(0, head, weight.unsqueeze(-1) * states[tail])
 
 
+def keep_mask(shape: tuple[int, ...], p: float, device: torch.device) -> tuple[torch.Tensor, float]:
+    """A dropout mask (True = keep, each element with probability 1 − p′) and the scale 1/(1 − p′)
+    that keeps the expectation; p′ is p rounded to a multiple of 2⁻¹⁶.
+
+    Each element takes 16 bits of a full-range int64 draw from the device's default generator
+    (so ``torch.manual_seed`` governs it, as it does nn.Dropout). On a CPU without MKL's
+    Intel-only vector generator, ``bernoulli_`` is slow: for the 2.3M elements of one ML-100K +
+    Freebase layer it took 26 ms on the 2-core AMD EPYC here, a sixth of a KGAT step, and this
+    mask 4.4 ms."""
+    n = 1
+    for size in shape:
+        n *= size
+    threshold = round(p * 65536)
+    words = torch.empty((n + 3) // 4, dtype=torch.int64, device=device).random_(-(2**63), None)
+    mask = (words.view(torch.int16)[:n] >= threshold - 32768).view(shape)
+    return mask, 1.0 / (1.0 - threshold / 65536)
+
+
+def message_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """nn.Dropout with :func:`keep_mask`'s cheaper mask (the mask is kept as bools, not floats)."""
+    if not training or p <= 0:
+        return x
+    mask, scale = keep_mask(tuple(x.shape), p, x.device)
+    return x.mul(mask).mul_(scale)
+
+
+class _BiInteractionStep(torch.autograd.Function):
+    """The bi-interaction layer with its message dropout, forward and backward written out.
+
+    Composed of autograd's operators, one layer over all 35.8k nodes of ML-100K + Freebase makes
+    about twenty passes over (N, d) tensors, each a fresh allocation; written out, the
+    activations run in place, leaky ReLU's derivative is read off its output's sign (the slope
+    is positive, so the sign is the pre-activation's), the mask is bools, and each input's
+    gradient is one fused multiply-add. One (35.8k × 64) layer, forward and backward, took a
+    quarter less time so (66 ms against 88 on the AMD EPYC here); a whole kgat CF step, 7% less.
+    """
+
+    @staticmethod
+    def forward(ctx, ego, neighbours, w_sum, b_sum, w_prod, b_prod, slope: float, p: float, training: bool):
+        summed = ego + neighbours
+        product = ego * neighbours
+        act_sum = F.leaky_relu_(torch.addmm(b_sum, summed, w_sum.t()), slope)
+        act_prod = F.leaky_relu_(torch.addmm(b_prod, product, w_prod.t()), slope)
+        out = act_sum + act_prod
+        mask, scale = None, 1.0
+        if training and p > 0:
+            mask, scale = keep_mask(tuple(out.shape), p, out.device)
+            out.mul_(mask).mul_(scale)
+        ctx.save_for_backward(ego, neighbours, summed, product, act_sum, act_prod, w_sum, w_prod, mask)
+        ctx.slope, ctx.scale = slope, scale
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        ego, neighbours, summed, product, act_sum, act_prod, w_sum, w_prod, mask = ctx.saved_tensors
+        if mask is not None:
+            grad = grad.mul(mask).mul_(ctx.scale)
+        g_sum = torch.ops.aten.leaky_relu_backward(grad, act_sum, ctx.slope, True)
+        g_prod = torch.ops.aten.leaky_relu_backward(grad, act_prod, ctx.slope, True)
+        need = ctx.needs_input_grad
+        g_w_sum = g_sum.t() @ summed if need[2] else None
+        g_b_sum = g_sum.sum(0) if need[3] else None
+        g_w_prod = g_prod.t() @ product if need[4] else None
+        g_b_prod = g_prod.sum(0) if need[5] else None
+        g_ego = g_neighbours = None
+        if need[0] or need[1]:
+            through_sum = g_sum @ w_sum  # d/d(ego + neighbours)
+            through_prod = g_prod @ w_prod  # d/d(ego ⊙ neighbours)
+            if need[1]:
+                g_neighbours = torch.addcmul(through_sum, through_prod, ego)
+            if need[0]:
+                g_ego = through_sum.addcmul_(through_prod, neighbours)
+        return g_ego, g_neighbours, g_w_sum, g_b_sum, g_w_prod, g_b_prod, None, None, None
+
+
 class BiInteraction(nn.Module):
     """One propagation layer's aggregator, with message dropout and L2 normalisation of the output
     (KGAT normalises each layer so that deep layers do not dominate by scale)."""
 
     def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.1, negative_slope: float = 0.2, normalize: bool = True):
         super().__init__()
+        if negative_slope < 0:
+            raise ValueError(f"negative_slope must be >= 0 (the backward reads the derivative off the output's sign), got {negative_slope}")
         self.in_dim, self.out_dim = in_dim, out_dim
         self.w_sum = nn.Linear(in_dim, out_dim)
         self.w_prod = nn.Linear(in_dim, out_dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = dropout
         self.negative_slope = negative_slope
         self.normalize = normalize
         self.reset_parameters()
@@ -103,14 +184,12 @@ class BiInteraction(nn.Module):
             nn.init.zeros_(lin.bias)
 
     def forward(self, ego: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
-        out = F.leaky_relu(self.w_sum(ego + neighbours), self.negative_slope) + F.leaky_relu(
-            self.w_prod(ego * neighbours), self.negative_slope
-        )
-        out = self.dropout(out)
+        out = _BiInteractionStep.apply(ego, neighbours, self.w_sum.weight, self.w_sum.bias, self.w_prod.weight, self.w_prod.bias,
+                                       self.negative_slope, self.dropout, self.training)
         return F.normalize(out, dim=-1) if self.normalize else out
 
     def __repr__(self) -> str:
-        return f"BiInteraction({self.in_dim}, {self.out_dim}, dropout={self.dropout.p})"
+        return f"BiInteraction({self.in_dim}, {self.out_dim}, dropout={self.dropout})"
 
 
 class LinearAggregator(nn.Module):
@@ -120,10 +199,10 @@ class LinearAggregator(nn.Module):
     def __init__(self, dim: int, dropout: float = 0.0):
         super().__init__()
         self.in_dim = self.out_dim = dim
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = dropout
 
     def forward(self, ego: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
-        return self.dropout(neighbours)
+        return message_dropout(neighbours, self.dropout, self.training)
 
     def __repr__(self) -> str:
-        return f"LinearAggregator({self.in_dim}, dropout={self.dropout.p})"
+        return f"LinearAggregator({self.in_dim}, dropout={self.dropout})"
