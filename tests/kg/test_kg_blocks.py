@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from model.kg.aggregation import BiInteraction, aggregate, aggregate_differentiable, sparse_adjacency
 from model.kg.attention import attention_logits
