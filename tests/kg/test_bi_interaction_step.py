@@ -97,3 +97,25 @@ def test_keep_mask_follows_the_seed():
     c, _ = keep_mask((300, 7), 0.2, torch.device("cpu"))
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert keep_mask((50,), 0.0, torch.device("cpu"))[0].all()
+
+
+@pytest.mark.gpu
+def test_layer_and_mask_agree_between_cpu_and_cuda():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    torch.manual_seed(0)
+    layer = BiInteraction(16, 8, dropout=0.0, normalize=False)
+    on_gpu = BiInteraction(16, 8, dropout=0.0, normalize=False).cuda()
+    on_gpu.load_state_dict(layer.state_dict())
+    ego, neighbours, upstream = torch.randn(500, 16), torch.randn(500, 16), torch.randn(500, 8)
+    results = []
+    for module, device in ((layer, "cpu"), (on_gpu, "cuda")):
+        e = ego.to(device).requires_grad_()
+        n = neighbours.to(device).requires_grad_()
+        out = module(e, n)
+        grads = torch.autograd.grad((out * upstream.to(device)).sum(), [e, n, *module.parameters()])
+        results.append([t.cpu() for t in (out, *grads)])
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    keep, scale = keep_mask((1000, 1000), 0.1, torch.device("cuda"))
+    assert keep.device.type == "cuda" and abs(keep.float().mean().item() - 0.9) < 2e-3
