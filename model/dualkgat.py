@@ -411,7 +411,7 @@ class DualKGAT(Recommender):
         for batch in batches:
             for k, triples, neg in batch:
                 enc = self.encoders[k]
-                loss, l2 = enc.kg_loss(triples, neg)
+                loss, l2 = enc.kg_loss_terms(triples, neg)
                 total = total + self.cfg.kg_weight * loss + self.cfg.kg_l2 * l2
         return total
 

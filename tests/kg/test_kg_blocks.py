@@ -375,7 +375,7 @@ def test_encoder_transr_loss_and_l2_equal_the_per_triple_formulas(store):
     gen = torch.Generator().manual_seed(1)
     triples = enc.graph.triples[torch.randint(0, len(enc.graph.triples), (64,), generator=gen)]
     neg = torch.randint(0, enc.graph.num_entities, (64,), generator=gen)
-    loss, l2 = enc.kg_loss(triples, neg)
+    loss, l2 = enc.kg_loss_terms(triples, neg)
     h, r, t = triples.T
     e, rel = enc.entity.weight, enc.relation.weight
     expected = transr_kg_loss(e[h], rel[r], e[t], e[neg], enc.projection[r])
