@@ -95,10 +95,12 @@ def keep_mask(shape: tuple[int, ...], p: float, device: torch.device) -> tuple[t
     Each element takes 16 bits of a full-range int64 draw from the device's default generator
     (so ``torch.manual_seed`` governs it, as it does nn.Dropout). On a CPU without MKL's
     Intel-only vector generator, ``bernoulli_`` is slow: for the 2.3M elements of one ML-100K +
-    Freebase layer it took 26 ms on the 2-core AMD EPYC here, a sixth of a KGAT step, and this
-    mask 4.4 ms."""
+    Freebase layer it took 26 ms on the 2-core AMD EPYC here, and this mask 4.4 ms (the masks of
+    all layers had been a sixth of a KGAT step)."""
     n = math.prod(shape)
     threshold = round(p * 65536)
+    if not 0 <= threshold < 65536:
+        raise ValueError(f"dropout probability must be in [0, 1) after rounding to 2^-16, got {p}")
     words = torch.empty((n + 3) // 4, dtype=torch.int64, device=device).random_(-(2**63), None)
     mask = (words.view(torch.int16)[:n] >= threshold - 32768).view(shape)
     return mask, 1.0 / (1.0 - threshold / 65536)

@@ -97,6 +97,8 @@ def test_keep_mask_follows_the_seed():
     c, _ = keep_mask((300, 7), 0.2, torch.device("cpu"))
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert keep_mask((50,), 0.0, torch.device("cpu"))[0].all()
+    with pytest.raises(ValueError, match="dropout probability"):
+        keep_mask((50,), 0.999999, torch.device("cpu"))
 
 
 @pytest.mark.gpu
