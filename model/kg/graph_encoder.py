@@ -258,48 +258,37 @@ class GraphEncoder(nn.Module):
             adjacency, adjacency_out = self._adjacency, self._adjacency_out
             propagate = lambda x: aggregate(x, adjacency)  # noqa: E731
             propagate_last = (lambda x: aggregate(x, adjacency_out)) if rows is not None else propagate  # noqa: E731
-        # The fusion reads the L2-normalised layer outputs of a few rows (a batch's users and
-        # items: 2.6k of ML-100K + Freebase's 35.8k nodes at most), so only those rows are
-        # normalised, not every node, forward and backward (by the profile's share, 5-10% of a
-        # kgat step; less memory too). Each distinct selected row is normalised once and
-        # repeated (a batch repeats its users and items); each layer's rows are cut right after
-        # the layer, so the full-width state is not kept for the fusion.
+        # The fusion reads a few rows of each layer (a batch's users and items: 2.6k of ML-100K +
+        # Freebase's 35.8k nodes at most), so each layer's output is cut to those rows right
+        # after the layer, and only they are L2-normalised, forward and backward (by the
+        # profile's share, 5-10% of a kgat step; less memory too). Each distinct selected row is
+        # read once and repeated at the end (a batch repeats its users and items).
         distinct = repeat = None
-        if select is not None and self.normalize:
+        if select is not None:
             distinct, repeat = torch.unique(select, return_inverse=True)
         read_all = distinct if rows is None else (rows if distinct is None else rows[distinct])  # of an (N, ·) state
         read_cut = distinct  # of a state already cut to the output rows (None: every row)
 
-        def layer_state(h: torch.Tensor, cut: bool) -> torch.Tensor:
-            """What the fusion gets of one layer's output: unnormalised states whole (cut later),
-            normalised ones already cut to the rows it reads."""
-            if not self.normalize:
-                return h
+        def fusion_rows(h: torch.Tensor, cut: bool, normalize: bool) -> torch.Tensor:
+            """The rows of one layer's output that the fusion reads, normalised where KGAT does."""
             read = read_cut if cut else read_all
-            return F.normalize(h if read is None else h[read], dim=-1)
+            h = h if read is None else h[read]
+            return F.normalize(h, dim=-1) if normalize else h
 
-        states = [ego]
+        states = [fusion_rows(ego, cut=False, normalize=False)]  # layer 0 enters the fusion as it is
         last = len(self.layers) - 1
         for l, layer in enumerate(self.layers):
             if l == last and rows is not None:
                 neighbours = propagate_last(ego)
                 if neighbours.shape[0] != len(rows):  # differentiable path: full rows, cut here
                     neighbours = neighbours[rows]
-                # the unnormalised layers are cut here, the normalised ones were cut as they came
-                states = [h[rows] for h in states] if not self.normalize else [states[0][rows], *states[1:]]
                 ego = layer(ego[rows], neighbours)
-                states.append(layer_state(ego, cut=True))
+                states.append(fusion_rows(ego, cut=True, normalize=self.normalize))
             else:
                 ego = layer(ego, propagate(ego))
-                states.append(layer_state(ego, cut=False))
-        if rows is not None and not self.layers:
-            states = [states[0][rows]]
+                states.append(fusion_rows(ego, cut=False, normalize=self.normalize))
         fuse = self.fusion if self.fusion is not None else self._plain_fusion
-        if select is None:
-            return fuse(states)
-        if not self.normalize:
-            return fuse([h[select] for h in states])
-        return fuse([states[0][select], *(h[repeat] for h in states[1:])])
+        return fuse(states if repeat is None else [h[repeat] for h in states])
 
     # --- TransR loss ---------------------------------------------------------------------
     def kg_loss_terms(self, triples: torch.Tensor, negative_tails: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -215,9 +215,10 @@ def test_users_items_only_forward_equals_the_full_forward_cut_to_those_rows(stor
     assert torch.allclose(g_full, g_cut, atol=1e-10)
 
 
+@pytest.mark.parametrize("normalize", [True, False])
 @pytest.mark.parametrize("all_nodes", [False, True])
 @pytest.mark.parametrize("fusion", ["concat", "attention_concat"])
-def test_selected_rows_equal_the_full_forward_picked(store, fusion, all_nodes):
+def test_selected_rows_equal_the_full_forward_picked(store, fusion, all_nodes, normalize):
     """A batch's rows (users and items repeated, in any order) are the full forward's rows, with
     the full forward's gradients: the encoder normalises only the rows it is asked for, each
     distinct row once. ``all_nodes`` takes the path of a graph of users and items only."""
@@ -225,7 +226,9 @@ def test_selected_rows_equal_the_full_forward_picked(store, fusion, all_nodes):
     from model.kg.graph_tensors import GraphTensors
 
     torch.manual_seed(0)
-    enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8, 6, 4), dropout=0.0, fusion=fusion).double()
+    enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8, 6, 4), dropout=0.0, fusion=fusion, normalize=normalize).double()
+    if not all_nodes:  # the embedded store numbers users and items first: reversed, the rows are not positions
+        enc.output_rows = enc.output_rows.flip(0)
     outputs = torch.arange(enc.graph.num_entities) if all_nodes else enc.output_rows
     enc._outputs_are_all_nodes = all_nodes
     select = torch.randint(0, len(outputs), (300,), generator=torch.Generator().manual_seed(1))
