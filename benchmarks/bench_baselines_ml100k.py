@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"dataset not found: {source}", file=sys.stderr)
                 return 1
         else:
-            from kgbuild.embedded import embedded_dataset_dir
+            from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
             source = embedded_dataset_dir()
         code, secs, _ = run([*ckg, "build", str(source), "--out", str(store), "--quiet"])
@@ -129,10 +129,10 @@ def recbole_style_pop(store: Path, epochs: int = 10, batch_size: int = 2048, see
     """
     import torch
 
-    from model.data import TrainData
-    from model.evaluator import evaluate
-    from model.registry import get_model
-    from schemas.store import Store
+    from ckgrec.model.data import TrainData
+    from ckgrec.model.evaluator import evaluate
+    from ckgrec.model.registry import get_model
+    from ckgrec.schemas.store import Store
 
     data = TrainData.from_store(Store.open(store))
     cls = get_model("mostpop")
@@ -152,7 +152,7 @@ def recbole_style_pop(store: Path, epochs: int = 10, batch_size: int = 2048, see
 def report(records: list[dict], models: list[str], seeds: list[int], args) -> str:
     import numpy as np
 
-    from model.compare import compare, format_table
+    from ckgrec.model.compare import compare, format_table
 
     def ms(vals):
         vals = np.asarray(vals, dtype=float)

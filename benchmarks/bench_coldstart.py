@@ -1,7 +1,7 @@
 """Cold-start and sparse-user evaluation: every model x {warm, cold items, cold users, activity quartiles}.
 
 Protocol. For each dataset two stores are built with the same seed (2020), which draws the same
-cold items and the same cold users in both (:func:`kgbuild.split.assign_cold_start`):
+cold items and the same cold users in both (:func:`ckgrec.kgbuild.split.assign_cold_start`):
 
 * ``k0``: 10% of the items held out with all their interactions (split between valid and test),
   10% of the users reduced to their profile (k = 0 training pairs, the rest to test);
@@ -14,7 +14,7 @@ KG through the ``.link`` file) with the sentence-embedding text features of
 
 Each model x seed is one ``ckg train`` process with one torch thread, early stopping on
 validation Recall@20 (patience 5, at most 60 epochs), and the trainer's final evaluation, which
-scores the groups of :mod:`model.groups` from the same ranking pass. KG models start from random
+scores the groups of :mod:`ckgrec.model.groups` from the same ranking pass. KG models start from random
 embeddings (no TransR pretraining, to keep the grid affordable). A model that cannot score cold
 items gets "n/a" there (never 0). The table: test split, mean ± std over seeds of Recall@20 and
 NDCG@20; warm, cold-item and activity groups from the ``k0`` store, cold users from both.
@@ -89,7 +89,7 @@ def build_store(dataset: str, k: int, work: Path, log) -> Path:
             raise SystemExit(f"dataset not found: {ML100K} / {ML100K_TEXT}")
         cmd = [*ckg(), "build", str(ML100K), "--out", str(store), "--config", str(cfg), "--feature", f"text={ML100K_TEXT}", "--quiet", "--force"]
     else:
-        from kgbuild.embedded import embedded_dataset_dir
+        from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
         cmd = [*ckg(), "build", str(embedded_dataset_dir()), "--out", str(store), "--config", str(cfg), "--quiet", "--force"]
     code, _ = run(cmd, log)
@@ -116,8 +116,8 @@ def train_run(store: Path, model: str, seed: int, out: Path, args, log, epochs: 
 @functools.lru_cache(maxsize=None)
 def _protocols(store: Path):
     """The store's cold-start protocols, read once per store (not once per run)."""
-    from model.groups import Protocols
-    from schemas.store import Store
+    from ckgrec.model.groups import Protocols
+    from ckgrec.schemas.store import Store
 
     return Protocols.from_store(Store.open(store))
 
@@ -125,10 +125,10 @@ def _protocols(store: Path):
 def with_current_rules(scores: dict, model: str, store: Path) -> dict:
     """Apply today's n/a rules to a run scored before them (k = 0 cold users of a model whose
     ``can_score_cold_users`` is False were scored as numbers until then); runs scored since carry
-    "n/a" already, and the figures are the same. The rule is :func:`model.groups.unscorable_groups`,
+    "n/a" already, and the figures are the same. The rule is :func:`ckgrec.model.groups.unscorable_groups`,
     asked of the model's class (the grid trains every model with its default graphs)."""
-    from model.groups import COLD_USERS, unscorable_groups
-    from model.registry import get_model
+    from ckgrec.model.groups import COLD_USERS, unscorable_groups
+    from ckgrec.model.registry import get_model
 
     if COLD_USERS not in unscorable_groups(get_model(VARIANT_OF.get(model, model)), _protocols(store)):
         return scores
@@ -163,7 +163,7 @@ def n_users(scores: list[dict], group: str) -> str:
 
 def dataset_section(dataset: str, records: dict, models: list[str], seeds: list[int], stores: dict[int, Path]) -> str:
     """One table per metric: groups as rows, models as columns."""
-    from schemas.store import Store
+    from ckgrec.schemas.store import Store
 
     m0 = Store.open(stores[0]).counts
     rows = [(g, 0) for g in GROUP_ROWS] + [("cold_users", k) for k in sorted(stores)]

@@ -161,11 +161,11 @@ def content_model(store: Path) -> dict[str, float]:
     import numpy as np
     import torch
 
-    from model.base import Recommender
-    from model.evaluator import evaluate
-    from model.data import TrainData
-    from model.kg.item_features import item_feature_matrix
-    from schemas.store import Store
+    from ckgrec.model.base import Recommender
+    from ckgrec.model.evaluator import evaluate
+    from ckgrec.model.data import TrainData
+    from ckgrec.model.kg.item_features import item_feature_matrix
+    from ckgrec.schemas.store import Store
 
     st = Store.open(store)
     data = TrainData.from_store(st)

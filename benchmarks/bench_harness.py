@@ -63,13 +63,13 @@ CHILD = r"""
 import json, resource, sys, time
 import torch
 sys.path.insert(0, {root!r})
-from model.config import TrainConfig
-from model.data import TrainData
-from model.evaluator import evaluate
-from model.registry import get_model
-from model.sampler import BPRSampler
-from model.trainer import make_optimizer
-from schemas.store import Store
+from ckgrec.model.config import TrainConfig
+from ckgrec.model.data import TrainData
+from ckgrec.model.evaluator import evaluate
+from ckgrec.model.registry import get_model
+from ckgrec.model.sampler import BPRSampler
+from ckgrec.model.trainer import make_optimizer
+from ckgrec.schemas.store import Store
 
 name, store, max_batches, threads = {name!r}, {store!r}, {max_batches!r}, {threads!r}
 if threads:
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
 
-    from kgbuild.build import build
+    from ckgrec.kgbuild.build import build
 
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ckg-bench-harness-"))
     try:

@@ -154,10 +154,10 @@ def store_for(dataset: str) -> Path:
         out = WORK / "kg" / "ml100k-text"
         source, extra = SHARED / "ml-100k-recbole", {"text": str(SHARED / "ml-100k-features")}
     if not (out / "manifest.json").exists():
-        from kgbuild.build import build
+        from ckgrec.kgbuild.build import build
 
         if source is None:
-            from kgbuild.embedded import embedded_dataset_dir
+            from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
             source = embedded_dataset_dir()
         if not Path(source).exists():
@@ -173,7 +173,7 @@ def interaction_only_store(dataset: str = "embedded") -> Path:
     if dataset == "ml100k":
         out = WORK / "kg" / "ml100k-interactions-only"
         if not (out / "manifest.json").exists():
-            from kgbuild.build import build
+            from ckgrec.kgbuild.build import build
 
             raw = WORK / "kg" / "ml100k-interactions-only-raw"  # a link to the shared file: MovieLens is not copied
             raw.mkdir(parents=True, exist_ok=True)
@@ -186,8 +186,8 @@ def interaction_only_store(dataset: str = "embedded") -> Path:
     if not (out / "manifest.json").exists():
         import pandas as pd
 
-        from kgbuild.build import build
-        from kgbuild.embedded import embedded_dataset_dir
+        from ckgrec.kgbuild.build import build
+        from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
         src, raw = Path(embedded_dataset_dir()), WORK / "kg" / "embedded-interactions-only-raw"
         raw.mkdir(parents=True, exist_ok=True)
@@ -199,7 +199,7 @@ def interaction_only_store(dataset: str = "embedded") -> Path:
 
 
 def same_split(a: Path, b: Path) -> bool:
-    from schemas.store import Store
+    from ckgrec.schemas.store import Store
 
     def pairs(path: Path) -> set:
         s = Store.open(path)
@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         body += ["", "The baseline rows are the runs of `bench_baselines_ml100k.py` (patience 10, at most 300 epochs) on the store built "
                  "without text features; this script checked that it holds the same split as the store the KG models used."]
     if run_paths:
-        from model.compare import compare, format_table
+        from ckgrec.model.compare import compare, format_table
 
         cmp = compare(run_paths, ["recall@20", "ndcg@20"], "test")
         body += ["", "`ckg compare` over the runs of this table (paired over test users, Wilcoxon signed-rank):", "", format_table(cmp)]

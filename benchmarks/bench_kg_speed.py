@@ -56,7 +56,7 @@ RECBOLE_KGAT_S_PER_EPOCH = 9.4  # RecBole 1.2.1 KGAT on ML-100K, one thread, on 
 def ml100k_store() -> Path:
     out = WORK / "kg" / "ml100k-text"
     if not (out / "manifest.json").exists():
-        from kgbuild.build import build
+        from ckgrec.kgbuild.build import build
 
         build(SHARED / "ml-100k-recbole", out, extra_features={"text": str(SHARED / "ml-100k-features")}, force=True)
     return out
@@ -110,9 +110,9 @@ def full_epoch_seconds(data, model, config, batch_size: int, dev, threads: int, 
 
     import torch
 
-    from model.config import TrainConfig
-    from model.sampler import BPRSampler
-    from model.trainer import Trainer, make_optimizers
+    from ckgrec.model.config import TrainConfig
+    from ckgrec.model.sampler import BPRSampler
+    from ckgrec.model.trainer import Trainer, make_optimizers
 
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(data, model.name, config, TrainConfig(batch_size=batch_size, lr=1e-3, l2=1e-5, threads=threads), tmp)
@@ -132,12 +132,12 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
     import torch
 
     torch.set_num_threads(threads)
-    from model.base import Batch
-    from model.config import TrainConfig, build_config
-    from model.data import TrainData
-    from model.registry import get_model
-    from model.trainer import make_optimizers
-    from schemas.store import Store
+    from ckgrec.model.base import Batch
+    from ckgrec.model.config import TrainConfig, build_config
+    from ckgrec.model.data import TrainData
+    from ckgrec.model.registry import get_model
+    from ckgrec.model.trainer import make_optimizers
+    from ckgrec.schemas.store import Store
 
     t0 = _clock()
     st = Store.open(store)

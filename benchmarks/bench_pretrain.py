@@ -60,9 +60,9 @@ def ensure_store(name: str) -> Path:
 def measure(store_path: str, graph: str, scorer: str, epochs: int, threads: int, gc_freeze: bool, batch_size: int) -> dict:
     import torch
 
-    from model import pretrain as pt
-    from model.pretrain_data import splits_from_store
-    from schemas.store import Store
+    from ckgrec.model import pretrain as pt
+    from ckgrec.model.pretrain_data import splits_from_store
+    from ckgrec.schemas.store import Store
 
     import gc
 
@@ -120,8 +120,8 @@ def nations(seeds: list[int], epochs: int) -> dict:
     from pykeen.pipeline import pipeline
     from pykeen.utils import clamp_norm
 
-    from model.pretrain import PretrainConfig, train_transr
-    from model.pretrain_data import splits_from_pykeen
+    from ckgrec.model.pretrain import PretrainConfig, train_transr
+    from ckgrec.model.pretrain_data import splits_from_pykeen
 
     torch.set_num_threads(1)
     settings = dict(embedding_dim=32, relation_dim=32, epochs=epochs, batch_size=256, learning_rate=0.01, negatives=4)
@@ -166,9 +166,9 @@ def embedded_quality(store: Path, epochs: int, seeds: list[int]) -> dict:
     of TransR after a TransE warm start, from random init, and of the untrained random init."""
     import torch
 
-    from model.pretrain import PretrainConfig, evaluate_tensors, train_transr
-    from model.pretrain_data import splits_from_store
-    from schemas.store import Store
+    from ckgrec.model.pretrain import PretrainConfig, evaluate_tensors, train_transr
+    from ckgrec.model.pretrain_data import splits_from_store
+    from ckgrec.schemas.store import Store
 
     torch.set_num_threads(1)
     st = Store.open(store)

@@ -43,8 +43,8 @@ def generate_store(out: Path, n_interactions: int, seed: int = 0, *, dim: int = 
     (so the builder's natural order is numeric order); users have gender/age/region attributes
     (G_i), items a category and two visual concepts with similarity confidences (G_u).
     """
-    from schemas.store import StoreWriter, compute_fingerprint
-    from schemas.tables import (
+    from ckgrec.schemas.store import StoreWriter, compute_fingerprint
+    from ckgrec.schemas.tables import (
         ALIGNMENT_ITEMS, ALIGNMENT_USERS, ENTITIES, INTERACTIONS, ITEMS, RELATIONS, TRIPLES, USERS,
     )
 
@@ -155,7 +155,7 @@ def generate_store(out: Path, n_interactions: int, seed: int = 0, *, dim: int = 
 CKG_CODE = """
 import json, resource, time, sys
 sys.path.insert(0, {root!r})
-from kgbuild.rdf.export import ExportOptions, export_store
+from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
 t = time.perf_counter()
 r = export_store({store!r}, {out!r}, 'nt', ExportOptions(sidecars=False))
 wall = time.perf_counter() - t

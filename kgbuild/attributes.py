@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kgbuild.config import AttributeConfig
+from ckgrec.kgbuild.config import AttributeConfig
 
 NUMERIC_MIN_DISTINCT = 10
 
@@ -55,7 +55,7 @@ def _is_numeric(values: pd.Series, col: str, cfg: AttributeConfig) -> bool:
     parsed = pd.to_numeric(values, errors="coerce")
     if col in cfg.numeric:
         if parsed.isna().any():
-            from schemas.errors import ConfigError
+            from ckgrec.schemas.errors import ConfigError
 
             bad = values[parsed.isna()].iloc[0]
             raise ConfigError(f"column '{col}' is configured numeric but holds '{bad}'")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import KMeans
 
-from kgbuild.config import ConceptConfig
+from ckgrec.kgbuild.config import ConceptConfig
 
 
 @dataclass

@@ -1,13 +1,13 @@
 """Typed build configuration: one frozen dataclass per concern, validated on construction.
 
-Loaded from the ``[build]`` table of a TOML file by :func:`schemas.config_io.load_toml`; an
+Loaded from the ``[build]`` table of a TOML file by :func:`ckgrec.schemas.config_io.load_toml`; an
 unknown key is an error that suggests the closest valid key.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schemas.errors import ConfigError
+from ckgrec.schemas.errors import ConfigError
 
 
 def _check(cond: bool, message: str) -> None:

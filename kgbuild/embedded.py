@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.errors import InputNotFoundError
+from ckgrec.schemas.errors import InputNotFoundError
 
 
 def embedded_dataset_dir() -> Path:

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from kgbuild.raw import FeatureMatrix
-from kgbuild.tabular import read_table
-from schemas.errors import InputNotFoundError, InputValidationError, Problem
+from ckgrec.kgbuild.raw import FeatureMatrix
+from ckgrec.kgbuild.tabular import read_table
+from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 
 def read_feature(path: str | Path) -> FeatureMatrix:

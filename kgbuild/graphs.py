@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from schemas.tables import (
+from ckgrec.schemas.tables import (
     FAMILY_CONCEPT,
     FAMILY_EXTERNAL,
     FAMILY_INTERACTION,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kgbuild.config import SplitConfig
+from ckgrec.kgbuild.config import SplitConfig
 
 
 def filter_pairs(pairs: pd.DataFrame, cfg: SplitConfig) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -54,7 +54,7 @@ def assign_splits(pairs: pd.DataFrame, cfg: SplitConfig, seed: int) -> np.ndarra
     n_rows = len(pairs)
     if cfg.method == "temporal":
         if pairs["first_ts"].isna().any():
-            from schemas.errors import ConfigError
+            from ckgrec.schemas.errors import ConfigError
 
             raise ConfigError("split.method = 'temporal' needs a timestamp on every interaction")
         key = pairs["first_ts"].to_numpy(dtype=np.float64)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from schemas.store import StoreWriter
-from schemas.tables import (
+from ckgrec.schemas.store import StoreWriter
+from ckgrec.schemas.tables import (
     ALIGNMENT_ITEMS,
     ALIGNMENT_USERS,
     ENTITIES,

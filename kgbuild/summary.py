@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.store import Store
-from schemas.tables import SPLITS
+from ckgrec.schemas.store import Store
+from ckgrec.schemas.tables import SPLITS
 
 
 def format_summary(path: str | Path) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.errors import InputNotFoundError, InputValidationError, Problem
+from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 
 def require_file(path: Path) -> Path:

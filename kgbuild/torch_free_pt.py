@@ -22,7 +22,7 @@ Both container layouts are read:
 Supported element types: float16/32/64, bfloat16 (returned as float32), int8/16/32/64, uint8
 and bool, with any size/stride/offset that stays inside its storage. Sparse, quantized and
 subclassed tensors, storage views and arbitrary Python objects raise
-:class:`~schemas.errors.InputValidationError` naming the file.
+:class:`~ckgrec.schemas.errors.InputValidationError` naming the file.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from schemas.errors import InputNotFoundError, InputValidationError, Problem
+from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001

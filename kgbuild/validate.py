@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kgbuild.raw import FeatureMatrix, RawDataset
-from schemas.errors import InputValidationError, Problem
+from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
+from ckgrec.schemas.errors import InputValidationError, Problem
 
 MAX_PER_RULE = 50  # beyond this a rule's failures are summarised: one broken column can fail every row
 

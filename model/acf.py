@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.base import Batch, ModelConfig, Recommender, option
-from model.kg.edge_softmax import edge_softmax
-from model.kg.item_features import modality_blocks
-from schemas.errors import ConfigError
+from ckgrec.model.base import Batch, ModelConfig, Recommender, option
+from ckgrec.model.kg.edge_softmax import edge_softmax
+from ckgrec.model.kg.item_features import modality_blocks
+from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)

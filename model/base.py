@@ -1,6 +1,6 @@
 """The one interface every recommender implements, so the trainer and evaluator treat all alike.
 
-Life cycle, as driven by :mod:`model.trainer` and :mod:`model.evaluator`::
+Life cycle, as driven by :mod:`ckgrec.model.trainer` and :mod:`ckgrec.model.evaluator`::
 
     model = Cls.build(data, config, device)       # sizes and graphs from data, hyperparameters from config
     if not Cls.trainable:
@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 if TYPE_CHECKING:
-    from model.data import TrainData
+    from ckgrec.model.data import TrainData
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Recommender(nn.Module, abc.ABC):
     * ``can_score_cold_users`` -- True when a user with no training pair still gets an informed
       ranking: popularity, a learned item bias, or the user's profile edges in a graph. ID-only
       and history-based models (an untrained user embedding, an empty history) do not; their
-      k = 0 cold-user figure is "n/a" (:mod:`model.groups`). A model may set it per instance when
+      k = 0 cold-user figure is "n/a" (:mod:`ckgrec.model.groups`). A model may set it per instance when
       the answer depends on its configuration (``dualkgat`` without the item-side graph).
     * ``extra_phases`` -- names of additional per-epoch training phases (KGAT: ``("kg",)``).
     * ``known_answer_test`` -- ``"tests/<file>.py::<test>"``: where a model outside

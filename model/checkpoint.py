@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from schemas.errors import StoreError, StoreMismatchError
-from schemas.store import atomic_write_bytes
+from ckgrec.schemas.errors import StoreError, StoreMismatchError
+from ckgrec.schemas.store import atomic_write_bytes
 
 FORMAT = 1
 

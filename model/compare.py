@@ -13,8 +13,8 @@ over users (:func:`scipy.stats.wilcoxon`; ``--test ttest`` uses the paired t-tes
 :func:`scipy.stats.ttest_rel`). Users whose values tie are dropped by Wilcoxon (``zero_method
 = "wilcox"``); identical groups get p = 1.
 
-User/item groups (warm, cold items, cold users, activity quartiles; :mod:`model.groups`) get a
-table each after the overall one (:mod:`model.compare_groups`), where "n/a" marks a method that
+User/item groups (warm, cold items, cold users, activity quartiles; :mod:`ckgrec.model.groups`) get a
+table each after the overall one (:mod:`ckgrec.model.compare_groups`), where "n/a" marks a method that
 cannot score the group.
 """
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.compare_groups import format_group_tables, group_tables, group_tables_json
-from model.run_dir import RunDir
-from schemas.errors import ConfigError, StoreMismatchError
+from ckgrec.model.compare_groups import format_group_tables, group_tables, group_tables_json
+from ckgrec.model.run_dir import RunDir
+from ckgrec.schemas.errors import ConfigError, StoreMismatchError
 
 TESTS = ("wilcoxon", "ttest")
 GROUP_METRICS = ("recall@20", "ndcg@20")
@@ -78,7 +78,7 @@ def _model_config_with_defaults(cfg: dict[str, Any]) -> dict[str, Any] | None:
     added that way), so it is the same method as a newer run that records the default explicitly."""
     import dataclasses
 
-    from model.registry import MODELS
+    from ckgrec.model.registry import MODELS
 
     recorded = cfg.get("model_config")
     cls = MODELS.get(cfg.get("model"))
@@ -99,7 +99,7 @@ def _method_key(cfg: dict[str, Any]) -> str:
 
 
 def load_runs(paths: list[str | Path]) -> list[RunInfo]:
-    from model.registry import MODELS
+    from ckgrec.model.registry import MODELS
 
     runs = []
     for p in paths:

@@ -1,13 +1,13 @@
 """Per-group tables of ``ckg compare``: the same methods and seeds, one table per user/item group.
 
-Groups and their candidate sets are defined in :mod:`model.groups`; each run carries them in
+Groups and their candidate sets are defined in :mod:`ckgrec.model.groups`; each run carries them in
 ``scores.json`` (``groups``) and per user in ``per_user_groups_<split>.parquet``. A cell is the
 mean ± std over the method's seeds; a method that cannot score a group (``"n/a"`` in its scores)
 shows ``n/a`` and takes no part in the paired test -- it is never shown as 0.
 
 Reference of a group's test: the overall comparison's reference when it has figures in that
 group, otherwise the best baseline that has (by the first metric). The paired test runs over the
-group's users, each user's value averaged over seeds, as in :mod:`model.compare`, and only when
+group's users, each user's value averaged over seeds, as in :mod:`ckgrec.model.compare`, and only when
 at least :data:`MIN_PAIRED` users differ: small groups (an activity quartile of a tiny store)
 would get a p-value that means little, from a slow permutation null (scipy's fallback for
 fewer than 14 tied differences). Their p shows "—".
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.groups import GROUPS, NOT_APPLICABLE
-from model.run_dir import RunDir
+from ckgrec.model.groups import GROUPS, NOT_APPLICABLE
+from ckgrec.model.run_dir import RunDir
 
 MIN_PAIRED = 20
 
@@ -60,11 +60,11 @@ def _per_user(g, split: str, name: str, metrics: list[str]) -> pd.DataFrame | No
 
 
 def group_tables(groups: list, split: str, metrics: list[str], reference: str, test: str) -> list[GroupTable]:
-    """One :class:`GroupTable` per group that any run has, in :data:`model.groups.GROUPS` order.
+    """One :class:`GroupTable` per group that any run has, in :data:`ckgrec.model.groups.GROUPS` order.
 
-    :param groups: the method groups of :func:`model.compare.compare` (label, is_baseline, runs).
+    :param groups: the method groups of :func:`ckgrec.model.compare.compare` (label, is_baseline, runs).
     """
-    from model.compare import _paired_p
+    from ckgrec.model.compare import _paired_p
 
     tables = []
     for name in GROUPS:

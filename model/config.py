@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
-from model.metrics import parse_metric
-from schemas.config_io import from_mapping
-from schemas.errors import ConfigError
+from ckgrec.model.metrics import parse_metric
+from ckgrec.schemas.config_io import from_mapping
+from ckgrec.schemas.errors import ConfigError
 
 TRAINER_DEFAULTS: dict[str, Any] = {"epochs": 300, "batch_size": 2048, "lr": 1e-3, "l2": 0.0, "num_negatives": 1}
 OPTIMIZERS = ("adam", "sgd", "adagrad")

@@ -14,8 +14,8 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from schemas.errors import ConfigError, StoreError
-from schemas.store import Store
+from ckgrec.schemas.errors import ConfigError, StoreError
+from ckgrec.schemas.store import Store
 
 SPLITS = ("train", "valid", "test")
 

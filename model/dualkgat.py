@@ -1,6 +1,6 @@
 """``dualkgat``: the dual collaborative-KG attention recommender (the product's main model).
 
-For each graph g ∈ {G_u (user_side), G_i (item_side)} a :class:`~model.kg.graph_encoder.GraphEncoder`
+For each graph g ∈ {G_u (user_side), G_i (item_side)} a :class:`~ckgrec.model.kg.graph_encoder.GraphEncoder`
 runs TransR-projected attention, L bi-interaction layers and an attention over the layer
 outputs. A user's vector is the concatenation of its fused vectors from G_u and G_i, an item's
 likewise. The score weighs each dimension by a user-conditioned importance,
@@ -29,12 +29,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.base import Batch, ModelConfig, Recommender, option
-from model.kg.dimension_importance import DimensionImportance
-from model.kg.graph_encoder import AGGREGATORS, EDGE_WEIGHTS, FUSIONS, SIDE_EDGES, GraphEncoder
-from model.kg.graph_tensors import GraphTensors
-from model.kg.item_features import item_feature_matrix
-from schemas.errors import ConfigError
+from ckgrec.model.base import Batch, ModelConfig, Recommender, option
+from ckgrec.model.kg.dimension_importance import DimensionImportance
+from ckgrec.model.kg.graph_encoder import AGGREGATORS, EDGE_WEIGHTS, FUSIONS, SIDE_EDGES, GraphEncoder
+from ckgrec.model.kg.graph_tensors import GraphTensors
+from ckgrec.model.kg.item_features import item_feature_matrix
+from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,7 +210,7 @@ class DualKGAT(Recommender):
         if self.cfg.init == "random":
             return
         try:
-            from model.pretrained import load_pretrained
+            from ckgrec.model.pretrained import load_pretrained
         except ImportError:  # pragma: no cover - pretraining module missing
             load_pretrained = None
         present = (store.path / "pretrained").is_dir()

@@ -6,7 +6,7 @@ processed in batches whose score matrix ``B x n_items`` stays under a fixed budg
 (:data:`SCORE_BUDGET` floats, 128 MiB), so memory is bounded whatever the number of users and
 items (100k x 100k runs in batches of 335 users). Per batch: scores -> ``-inf`` on masked items
 -> :func:`torch.topk` -> hit pattern against a dense boolean target of the batch ->
-:func:`model.metrics.topk_metrics`.
+:func:`ckgrec.model.metrics.topk_metrics`.
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from model.base import Recommender
-from model.data import TrainData
-from model.groups import GroupRanker, GroupScores, Protocols
-from model.metrics import metric_keys, topk_metrics
-from schemas.errors import ConfigError
+from ckgrec.model.base import Recommender
+from ckgrec.model.data import TrainData
+from ckgrec.model.groups import GroupRanker, GroupScores, Protocols
+from ckgrec.model.metrics import metric_keys, topk_metrics
+from ckgrec.schemas.errors import ConfigError
 
 SCORE_BUDGET = 1 << 25  # floats per score batch (128 MiB in float32)
 
@@ -73,7 +73,7 @@ def evaluate(
     :param users: restrict to these users (e.g. a fixed validation subsample); users among them
         without positives are still skipped.
     :param batch_users: users per scoring batch; 0 picks it from :data:`SCORE_BUDGET`.
-    :param groups: the split's cold-start protocols; also score the groups of :mod:`model.groups`
+    :param groups: the split's cold-start protocols; also score the groups of :mod:`ckgrec.model.groups`
         (``EvalResult.groups``). Needs all users (``users=None``): a group is a share of them.
     """
     if not ks or min(ks) < 1:

@@ -2,7 +2,7 @@
 
 A single figure over all test users hides where side information has to pay: items nobody has
 interacted with yet, users with almost no history. The cold-start protocols of the split
-(``interactions.protocol``, see :func:`kgbuild.split.assign_cold_start`) decide the groups:
+(``interactions.protocol``, see :func:`ckgrec.kgbuild.split.assign_cold_start`) decide the groups:
 
 * **cold items** -- items held out with all their interactions (protocol ``cold_item``);
 * **cold users** -- users reduced to their profile and at most k training pairs (``cold_user``).
@@ -53,7 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from model.metrics import metric_keys, topk_metrics
+from ckgrec.model.metrics import metric_keys, topk_metrics
 
 WARM = "warm"
 COLD_ITEMS_ALL = "cold_items_all"
@@ -121,7 +121,7 @@ class GroupScores:
 
 
 class GroupRanker:
-    """Accumulates the group rankings of one split, batch by batch, inside :func:`model.evaluator.evaluate`.
+    """Accumulates the group rankings of one split, batch by batch, inside :func:`ckgrec.model.evaluator.evaluate`.
 
     Shapes: ``scores`` (B, n_items) with seen items already ``-inf``; ``target`` (B, n_items)
     bool, the split's held-out pairs of the batch's users.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.base import option
-from model.dualkgat import DualKGAT, DualKGATConfig
-from schemas.errors import ConfigError
+from ckgrec.model.base import option
+from ckgrec.model.dualkgat import DualKGAT, DualKGATConfig
+from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)

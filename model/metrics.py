@@ -18,7 +18,7 @@ import re
 
 import torch
 
-from schemas.errors import ConfigError
+from ckgrec.schemas.errors import ConfigError
 
 METRICS = ("precision", "recall", "ndcg", "hit", "mrr")
 _KEY = re.compile(r"^([a-z]+)@(\d+)$")

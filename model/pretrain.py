@@ -1,21 +1,21 @@
 """TransR pretraining on the collaborative KGs through PyKEEN.
 
-One trainer, :func:`train_transr`, takes a :class:`~model.pretrain_data.KGSplits` (mapped
+One trainer, :func:`train_transr`, takes a :class:`~ckgrec.model.pretrain_data.KGSplits` (mapped
 triples + id->label maps) and a :class:`PretrainConfig`, and runs PyKEEN end to end: a
 ``TriplesFactory`` built from the integer ids, PyKEEN's ``TransR`` with every option set
-explicitly (:mod:`model.pretrain_model`), the sLCWA training loop with PyKEEN's basic
+explicitly (:mod:`ckgrec.model.pretrain_model`), the sLCWA training loop with PyKEEN's basic
 negative sampler, ``PairwiseLogisticLoss`` (the recommender's KG loss
 ``-ln sigmoid(g(h,r,t') - g(h,r,t))``), Adam, PyKEEN's ``EarlyStopper`` on a sampled
 validation set and its filtered ``RankBasedEvaluator`` on a sampled test set.
 :func:`pretrain_store` is the thin store wrapper behind ``ckg pretrain``: for each graph it
-reads the store, trains, and writes ``STORE/pretrained/<graph>.*`` (:mod:`model.pretrained`).
+reads the store, trains, and writes ``STORE/pretrained/<graph>.*`` (:mod:`ckgrec.model.pretrained`).
 
 Inverse relations are **not** trained. A store's graphs have 2R relation ids (inverse of r is
 r + R) but triples only for the R forward ones. Training PyKEEN with
 ``create_inverse_triples`` would double every epoch and learn each inverse independently,
 although TransR has an exact closed form for them: ``e_{r+R} = -e_r``, ``W_{r+R} = W_r``
 gives ``g(t, r+R, h) = g(h, r, t)``. The saved relation tables are completed that way
-(:func:`model.transr.add_inverse_relations`). Corruption is tail-only by default, as in the
+(:func:`ckgrec.model.transr.add_inverse_relations`). Corruption is tail-only by default, as in the
 recommender's KG loss; ``corruption="both"`` corrupts heads too.
 """
 from __future__ import annotations
@@ -38,12 +38,12 @@ from pykeen.training import SLCWATrainingLoop
 from pykeen.training.callbacks import TrainingCallback
 from pykeen.utils import set_random_seed
 
-from model.pretrain_config import PretrainConfig
-from model.pretrain_data import KGSplits, splits_from_store
-from model.pretrain_model import build_transe, build_transr, transe_tensors, transr_tensors, warm_start_from_transe
-from model.transr import add_inverse_relations
-from schemas.errors import ConfigError
-from schemas.tables import GRAPHS
+from ckgrec.model.pretrain_config import PretrainConfig
+from ckgrec.model.pretrain_data import KGSplits, splits_from_store
+from ckgrec.model.pretrain_model import build_transe, build_transr, transe_tensors, transr_tensors, warm_start_from_transe
+from ckgrec.model.transr import add_inverse_relations
+from ckgrec.schemas.errors import ConfigError
+from ckgrec.schemas.tables import GRAPHS
 
 __all__ = [
     "PretrainConfig", "TrainedTransR", "train_transr", "evaluate_tensors", "evaluate_link_prediction",
@@ -333,7 +333,7 @@ def pretrain_store(store, config: PretrainConfig, graphs: tuple[str, ...] = GRAP
 
     :return: graph -> path of the written tensor file
     """
-    from model.pretrained import save_pretrained
+    from ckgrec.model.pretrained import save_pretrained
 
     written = {}
     for graph in graphs:

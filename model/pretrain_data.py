@@ -1,6 +1,6 @@
 """The triples a TransR pretraining run sees: mapped ids straight from a store, split for evaluation.
 
-The trainer (:mod:`model.pretrain`) takes a :class:`KGSplits` - integer triples plus id->label
+The trainer (:mod:`ckgrec.model.pretrain`) takes a :class:`KGSplits` - integer triples plus id->label
 lists - and never labelled triples: PyKEEN's ``from_labeled_triples`` deduplicates, drops and
 reorders, which would silently break the store's dense id space. A store graph becomes a
 ``KGSplits`` through :func:`splits_from_store`; a PyKEEN dataset (Nations, for the comparison
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from schemas.errors import ConfigError, StoreError
-from schemas.store import Store
-from schemas.tables import GRAPHS
+from ckgrec.schemas.errors import ConfigError, StoreError
+from ckgrec.schemas.store import Store
+from ckgrec.schemas.tables import GRAPHS
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ running ``B`` tiny ``(1, d) @ (d, k)`` products; on CPU that bmm (and its backwa
 scatters ``B`` outer products back into the table) is ~70 % of an epoch and runs at about
 1 GFLOP/s. :class:`GroupedTransR` is the same PyKEEN model (same parameters, constrainers,
 loss, training loop, negative sampler and evaluator) whose ``score_hrt`` sorts the batch by
-relation and projects each segment with one GEMM (:func:`model.transr.project_by_relation`),
+relation and projects each segment with one GEMM (:func:`ckgrec.model.transr.project_by_relation`),
 and whose ``score_t``/``score_h`` (used by the evaluator) project all entities once per
 relation of the batch instead of once per triple. Scores equal PyKEEN's up to float
 round-off (tested).
@@ -25,7 +25,7 @@ from pykeen.models import TransE, TransR
 from pykeen.nn.init import PretrainedInitializer, xavier_uniform_, xavier_uniform_norm_
 from pykeen.utils import clamp_norm as pykeen_clamp_norm
 
-from model.transr import clamp_norm, distances_to_all, project_by_relation, translation_distance
+from ckgrec.model.transr import clamp_norm, distances_to_all, project_by_relation, translation_distance
 
 Scorer = Literal["grouped", "pykeen"]
 

@@ -4,7 +4,7 @@ The tensor file holds plain float32 tensors (no pickles), in the store's id spac
 
 * ``entity``     ``(N, d)``   - row i is entity i of the graph
 * ``relation``   ``(2R, k)``  - rows 0..R-1 forward relations, R..2R-1 their inverses
-* ``projection`` ``(2R, d, k)`` - ``W_r``, applied as ``e @ W_r`` (see :mod:`model.transr`)
+* ``projection`` ``(2R, d, k)`` - ``W_r``, applied as ``e @ W_r`` (see :mod:`ckgrec.model.transr`)
 
 Both files carry the store's id-space fingerprint and the sha256 of its ``triples.parquet``:
 the fingerprint says the ids mean the same entities; the triples hash says the KG is the same
@@ -32,13 +32,13 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from schemas.config_io import to_dict
-from schemas.errors import ConfigError, InputNotFoundError, StoreError, StoreMismatchError
-from schemas.store import Store, atomic_write_bytes
-from schemas.tables import GRAPHS
+from ckgrec.schemas.config_io import to_dict
+from ckgrec.schemas.errors import ConfigError, InputNotFoundError, StoreError, StoreMismatchError
+from ckgrec.schemas.store import Store, atomic_write_bytes
+from ckgrec.schemas.tables import GRAPHS
 
 if TYPE_CHECKING:
-    from model.pretrain import PretrainConfig, TrainedTransR
+    from ckgrec.model.pretrain import PretrainConfig, TrainedTransR
 
 FORMAT = "ckgrec-pretrained-transr"
 FORMAT_VERSION = 1

@@ -6,10 +6,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from model.base import Recommender
-from model.data import TrainData
-from model.explain import Path, best_paths
-from schemas.errors import ConfigError
+from ckgrec.model.base import Recommender
+from ckgrec.model.data import TrainData
+from ckgrec.model.explain import Path, best_paths
+from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass

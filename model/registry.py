@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import difflib
 
-from model.acf import ACF
-from model.base import Recommender
-from model.baselines.bprmf import BPRMF
-from model.baselines.ease import EASE
-from model.baselines.featknn import FeatKNN
-from model.baselines.lightgcn import LightGCN
-from model.baselines.mostpop import MostPop
-from model.baselines.neumf import NeuMF
-from model.baselines.ngcf import NGCF
-from model.baselines.vbpr import VBPR
-from model.dualkgat import DualKGAT
-from model.kgat import KGAT
-from schemas.errors import ConfigError
+from ckgrec.model.acf import ACF
+from ckgrec.model.base import Recommender
+from ckgrec.model.baselines.bprmf import BPRMF
+from ckgrec.model.baselines.ease import EASE
+from ckgrec.model.baselines.featknn import FeatKNN
+from ckgrec.model.baselines.lightgcn import LightGCN
+from ckgrec.model.baselines.mostpop import MostPop
+from ckgrec.model.baselines.neumf import NeuMF
+from ckgrec.model.baselines.ngcf import NGCF
+from ckgrec.model.baselines.vbpr import VBPR
+from ckgrec.model.dualkgat import DualKGAT
+from ckgrec.model.kgat import KGAT
+from ckgrec.schemas.errors import ConfigError
 
 _MODELS: tuple[type[Recommender], ...] = (
     MostPop,

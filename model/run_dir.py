@@ -11,7 +11,7 @@
     presence means the run finished. Metric keys are ``name@K`` in lower case.
 
     ``groups`` holds the same metrics per user/item group (definitions and candidate sets in
-    :mod:`model.groups`)::
+    :mod:`ckgrec.model.groups`)::
 
         "groups": {"test":  {"warm": {"recall@20": 0.31, "ndcg@20": 0.27, ..., "n_users": 812},
                              "cold_items_all": {...} | "n/a", "cold_items_only": {...} | "n/a",
@@ -46,8 +46,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from schemas.errors import ConfigError, InputNotFoundError, StoreMismatchError
-from schemas.store import atomic_write_bytes
+from ckgrec.schemas.errors import ConfigError, InputNotFoundError, StoreMismatchError
+from ckgrec.schemas.store import atomic_write_bytes
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -178,7 +178,7 @@ class RunDir:
         os.replace(tmp, p)
 
     def write_per_user_groups(self, split: str, groups: dict[str, Any]) -> None:
-        """``groups``: name -> :class:`model.groups.GroupScores` (users + per-user metric arrays)."""
+        """``groups``: name -> :class:`ckgrec.model.groups.GroupScores` (users + per-user metric arrays)."""
         frames = [pd.DataFrame({"user": np.asarray(g.users, dtype=np.int64), "group": name,
                                 **{k: np.asarray(v, dtype=np.float64) for k, v in g.per_user.items()}}) for name, g in groups.items()]
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"user": np.empty(0, np.int64), "group": np.empty(0, object)})

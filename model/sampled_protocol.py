@@ -5,7 +5,7 @@ the items the user never interacted with (in any split); ``hit@k`` / ``ndcg@k`` 
 come from the rank of the held-out item among those 1 + N candidates (ties count against it)
 and are averaged over pairs. This is the NCF-style protocol (He et al. 2017: 100 negatives).
 Sampled metrics are inflated and can even reorder models relative to full ranking (Krichene &
-Rendle, "On Sampled Metrics for Item Recommendation", KDD 2020); :mod:`model.evaluator` is the
+Rendle, "On Sampled Metrics for Item Recommendation", KDD 2020); :mod:`ckgrec.model.evaluator` is the
 protocol this project reports. Every result of this module carries ``"protocol": "sampled"``
 and a ``"warning"`` saying so.
 """
@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from model.base import Recommender
-from model.data import TrainData
-from model.evaluator import user_batch_size
-from schemas.errors import ConfigError
+from ckgrec.model.base import Recommender
+from ckgrec.model.data import TrainData
+from ckgrec.model.evaluator import user_batch_size
+from ckgrec.schemas.errors import ConfigError
 
 WARNING = (
     "sampled-negative protocol (each held-out item ranked against N random unseen items): reported only to compare "

@@ -18,14 +18,14 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from model.base import Batch
-from schemas.errors import ConfigError
+from ckgrec.model.base import Batch
+from ckgrec.schemas.errors import ConfigError
 
 
 class BPRSampler:
     """Draws BPR batches from a training CSR matrix.
 
-    :param train: CSR ``[n_users, n_items]``, sorted indices (as :class:`model.data.TrainData` holds it).
+    :param train: CSR ``[n_users, n_items]``, sorted indices (as :class:`ckgrec.model.data.TrainData` holds it).
     :param num_negatives: k negatives per positive; ``Batch.neg`` has shape (B, k).
     :param negatives_from: ``"all"`` items, or only ``"trained"`` ones (with a training pair), so
         that never-seen (cold) items are not pushed down by being negatives and nothing else.

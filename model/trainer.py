@@ -1,6 +1,6 @@
 """The training loop: epochs of BPR batches, early stopping on validation, resumable.
 
-One epoch: ``on_epoch_start`` -> draw the epoch's triples (:class:`model.sampler.BPRSampler`)
+One epoch: ``on_epoch_start`` -> draw the epoch's triples (:class:`ckgrec.model.sampler.BPRSampler`)
 -> for each batch ``loss + l2 · regularization``, backward, optimiser step -> each extra phase
 of the model with its own optimiser -> ``on_epoch_end``. Every ``eval_every`` epochs the model
 is ranked on VALIDATION (full ranking); an improvement of ``valid_metric`` saves ``best.pt``,
@@ -25,17 +25,17 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from model import checkpoint as ckpt
-from model.base import ModelConfig, Recommender
-from model.config import TrainConfig, resolve_device
-from model.data import TrainData
-from model.evaluator import EvalResult, evaluate
-from model.groups import Protocols, group_scores, scored_groups, unscorable_groups
-from model.registry import get_model
-from model.run_dir import BEST, CHECKPOINT, RunDir, config_differences, describe_config_mismatch
-from model.sampler import BPRSampler
-from schemas.config_io import to_dict
-from schemas.errors import ConfigError, StoreError
+from ckgrec.model import checkpoint as ckpt
+from ckgrec.model.base import ModelConfig, Recommender
+from ckgrec.model.config import TrainConfig, resolve_device
+from ckgrec.model.data import TrainData
+from ckgrec.model.evaluator import EvalResult, evaluate
+from ckgrec.model.groups import Protocols, group_scores, scored_groups, unscorable_groups
+from ckgrec.model.registry import get_model
+from ckgrec.model.run_dir import BEST, CHECKPOINT, RunDir, config_differences, describe_config_mismatch
+from ckgrec.model.sampler import BPRSampler
+from ckgrec.schemas.config_io import to_dict
+from ckgrec.schemas.errors import ConfigError, StoreError
 
 Log = Callable[[str], None]
 
@@ -370,7 +370,7 @@ def rescore(run: RunDir | str | Path, data: TrainData, device: str = "cpu", log:
     best.pt, keeping its epochs and timings. For runs scored by a version with a scoring bug
     (kgat/dualkgat before their attention was recomputed after loading best.pt): retraining them
     would give the same weights, so only the ranking is redone."""
-    from model.config import build_config
+    from ckgrec.model.config import build_config
 
     run = run if isinstance(run, RunDir) else RunDir(run)
     old = run.read_scores()
@@ -390,7 +390,7 @@ def rescore(run: RunDir | str | Path, data: TrainData, device: str = "cpu", log:
 
 def load_model(run: RunDir | str | Path, data: TrainData, device: str = "auto") -> tuple[Recommender, dict[str, Any]]:
     """The best model of a run, on ``device``, checked against ``data``'s store fingerprint."""
-    from model.config import build_config
+    from ckgrec.model.config import build_config
 
     run = run if isinstance(run, RunDir) else RunDir(run)
     cfg = run.read_config()

@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-from schemas.errors import ConfigError, InputNotFoundError
+from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 
 T = TypeVar("T")
 

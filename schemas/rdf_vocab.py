@@ -17,7 +17,7 @@ from pathlib import Path
 from rdflib.namespace import DefinedNamespace, Namespace
 from rdflib.term import URIRef
 
-from schemas.tables import (
+from ckgrec.schemas.tables import (
     FAMILY_CONCEPT,
     FAMILY_EXTERNAL,
     FAMILY_INTERACTION,

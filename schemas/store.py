@@ -22,8 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas.errors import InputNotFoundError, StoreError, StoreMismatchError
-from schemas.tables import FEATURE_INDEX, SCHEMA_VERSION, TABLES, TableSpec
+from ckgrec.schemas.errors import InputNotFoundError, StoreError, StoreMismatchError
+from ckgrec.schemas.tables import FEATURE_INDEX, SCHEMA_VERSION, TABLES, TableSpec
 
 MANIFEST = "manifest.json"
 META_KEY = b"ckgrec"

@@ -2,7 +2,7 @@
 
 Every Parquet file of a store carries, in its schema metadata under the key ``ckgrec``, the
 table name, the schema version and the store's id-space fingerprint; readers check all three
-(see :mod:`schemas.store`). Column meanings:
+(see :mod:`ckgrec.schemas.store`). Column meanings:
 
 * ids (``entity``, ``head``, ``tail``, ``user``, ``item``) are dense and 0-based;
   entity ids are local to one graph (``graph`` column), user/item ids are global to the store.

@@ -25,13 +25,13 @@ def world_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def store_dir(world_dir, tmp_path_factory) -> Path:
-    from kgbuild.build import build
+    from ckgrec.kgbuild.build import build
 
     return build(world_dir, tmp_path_factory.mktemp("stores") / "world", fmt="native").store
 
 
 @pytest.fixture(scope="session")
 def store(store_dir):
-    from schemas.store import Store
+    from ckgrec.schemas.store import Store
 
     return Store.open(store_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from schemas.tables import GRAPHS
+from ckgrec.schemas.tables import GRAPHS
 
 
 def test_entity_blocks_and_alignment(store):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ckgrec.cli import main
-from schemas.store import Store
+from ckgrec.schemas.store import Store
 
 
 def test_build_command_writes_a_store(world_dir, tmp_path, capsys):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from schemas.tables import FAMILY_INTERACTION
+from ckgrec.schemas.tables import FAMILY_INTERACTION
 
 
 def _interaction_edges(store, graph: str) -> pd.DataFrame:
@@ -38,9 +38,9 @@ def test_a_pair_with_several_behaviours_stays_in_one_split(store):
 def test_cold_start_store_keeps_held_out_pairs_and_cold_items_out_of_both_graphs(world_dir, tmp_path):
     """Cold items keep their features and item-KG edges but no interaction edge in G_u or G_i;
     cold users keep at most k training pairs as edges; no held-out pair is an edge."""
-    from kgbuild.build import build
-    from kgbuild.config import BuildConfig, SplitConfig
-    from schemas.store import Store
+    from ckgrec.kgbuild.build import build
+    from ckgrec.kgbuild.config import BuildConfig, SplitConfig
+    from ckgrec.schemas.store import Store
 
     cfg = BuildConfig(split=SplitConfig(cold_items=0.1, cold_users=0.1, cold_user_train=3))
     s = Store.open(build(world_dir, tmp_path / "cold", fmt="native", config=cfg).store)

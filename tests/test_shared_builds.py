@@ -1,8 +1,8 @@
 """Builds on the real public datasets in ../shared/datasets (skipped when they are absent)."""
 from __future__ import annotations
 
-from kgbuild.build import build
-from schemas.store import Store
+from ckgrec.kgbuild.build import build
+from ckgrec.schemas.store import Store
 from tests.conftest import shared_dataset
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgbuild.config import SplitConfig
-from kgbuild.split import assign_splits, filter_pairs
-from schemas.errors import ConfigError
+from ckgrec.kgbuild.config import SplitConfig
+from ckgrec.kgbuild.split import assign_splits, filter_pairs
+from ckgrec.schemas.errors import ConfigError
 
 
 def _pairs(counts: list[int], with_time: bool = True) -> pd.DataFrame:
@@ -57,9 +57,9 @@ def test_bad_split_config_is_rejected():
 
 
 def test_cold_start_items_and_users(world_dir, tmp_path):
-    from kgbuild.build import build
-    from kgbuild.config import BuildConfig
-    from schemas.store import Store
+    from ckgrec.kgbuild.build import build
+    from ckgrec.kgbuild.config import BuildConfig
+    from ckgrec.schemas.store import Store
 
     cfg = BuildConfig(split=SplitConfig(cold_items=0.1, cold_users=0.1, cold_user_train=3))
     s = Store.open(build(world_dir, tmp_path / "cold", fmt="native", config=cfg).store)

@@ -7,9 +7,9 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from kgbuild.build import build
-from schemas.errors import StoreError, StoreMismatchError
-from schemas.store import Store
+from ckgrec.kgbuild.build import build
+from ckgrec.schemas.errors import StoreError, StoreMismatchError
+from ckgrec.schemas.store import Store
 
 
 def test_same_input_and_seed_give_byte_identical_store(world_dir, tmp_path):
@@ -23,7 +23,7 @@ def test_same_input_and_seed_give_byte_identical_store(world_dir, tmp_path):
 
 
 def test_another_seed_changes_the_split(world_dir, tmp_path, store):
-    from kgbuild.config import BuildConfig
+    from ckgrec.kgbuild.config import BuildConfig
 
     other = Store.open(build(world_dir, tmp_path / "c", fmt="native", config=BuildConfig(seed=99)).store)
     assert not other.table("interactions")["split"].equals(store.table("interactions")["split"])

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kgbuild.build import build
-from kgbuild.features import read_feature
-from schemas.errors import InputNotFoundError, InputValidationError
+from ckgrec.kgbuild.build import build
+from ckgrec.kgbuild.features import read_feature
+from ckgrec.schemas.errors import InputNotFoundError, InputValidationError
 
 
 @pytest.fixture

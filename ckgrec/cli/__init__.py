@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
-    from schemas.errors import CkgError
+    from ckgrec.schemas.errors import CkgError
 
     try:
         return int(args.handler(args) or 0)

@@ -36,7 +36,7 @@ def register(sub) -> None:
 
 
 def parse_features(values: list[str]) -> dict[str, str]:
-    from schemas.errors import ConfigError
+    from ckgrec.schemas.errors import ConfigError
 
     out = {}
     for v in values:
@@ -50,16 +50,16 @@ def parse_features(values: list[str]) -> dict[str, str]:
 def load_build_config(path: str | None, seed: int | None):
     import dataclasses
 
-    from kgbuild.config import BuildConfig
-    from schemas.config_io import load_toml
+    from ckgrec.kgbuild.config import BuildConfig
+    from ckgrec.schemas.config_io import load_toml
 
     cfg = load_toml(BuildConfig, path, section="build") if path else BuildConfig()
     return dataclasses.replace(cfg, seed=seed) if seed is not None else cfg
 
 
 def run(args: argparse.Namespace) -> int:
-    from kgbuild.build import build
-    from kgbuild.summary import format_summary
+    from ckgrec.kgbuild.build import build
+    from ckgrec.kgbuild.summary import format_summary
 
     cfg = load_build_config(args.config, args.seed)
     report = build(

@@ -8,8 +8,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from kgbuild.adapters import adapters
-    from kgbuild.embedded import embedded_dataset_dir
+    from ckgrec.kgbuild.adapters import adapters
+    from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
     for name, module in adapters().items():
         print(f"{name:10s} {module.DESCRIPTION}")

@@ -32,13 +32,13 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from model.config import coerce
-    from model.data import TrainData
-    from model.evaluator import evaluate
-    from model.groups import NOT_APPLICABLE, Protocols, group_scores, unscorable_groups
-    from model.run_dir import SAMPLED, RunDir
-    from model.trainer import load_model
-    from schemas.store import Store
+    from ckgrec.model.config import coerce
+    from ckgrec.model.data import TrainData
+    from ckgrec.model.evaluator import evaluate
+    from ckgrec.model.groups import NOT_APPLICABLE, Protocols, group_scores, unscorable_groups
+    from ckgrec.model.run_dir import SAMPLED, RunDir
+    from ckgrec.model.trainer import load_model
+    from ckgrec.schemas.store import Store
 
     rd = RunDir(args.run).require()
     cfg = rd.read_config()
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     rd.check_store(store.fingerprint, store_path)
     data = TrainData.from_store(store)
     if args.rescore:
-        from model.trainer import rescore
+        from ckgrec.model.trainer import rescore
 
         if not rd.is_complete:
             raise SystemExit(f"{rd.path}: --rescore needs a finished run (scores.json); resume it with 'ckg train' instead")
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if not rd.is_complete:
         print(f"note: {rd.path} has not finished training; evaluating its best state so far")
     if args.protocol == "sampled":
-        from model.sampled_protocol import WARNING, evaluate_sampled
+        from ckgrec.model.sampled_protocol import WARNING, evaluate_sampled
 
         ks = coerce(args.ks, tuple[int, ...], "--ks") if args.ks else (1, 5, 10)
         out = {s: evaluate_sampled(model, data, s, args.negatives, ks, seed=cfg["train"]["seed"]) for s in splits}

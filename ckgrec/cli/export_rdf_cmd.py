@@ -35,8 +35,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kgbuild.rdf.export import ExportOptions, export_store, infer_format
-    from schemas.errors import ConfigError
+    from ckgrec.kgbuild.rdf.export import ExportOptions, export_store, infer_format
+    from ckgrec.schemas.errors import ConfigError
 
     fmt, gz = infer_format(args.output)
     fmt = args.format or fmt

@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kgbuild.rdf.import_ import import_rdf
+    from ckgrec.kgbuild.rdf.import_ import import_rdf
 
     r = import_rdf(args.file, args.out, fmt=args.format, features_from=args.features_from, force=args.force, engine=args.engine)
     c = r.counts

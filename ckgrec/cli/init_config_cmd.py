@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ckgrec.pipeline.files import write_text
     from ckgrec.pipeline.template import config_text
-    from schemas.errors import ConfigError
+    from ckgrec.schemas.errors import ConfigError
 
     path = Path(args.out)
     if path.exists() and not args.force:

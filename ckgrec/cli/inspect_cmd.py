@@ -29,12 +29,12 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from schemas.errors import ConfigError
+    from ckgrec.schemas.errors import ConfigError
 
     if args.graphml and not args.entity:
         raise ConfigError("--graphml writes the neighbourhood of --entity; pass --entity LABEL too")
     if args.entity:
-        from kgbuild.inspect.neighbourhood import format_tree, neighbourhood, write_graphml
+        from ckgrec.kgbuild.inspect.neighbourhood import format_tree, neighbourhood, write_graphml
 
         nb = neighbourhood(args.store, args.entity, args.hops, graph=args.graph, max_nodes=args.max_nodes)
         if args.json:
@@ -49,12 +49,12 @@ def run(args: argparse.Namespace) -> int:
             path = write_graphml(nb, args.graphml)
             print(f"wrote {path} ({len(nb.labels):,} nodes, {len(nb.edges):,} edges)")
     else:
-        from kgbuild.inspect.summary import format_inspection, summarize
+        from ckgrec.kgbuild.inspect.summary import format_inspection, summarize
 
         s = summarize(args.store)
         print(json.dumps(s, indent=2) if args.json else format_inspection(s))
     if args.plot:
-        from kgbuild.inspect.plots import write_plots
+        from ckgrec.kgbuild.inspect.plots import write_plots
 
         for p in write_plots(args.store, args.plot):
             print(f"wrote {p}")

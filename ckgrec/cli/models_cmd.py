@@ -16,8 +16,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.config import TRAINER_DEFAULTS, config_options
-    from model.registry import MODELS, get_model
+    from ckgrec.model.config import TRAINER_DEFAULTS, config_options
+    from ckgrec.model.registry import MODELS, get_model
 
     classes = [get_model(args.name)] if args.name else list(MODELS.values())
     for cls in classes:

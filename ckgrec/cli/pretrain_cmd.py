@@ -8,7 +8,7 @@ GRAPH_NAMES = ("user_side", "item_side")  # schemas.tables.GRAPHS, repeated to k
 
 
 def register(sub) -> None:
-    from model.pretrain_config import PretrainConfig  # plain dataclass: no torch, --help stays instant
+    from ckgrec.model.pretrain_config import PretrainConfig  # plain dataclass: no torch, --help stays instant
 
     D = PretrainConfig()
     p = sub.add_parser(
@@ -69,8 +69,8 @@ OPTION_FIELDS = (
 
 
 def load_pretrain_config(args: argparse.Namespace):
-    from model.pretrain_config import PretrainConfig
-    from schemas.config_io import load_toml
+    from ckgrec.model.pretrain_config import PretrainConfig
+    from ckgrec.schemas.config_io import load_toml
 
     cfg = load_toml(PretrainConfig, args.config, section="pretrain") if args.config else PretrainConfig()
     overrides = {name: getattr(args, name) for name in OPTION_FIELDS if getattr(args, name) is not None}
@@ -78,7 +78,7 @@ def load_pretrain_config(args: argparse.Namespace):
 
 
 def parse_graphs(value: str) -> tuple[str, ...]:
-    from schemas.errors import ConfigError
+    from ckgrec.schemas.errors import ConfigError
 
     graphs = tuple(g.strip() for g in value.split(",") if g.strip())
     bad = [g for g in graphs if g not in GRAPH_NAMES]
@@ -90,8 +90,8 @@ def parse_graphs(value: str) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     graphs = parse_graphs(args.graphs)
     cfg = load_pretrain_config(args)
-    from model.pretrain import pretrain_store
-    from schemas.store import Store
+    from ckgrec.model.pretrain import pretrain_store
+    from ckgrec.schemas.store import Store
 
     store = Store.open(args.store)
     pretrain_store(store, cfg, graphs, progress=not args.quiet)

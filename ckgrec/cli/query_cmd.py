@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from kgbuild.inspect.query import format_csv, format_table, run_query
-    from schemas.errors import InputNotFoundError
+    from ckgrec.kgbuild.inspect.query import format_csv, format_table, run_query
+    from ckgrec.schemas.errors import InputNotFoundError
 
     text = args.sparql
     if text.startswith("@"):

@@ -25,11 +25,11 @@ def run(args) -> int:
     from dataclasses import asdict
     from pathlib import Path
 
-    from model.data import TrainData
-    from model.recommend import recommend, resolve_user
-    from model.trainer import load_model
-    from schemas.errors import InputNotFoundError
-    from schemas.store import Store
+    from ckgrec.model.data import TrainData
+    from ckgrec.model.recommend import recommend, resolve_user
+    from ckgrec.model.trainer import load_model
+    from ckgrec.schemas.errors import InputNotFoundError
+    from ckgrec.schemas.store import Store
 
     cfg_path = Path(args.run) / "config.json"
     if not cfg_path.is_file():

@@ -50,10 +50,10 @@ def load_configs(args: argparse.Namespace):
     import tomllib
     from pathlib import Path
 
-    from model.config import TrainConfig, build_config, coerce
-    from model.registry import get_model
-    from schemas.config_io import from_mapping
-    from schemas.errors import ConfigError, InputNotFoundError
+    from ckgrec.model.config import TrainConfig, build_config, coerce
+    from ckgrec.model.registry import get_model
+    from ckgrec.schemas.config_io import from_mapping
+    from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 
     cls = get_model(args.model)
     data: dict = {}
@@ -87,9 +87,9 @@ def run(args: argparse.Namespace) -> int:
 
     import torch  # noqa: F401  (heavy: only once the options are known to be valid)
 
-    from model.data import TrainData
-    from model.trainer import train
-    from schemas.store import Store
+    from ckgrec.model.data import TrainData
+    from ckgrec.model.trainer import train
+    from ckgrec.schemas.store import Store
 
     store = Store.open(args.store)
     data = TrainData.from_store(store)

@@ -26,7 +26,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from kgbuild.rdf.validate import validate_target
+    from ckgrec.kgbuild.rdf.validate import validate_target
 
     r = validate_target(args.target, sample=args.sample, shacl=not args.no_shacl, engine=args.engine, base=args.base)
     if args.json:

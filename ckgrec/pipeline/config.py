@@ -1,10 +1,10 @@
 """The typed configuration of ``ckg run``: one TOML file, one frozen dataclass per table.
 
 Every table reuses the dataclass its single command already reads (``[build]`` is
-:class:`kgbuild.config.BuildConfig`, ``[pretrain]`` :class:`model.pretrain_config.PretrainConfig`,
-``[train]`` :class:`model.config.TrainConfig`, a model's ``options`` its ``Config``), so a key
+:class:`ckgrec.kgbuild.config.BuildConfig`, ``[pretrain]`` :class:`ckgrec.model.pretrain_config.PretrainConfig`,
+``[train]`` :class:`ckgrec.model.config.TrainConfig`, a model's ``options`` its ``Config``), so a key
 means the same in ``ckg run`` as in ``ckg build``/``pretrain``/``train``, and a misspelt key is
-an error naming the closest valid one (:func:`schemas.config_io.from_mapping`). Values are
+an error naming the closest valid one (:func:`ckgrec.schemas.config_io.from_mapping`). Values are
 type-checked before construction, so ``epochs = "ten"`` names the key instead of failing deep
 inside a comparison.
 
@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kgbuild.adapters import ADAPTER_MODULES
-from kgbuild.config import BuildConfig
-from model.config import TrainConfig
-from model.metrics import parse_metric
-from model.pretrain_config import PretrainConfig
-from schemas.config_io import from_mapping
-from schemas.errors import ConfigError, InputNotFoundError
+from ckgrec.kgbuild.adapters import ADAPTER_MODULES
+from ckgrec.kgbuild.config import BuildConfig
+from ckgrec.model.config import TrainConfig
+from ckgrec.model.metrics import parse_metric
+from ckgrec.model.pretrain_config import PretrainConfig
+from ckgrec.schemas.config_io import from_mapping
+from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 
 T = TypeVar("T")
 
@@ -266,7 +266,7 @@ def _data(tables: _Tables, where: str, base: Path) -> DataConfig:
     changes: dict[str, Any] = {}
     if d.source is not None:
         if d.source == EMBEDDED:
-            from kgbuild.embedded import embedded_dataset_dir
+            from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
             changes["source"] = str(embedded_dataset_dir())
         else:
@@ -294,7 +294,7 @@ def _no_key(table: dict[str, Any], key: str, where: str, instead: str) -> None:
 
 def _models(tables: _Tables, where: str, train_table: dict[str, Any], evaluate: EvaluateConfig, pretrain: PretrainConfig | None,
             building: bool) -> tuple[ModelRun, ...]:
-    from model.registry import get_model
+    from ckgrec.model.registry import get_model
 
     if not tables.models:
         raise ConfigError(f"{where}: no [[models]] table; add at least one, e.g.\n[[models]]\nname = \"bprmf\"")
@@ -350,7 +350,7 @@ def _method(m: ModelRun) -> str:
     """What model.compare groups runs by: seeds of one method differ only in these ignored trainer keys."""
     import json
 
-    from schemas.config_io import to_dict
+    from ckgrec.schemas.config_io import to_dict
 
     train = {k: v for k, v in to_dict(m.train).items() if k not in ("seed", "device", "threads", "epochs")}
     return json.dumps([m.name, to_dict(m.options), train], sort_keys=True, default=str)

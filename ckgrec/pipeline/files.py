@@ -2,7 +2,7 @@
 
 Every file goes through a temporary sibling and a rename, so an interrupted run leaves the
 previous version or the new one, never a truncated file that a later stage or a reader would
-take for a finished one. The writer is the store's (:func:`schemas.store.atomic_write_bytes`), so the
+take for a finished one. The writer is the store's (:func:`ckgrec.schemas.store.atomic_write_bytes`), so the
 result gets the mode the user's umask gives any new file: a report is meant to be shared.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from schemas.store import atomic_write_bytes
+from ckgrec.schemas.store import atomic_write_bytes
 
 
 def _finite(x: Any) -> Any:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from schemas.store import sha256_file
+from ckgrec.schemas.store import sha256_file
 
 
 def digest(obj: Any) -> str:

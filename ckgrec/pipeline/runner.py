@@ -23,7 +23,7 @@ from ckgrec.pipeline.config import PipelineConfig
 from ckgrec.pipeline.fingerprints import digest
 from ckgrec.pipeline.resources import ResourceMonitor
 from ckgrec.pipeline.state import PipelineState, StageRecord, now
-from schemas.errors import ConfigError, StoreError
+from ckgrec.schemas.errors import ConfigError, StoreError
 
 Log = Callable[[str], None]
 
@@ -57,14 +57,14 @@ class Context:
     _data: Any = None
 
     def store(self):
-        from schemas.store import Store
+        from ckgrec.schemas.store import Store
 
         if self._store is None:
             self._store = Store.open(self.cfg.store_path)
         return self._store
 
     def data(self):
-        from model.data import TrainData
+        from ckgrec.model.data import TrainData
 
         if self._data is None:
             self._data = TrainData.from_store(self.store())

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ckgrec.pipeline.files import atomic_write_bytes
-from schemas.errors import StoreError
+from ckgrec.schemas.errors import StoreError
 
 STATE_FILE = "pipeline.json"
 STATE_VERSION = 1

@@ -97,7 +97,7 @@ top_k = 3
 
 def config_text(dataset: str, config_path: Path) -> str:
     """The template for ``dataset``: ``"embedded"`` or a dataset directory (its format detected)."""
-    from kgbuild.adapters import detect_format
+    from ckgrec.kgbuild.adapters import detect_format
 
     if dataset == "embedded":
         source, fmt, name = "embedded", "auto", "embedded"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.groups import activity_quartiles
+from ckgrec.model.groups import activity_quartiles
 
 ACTIVITY = tuple(f"activity_q{q}" for q in range(1, 5))
 

@@ -48,9 +48,9 @@ def _json_or_none(p: Path) -> Any:
 
 
 def collect(cfg: PipelineConfig, state: PipelineState) -> ReportData:
-    from model.pretrained import pretrained_paths
-    from model.run_dir import RunDir
-    from schemas.tables import GRAPHS
+    from ckgrec.model.pretrained import pretrained_paths
+    from ckgrec.model.run_dir import RunDir
+    from ckgrec.schemas.tables import GRAPHS
 
     manifest = json.loads((cfg.store_path / "manifest.json").read_text(encoding="utf-8"))
     pretrain = {}

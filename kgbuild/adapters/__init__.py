@@ -10,7 +10,7 @@ from importlib import import_module
 from pathlib import Path
 from types import ModuleType
 
-from schemas.errors import ConfigError, InputNotFoundError
+from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 
 ADAPTER_MODULES = ("recbole", "movielens", "mmgcn", "kgat", "native")
 

@@ -4,7 +4,7 @@
 unpickler that admits only numpy arrays, ints, lists and dicts); every listed pair is
 an implicit interaction (behaviour ``interact``, no rating, no timestamp). Feature files are
 ``v_feat*`` (visual), ``a_feat*`` (acoustic) and ``t_feat*`` (text), each ``.npy`` or a
-torch-saved ``.pt`` (read by :mod:`kgbuild.torch_free_pt`, without torch). Row ``k`` of a
+torch-saved ``.pt`` (read by :mod:`ckgrec.kgbuild.torch_free_pt`, without torch). Row ``k`` of a
 feature matrix describes item ``k``, so item ids are the row numbers as text.
 
 MMGCN's TikTok text file is not a dense matrix but an int64 ``[2, n]`` tensor of
@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgbuild import torch_free_pt
-from kgbuild.raw import FeatureMatrix, RawDataset
-from schemas.errors import InputNotFoundError, InputValidationError, Problem
+from ckgrec.kgbuild import torch_free_pt
+from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
+from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 NAME = "mmgcn"
 DESCRIPTION = "MMGCN-style dumps: user_item_dict*.npy + v_feat/a_feat/t_feat (.npy or .pt), row k = item k"

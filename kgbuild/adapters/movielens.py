@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from kgbuild.raw import RawDataset
-from kgbuild.tabular import require_file
-from schemas.errors import InputNotFoundError, InputValidationError, Problem
+from ckgrec.kgbuild.raw import RawDataset
+from ckgrec.kgbuild.tabular import require_file
+from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 NAME = "movielens"
 DESCRIPTION = "MovieLens-100K original files (u.data, u.item, u.user, u.genre)"

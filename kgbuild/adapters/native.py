@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from kgbuild.features import read_feature
-from kgbuild.raw import RawDataset
-from kgbuild.tabular import find_table, read_table, sep_for
+from ckgrec.kgbuild.features import read_feature
+from ckgrec.kgbuild.raw import RawDataset
+from ckgrec.kgbuild.tabular import find_table, read_table, sep_for
 
 NAME = "native"
 DESCRIPTION = "ckgrec's own layout: interactions, optional profiles, item attributes, features, KG"
@@ -31,7 +31,7 @@ def read(path: str | Path) -> RawDataset:
     sources: dict[str, str] = {}
     inter_path = find_table(root, "interactions")
     if inter_path is None:
-        from schemas.errors import InputNotFoundError
+        from ckgrec.schemas.errors import InputNotFoundError
 
         raise InputNotFoundError(f"{root}: no interactions.csv, .tsv or .parquet")
     interactions = read_table(inter_path, sep=sep_for(inter_path), required=("user_id", "item_id"))

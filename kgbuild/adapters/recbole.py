@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgbuild.raw import FeatureMatrix, RawDataset
-from kgbuild.tabular import require_file
-from schemas.errors import InputNotFoundError, InputValidationError, Problem
+from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
+from ckgrec.kgbuild.tabular import require_file
+from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 NAME = "recbole"
 DESCRIPTION = "RecBole atomic files: <name>.inter [.user .item .kg .link], tab-separated, 'field:type' header"

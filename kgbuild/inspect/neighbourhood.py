@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kgbuild.inspect.summary import GraphData
-from schemas.errors import ConfigError
-from schemas.store import Store
-from schemas.tables import GRAPHS
+from ckgrec.kgbuild.inspect.summary import GraphData
+from ckgrec.schemas.errors import ConfigError
+from ckgrec.schemas.store import Store
+from ckgrec.schemas.tables import GRAPHS
 
 GRAPH_ALIASES = {"user_side": "user_side", "gu": "user_side", "user-side": "user_side", "item_side": "item_side", "gi": "item_side", "item-side": "item_side"}
 

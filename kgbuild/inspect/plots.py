@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kgbuild.inspect.summary import GRAPH_TITLE, GraphData
-from kgbuild.rdf.errors import require
-from schemas.store import Store
-from schemas.tables import ENTITY_KINDS, GRAPHS
+from ckgrec.kgbuild.inspect.summary import GRAPH_TITLE, GraphData
+from ckgrec.kgbuild.rdf.errors import require
+from ckgrec.schemas.store import Store
+from ckgrec.schemas.tables import ENTITY_KINDS, GRAPHS
 
 KIND_COLOURS = {
     "user": "#1f77b4", "item": "#d62728", "user_attribute": "#2ca02c",

@@ -1,6 +1,6 @@
 """``ckg query STORE 'SPARQL'``: SPARQL SELECT / ASK over the store's RDF export, in-process.
 
-The store is exported to N-Quads (streamed, see :mod:`kgbuild.rdf.export`) into a temporary
+The store is exported to N-Quads (streamed, see :mod:`ckgrec.kgbuild.rdf.export`) into a temporary
 file and loaded into an in-memory pyoxigraph store, which parses a million triples in about
 half a second and evaluates SPARQL natively; the default graph is the union of all graphs, so
 ``?u act:like ?i`` matches G_u while ``GRAPH graph:user-side { ... }`` still selects one.
@@ -8,7 +8,7 @@ Without pyoxigraph, rdflib does the same on graphs up to ``RDFLIB_LIMIT`` triple
 about 20 s and a gigabyte per million).
 
 The export's prefixes are predeclared (``ckg: user: item: act: cprop: ...``, see
-:data:`kgbuild.rdf.iri.DATASET_PREFIXES`), so queries can be short.
+:data:`ckgrec.kgbuild.rdf.iri.DATASET_PREFIXES`), so queries can be short.
 """
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kgbuild.rdf.errors import RdfExportError
-from kgbuild.rdf.parse import engine_name, one_line
-from schemas.errors import CkgError
+from ckgrec.kgbuild.rdf.errors import RdfExportError
+from ckgrec.kgbuild.rdf.parse import engine_name, one_line
+from ckgrec.schemas.errors import CkgError
 
 RDFLIB_LIMIT = 300_000
 
@@ -52,8 +52,8 @@ def _kind(query: str) -> str:
 
 
 def run_query(path: str | Path, sparql: str, *, engine: str = "auto", base: str | None = None, interactions: str = "all") -> QueryResult:
-    from kgbuild.rdf.export import ExportOptions, export_store
-    from kgbuild.rdf.iri import prefixes
+    from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
+    from ckgrec.kgbuild.rdf.iri import prefixes
 
     kind = _kind(sparql)
     if kind not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):

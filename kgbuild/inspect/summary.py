@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from schemas.store import Store
-from schemas.tables import (
+from ckgrec.schemas.store import Store
+from ckgrec.schemas.tables import (
     ENTITY_KINDS,
     FAMILY_INTERACTION,
     GRAPHS,

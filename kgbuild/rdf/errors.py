@@ -1,7 +1,7 @@
 """Errors of the RDF tools, in the CkgError family so the CLI prints one line and exits 2."""
 from __future__ import annotations
 
-from schemas.errors import CkgError
+from ckgrec.schemas.errors import CkgError
 
 
 class RdfInputError(CkgError, ValueError):

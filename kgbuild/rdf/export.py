@@ -1,6 +1,6 @@
 """Store -> RDF (N-Triples, N-Quads, Turtle), streamed in bounded memory.
 
-What is written, per node and edge (IRI paths in :mod:`kgbuild.rdf.iri`):
+What is written, per node and edge (IRI paths in :mod:`ckgrec.kgbuild.rdf.iri`):
 
 * default graph: the dataset node (base IRI, fingerprint, build manifest as ``rdf:JSON``),
   each relation's declaration (``rdfs:subPropertyOf`` its kind, ``rdfs:label`` its store name,
@@ -41,8 +41,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kgbuild.rdf.errors import RdfExportError
-from kgbuild.rdf.iri import (
+from ckgrec.kgbuild.rdf.errors import RdfExportError
+from ckgrec.kgbuild.rdf.iri import (
     GRAPH_INTERACTIONS,
     GRAPH_ITEM_SIDE,
     GRAPH_USER_SIDE,
@@ -63,10 +63,10 @@ from kgbuild.rdf.iri import (
     nt_string,
     nt_typed,
 )
-from schemas.errors import ConfigError, StoreError, StoreMismatchError
-from schemas.rdf_vocab import CKG, KIND_CLASS, relation_kind
-from schemas.store import META_KEY, Store
-from schemas.tables import GRAPHS, KIND_ITEM, KIND_USER, SCHEMA_VERSION, SPLITS, TABLES
+from ckgrec.schemas.errors import ConfigError, StoreError, StoreMismatchError
+from ckgrec.schemas.rdf_vocab import CKG, KIND_CLASS, relation_kind
+from ckgrec.schemas.store import META_KEY, Store
+from ckgrec.schemas.tables import GRAPHS, KIND_ITEM, KIND_USER, SCHEMA_VERSION, SPLITS, TABLES
 
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -624,8 +624,8 @@ def export_store(
         raise
     report.seconds = time.perf_counter() - started
     if opts.sidecars:
-        from kgbuild.rdf.sssom import write_sssom
-        from kgbuild.rdf.void import write_void
+        from ckgrec.kgbuild.rdf.sssom import write_sssom
+        from ckgrec.kgbuild.rdf.void import write_void
 
         stem = _sidecar_stem(out)
         report.void = write_void(report, ex, Path(str(stem) + ".void.ttl"))
@@ -637,7 +637,7 @@ def export_store(
 def _write_turtle(ntriples: bytes, f, base: str) -> None:
     from rdflib import Graph
 
-    from kgbuild.rdf.iri import prefixes
+    from ckgrec.kgbuild.rdf.iri import prefixes
 
     g = Graph(bind_namespaces="none")
     g.parse(data=ntriples.decode("utf-8"), format="nt")

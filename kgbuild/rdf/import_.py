@@ -1,10 +1,10 @@
-"""RDF export -> store: the inverse of :mod:`kgbuild.rdf.export`.
+"""RDF export -> store: the inverse of :mod:`ckgrec.kgbuild.rdf.export`.
 
 The RDF names things by IRI, not by dense id, so the importer renumbers with the builder's own
 rules: users and items in natural order of their source ids, each graph's entities in blocks
 (G_u: users, items, item attributes, concepts, external entities; G_i: items, users, user
 attributes) with every attribute-like block sorted by label, relations by kind then name, and
-triples sorted through :func:`kgbuild.graphs.assemble` itself. A store made by ``ckg build``
+triples sorted through :func:`ckgrec.kgbuild.graphs.assemble` itself. A store made by ``ckg build``
 therefore comes back with the same ids, the same tables and the same fingerprint (the export
 records the original fingerprint and the report says whether it was reproduced).
 
@@ -29,15 +29,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgbuild import graphs
-from kgbuild.rdf.errors import RdfInputError
-from kgbuild.rdf.iri import LABEL_PREFIX, NODE_PATH, RELATION_PATH, decode
-from kgbuild.rdf.parse import Lit, iter_quads
-from kgbuild.store_output import natural_order, store_counts, write_store
-from schemas.errors import InputNotFoundError, StoreError
-from schemas.rdf_vocab import CKG, KIND_CLASS, RELATION_KINDS, SPLIT_TERMS, vocabulary_terms
-from schemas.store import compute_fingerprint
-from schemas.tables import (
+from ckgrec.kgbuild import graphs
+from ckgrec.kgbuild.rdf.errors import RdfInputError
+from ckgrec.kgbuild.rdf.iri import LABEL_PREFIX, NODE_PATH, RELATION_PATH, decode
+from ckgrec.kgbuild.rdf.parse import Lit, iter_quads
+from ckgrec.kgbuild.store_output import natural_order, store_counts, write_store
+from ckgrec.schemas.errors import InputNotFoundError, StoreError
+from ckgrec.schemas.rdf_vocab import CKG, KIND_CLASS, RELATION_KINDS, SPLIT_TERMS, vocabulary_terms
+from ckgrec.schemas.store import compute_fingerprint
+from ckgrec.schemas.tables import (
     KIND_CONCEPT,
     KIND_EXTERNAL,
     KIND_ITEM,

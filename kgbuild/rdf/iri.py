@@ -28,9 +28,9 @@ from urllib.parse import quote, unquote, urlsplit
 import numpy as np
 import pandas as pd
 
-from schemas.errors import ConfigError
-from schemas.rdf_vocab import RELATION_KINDS, VOCAB_IRI
-from schemas.tables import (
+from ckgrec.schemas.errors import ConfigError
+from ckgrec.schemas.rdf_vocab import RELATION_KINDS, VOCAB_IRI
+from ckgrec.schemas.tables import (
     KIND_CONCEPT,
     KIND_EXTERNAL,
     KIND_ITEM,

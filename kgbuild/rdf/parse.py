@@ -14,8 +14,8 @@ import zlib
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from kgbuild.rdf.errors import RdfInputError
-from schemas.errors import InputNotFoundError
+from ckgrec.kgbuild.rdf.errors import RdfInputError
+from ckgrec.schemas.errors import InputNotFoundError
 
 PARSE_FORMATS = ("nt", "nq", "ttl")
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')

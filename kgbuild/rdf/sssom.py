@@ -14,7 +14,7 @@ import csv
 import io
 from pathlib import Path
 
-from kgbuild.rdf.iri import NODE_PATH, encode_keys, prefixes
+from ckgrec.kgbuild.rdf.iri import NODE_PATH, encode_keys, prefixes
 
 UNSPECIFIED_LICENSE = "https://w3id.org/sssom/license/unspecified"
 COLUMNS = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label", "mapping_justification"]

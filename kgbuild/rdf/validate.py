@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kgbuild.rdf.errors import require
-from kgbuild.rdf.parse import Lit, iter_quads
-from schemas.errors import Problem
-from schemas.rdf_vocab import CKG, RELATION_KINDS, SHAPES_FILE, VOCAB_FILE
-from schemas.store import Store
-from schemas.tables import (
+from ckgrec.kgbuild.rdf.errors import require
+from ckgrec.kgbuild.rdf.parse import Lit, iter_quads
+from ckgrec.schemas.errors import Problem
+from ckgrec.schemas.rdf_vocab import CKG, RELATION_KINDS, SHAPES_FILE, VOCAB_FILE
+from ckgrec.schemas.store import Store
+from ckgrec.schemas.tables import (
     ENTITY_KINDS,
     FAMILY_CONCEPT,
     FAMILY_EXTERNAL,
@@ -327,7 +327,7 @@ def validate_target(target: str | Path, *, sample: int = DEFAULT_SAMPLE, shacl: 
         rep.seconds["integrity"] = time.perf_counter() - t
         if shacl:
             require("pyshacl", "rdf", "SHACL validation")
-            from kgbuild.rdf.export import ExportOptions, export_store
+            from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
 
             with tempfile.TemporaryDirectory(prefix="ckg-validate-") as tmp:
                 f = Path(tmp) / "export.nq"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.base import Batch, ModelConfig, Recommender, option
-from model.data import TrainData
-from model.losses import bpr_loss, embedding_l2
-from schemas.errors import ConfigError
+from ckgrec.model.base import Batch, ModelConfig, Recommender, option
+from ckgrec.model.data import TrainData
+from ckgrec.model.losses import bpr_loss, embedding_l2
+from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,10 +25,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from model.base import ModelConfig, Recommender, option
-from model.data import TrainData
-from model.graph_ops import to_torch_csr
-from schemas.errors import ConfigError
+from ckgrec.model.base import ModelConfig, Recommender, option
+from ckgrec.model.data import TrainData
+from ckgrec.model.graph_ops import to_torch_csr
+from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.base import ModelConfig, option
-from model.data import TrainData
-from model.graph_ops import bipartite_adjacency, propagate, to_torch_csr
-from model.baselines.propagated import PropagatedBPR
-from schemas.errors import ConfigError
+from ckgrec.model.base import ModelConfig, option
+from ckgrec.model.data import TrainData
+from ckgrec.model.graph_ops import bipartite_adjacency, propagate, to_torch_csr
+from ckgrec.model.baselines.propagated import PropagatedBPR
+from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from model.base import ModelConfig, Recommender
-from model.data import TrainData
+from ckgrec.model.base import ModelConfig, Recommender
+from ckgrec.model.data import TrainData
 
 
 @dataclass(frozen=True, kw_only=True)

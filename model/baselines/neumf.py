@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.base import Batch, ModelConfig, Recommender, option
-from model.data import TrainData
-from model.losses import bce_loss
-from schemas.errors import ConfigError
+from ckgrec.model.base import Batch, ModelConfig, Recommender, option
+from ckgrec.model.data import TrainData
+from ckgrec.model.losses import bce_loss
+from ckgrec.schemas.errors import ConfigError
 
 ACTIVATION_BUDGET = 1 << 24  # floats of the widest tower activation per scoring chunk
 

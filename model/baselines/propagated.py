@@ -11,8 +11,8 @@ import abc
 
 import torch
 
-from model.base import Batch, Recommender
-from model.losses import bpr_loss, embedding_l2
+from ckgrec.model.base import Batch, Recommender
+from ckgrec.model.losses import bpr_loss, embedding_l2
 
 
 class PropagatedBPR(Recommender):

@@ -7,7 +7,7 @@ Score (the paper's Eq. 2 without α and β_u, which cancel in the pairwise loss)
 
 γ_u, γ_i ∈ R^K are latent factors, θ_u ∈ R^K' the user's visual factors, E (K' x F) the learned
 projection of the item features f_i ∈ R^F, β' the visual bias. f_i is the store's modality
-matrix (:func:`model.kg.item_features.item_feature_matrix`: each modality L2-normalised, plus a
+matrix (:func:`ckgrec.model.kg.item_features.item_feature_matrix`: each modality L2-normalised, plus a
 "missing" indicator per modality) instead of the paper's 4096-d CNN vector.
 
 ``m_i`` is 1 for items with a training interaction and 0 otherwise: an item's ID terms exist only
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.base import Batch, ModelConfig, Recommender, option
-from model.data import TrainData
-from model.kg.item_features import item_feature_matrix
-from model.losses import bpr_loss, embedding_l2
-from schemas.errors import ConfigError
+from ckgrec.model.base import Batch, ModelConfig, Recommender, option
+from ckgrec.model.data import TrainData
+from ckgrec.model.kg.item_features import item_feature_matrix
+from ckgrec.model.losses import bpr_loss, embedding_l2
+from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)

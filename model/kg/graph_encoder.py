@@ -20,13 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.kg.aggregation import BiInteraction, LinearAggregator, aggregate, aggregate_differentiable, sparse_adjacency
-from model.kg.attention import attention_logits
-from model.kg.edge_softmax import edge_softmax
-from model.kg.graph_tensors import GraphTensors
-from model.kg.layer_fusion import LayerAttention, layer_mean, plain_concat
-from model.kg.neighbour_sampling import sample_neighbours
-from model.transr import pairwise_logistic_loss, project_by_relation, translation_distance
+from ckgrec.model.kg.aggregation import BiInteraction, LinearAggregator, aggregate, aggregate_differentiable, sparse_adjacency
+from ckgrec.model.kg.attention import attention_logits
+from ckgrec.model.kg.edge_softmax import edge_softmax
+from ckgrec.model.kg.graph_tensors import GraphTensors
+from ckgrec.model.kg.layer_fusion import LayerAttention, layer_mean, plain_concat
+from ckgrec.model.kg.neighbour_sampling import sample_neighbours
+from ckgrec.model.transr import pairwise_logistic_loss, project_by_relation, translation_distance
 
 FUSIONS = ("attention_concat", "attention_sum", "concat", "mean")
 EDGE_WEIGHTS = ("attention", "symmetric", "attention_degree")
@@ -296,7 +296,7 @@ class GraphEncoder(nn.Module):
 
         The loss is Σ −ln σ(g(h,r,t′) − g(h,r,t)), g = ||W_r e_h + e_r − W_r e_t||² (projected
         vectors clamped to the unit ball, as in pretraining), mean over the batch; projections
-        are one matmul per relation segment (:func:`model.transr.project_by_relation`). The L2
+        are one matmul per relation segment (:func:`ckgrec.model.transr.project_by_relation`). The L2
         term is (‖e_h‖² + ‖e_t‖² + ‖e_t′‖² + ‖e_r‖²) / 2, over the batch size.
 
         Both come from one lookup of heads, tails and corrupted tails together: each separate

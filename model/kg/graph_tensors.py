@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from schemas.store import Store
+from ckgrec.schemas.store import Store
 
 
 @dataclass

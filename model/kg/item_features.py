@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from schemas.store import Store
+from ckgrec.schemas.store import Store
 
 
 def modality_blocks(store: Store, n_items: int) -> list[tuple[np.ndarray, np.ndarray]]:

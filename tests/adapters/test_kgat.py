@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kgbuild.adapters import kgat
-from schemas.errors import InputValidationError
+from ckgrec.kgbuild.adapters import kgat
+from ckgrec.schemas.errors import InputValidationError
 
 TRAIN = "0 0 1 2\n1\n2 2 0\n"  # user 1 lists no items
 TEST = "0 3\n2 1\n"
@@ -56,7 +56,7 @@ def test_test_file_is_optional_and_blank_lines_are_skipped(tmp_path):
 
 
 def test_passes_validation(tmp_path):
-    from kgbuild.validate import validate
+    from ckgrec.kgbuild.validate import validate
 
     tables = validate(kgat.read(write(tmp_path / "kgat")))
     assert set(tables.interactions["behavior"]) == {"interact"}

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgbuild.adapters import mmgcn
-from schemas.errors import InputValidationError
+from ckgrec.kgbuild.adapters import mmgcn
+from ckgrec.schemas.errors import InputValidationError
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def test_without_features_items_come_from_interactions(tmp_path):
 
 
 def test_passes_validation_with_cold_items(tmp_path):
-    from kgbuild.validate import validate
+    from ckgrec.kgbuild.validate import validate
 
     tables = validate(mmgcn.read(write(tmp_path / "mm", {0: [1]})))  # items 0, 2, 3 have features, no interaction
     assert tables.features["visual"].matrix.shape == (4, 2)

@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kgbuild.adapters import movielens
-from schemas.errors import InputValidationError
+from ckgrec.kgbuild.adapters import movielens
+from ckgrec.schemas.errors import InputValidationError
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 
@@ -137,7 +137,7 @@ def test_real_ml100k(ml100k):
 
 
 def test_real_ml100k_passes_validation(ml100k):
-    from kgbuild.validate import validate
+    from ckgrec.kgbuild.validate import validate
 
     tables = validate(movielens.read(ml100k))
     assert tables.interactions["rating"].between(1, 5).all()

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgbuild.adapters import recbole
-from schemas.errors import InputValidationError
+from ckgrec.kgbuild.adapters import recbole
+from ckgrec.schemas.errors import InputValidationError
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 
@@ -76,7 +76,7 @@ def test_only_inter_is_required_and_the_file_itself_can_be_named(tmp_path):
 
 
 def test_passes_validation(tmp_path):
-    from kgbuild.validate import validate
+    from ckgrec.kgbuild.validate import validate
 
     tables = validate(recbole.read(write(tmp_path / "rb")))
     assert tables.interactions["rating"].tolist() == [4.0, 2.5, 5.0]
@@ -163,6 +163,6 @@ def test_real_ml100k_recbole(ml100k_recbole):
 
 
 def test_real_ml100k_recbole_passes_validation(ml100k_recbole):
-    from kgbuild.validate import validate
+    from ckgrec.kgbuild.validate import validate
 
     validate(recbole.read(ml100k_recbole))

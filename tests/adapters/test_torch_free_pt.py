@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kgbuild import torch_free_pt
-from schemas.errors import InputValidationError
+from ckgrec.kgbuild import torch_free_pt
+from ckgrec.schemas.errors import InputValidationError
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 REPO = Path(__file__).resolve().parents[2]

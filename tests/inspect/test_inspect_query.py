@@ -7,7 +7,7 @@ import io
 import pytest
 
 from ckgrec.cli import main
-from kgbuild.inspect.query import format_csv, run_query
+from ckgrec.kgbuild.inspect.query import format_csv, run_query
 
 EXAMPLE = """
 SELECT DISTINCT ?user ?item WHERE {

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ckgrec.cli import main
-from kgbuild.inspect.summary import components, degree_stats, format_inspection, summarize
+from ckgrec.kgbuild.inspect.summary import components, degree_stats, format_inspection, summarize
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,8 @@ def test_text_fits_one_screen_and_json_is_the_same_data(store_dir, summary, caps
 
 
 def test_cold_start_items_are_reachable_only_through_attributes(world_dir, tmp_path):
-    from kgbuild.build import build
-    from kgbuild.config import BuildConfig, SplitConfig
+    from ckgrec.kgbuild.build import build
+    from ckgrec.kgbuild.config import BuildConfig, SplitConfig
 
     store = build(world_dir, tmp_path / "cold", fmt="native", config=BuildConfig(split=SplitConfig(cold_items=0.2))).store
     s = summarize(store)

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from model.kg.aggregation import BiInteraction, LinearAggregator, keep_mask, message_dropout
+from ckgrec.model.kg.aggregation import BiInteraction, LinearAggregator, keep_mask, message_dropout
 
 torch.set_num_threads(1)
 

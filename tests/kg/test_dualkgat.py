@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.base import Batch
-from model.data import TrainData
-from model.dualkgat import DualKGAT, DualKGATConfig
-from model.kgat import KGAT, KGATConfig
-from schemas.errors import ConfigError
+from ckgrec.model.base import Batch
+from ckgrec.model.data import TrainData
+from ckgrec.model.dualkgat import DualKGAT, DualKGATConfig
+from ckgrec.model.kgat import KGAT, KGATConfig
+from ckgrec.schemas.errors import ConfigError
 
 torch.set_num_threads(1)
 
@@ -77,8 +77,8 @@ def test_cold_item_gets_a_content_informed_score(tmp_path, world_dir):
 
     import numpy as np
 
-    from kgbuild.build import build
-    from schemas.store import Store
+    from ckgrec.kgbuild.build import build
+    from ckgrec.schemas.store import Store
 
     raw = tmp_path / "raw"
     shutil.copytree(world_dir, raw)
@@ -122,7 +122,7 @@ def test_cpu_and_cuda_agree(data):
 
 
 def test_acf_trains_and_scores(data):
-    from model.acf import ACF, ACFConfig
+    from ckgrec.model.acf import ACF, ACFConfig
 
     torch.manual_seed(0)
     model = ACF.build(data, ACFConfig(dim=16, attention_dim=8), torch.device("cpu"))
@@ -180,10 +180,10 @@ def test_loading_weights_recomputes_attention(data):
 def test_final_scores_equal_the_best_epochs_validation(data, tmp_path):
     """scores.json's validation figure is the one the best epoch was chosen on, and 'ckg evaluate'
     (a fresh model loading best.pt) gives the same test figures."""
-    from model.config import TrainConfig
-    from model.evaluator import evaluate
-    from model.run_dir import RunDir
-    from model.trainer import load_model, rescore, train
+    from ckgrec.model.config import TrainConfig
+    from ckgrec.model.evaluator import evaluate
+    from ckgrec.model.run_dir import RunDir
+    from ckgrec.model.trainer import load_model, rescore, train
 
     tc = TrainConfig(epochs=4, batch_size=256, lr=0.02, patience=0, ks=(10,), valid_metric="recall@10", threads=1)
     scores = train(data, "dualkgat", tmp_path / "run", model_config=DualKGATConfig(init="random"), train_config=tc)
@@ -203,7 +203,7 @@ def test_content_score_is_the_weighted_cosine_of_history_and_item_features(data)
     import numpy as np
     import torch.nn.functional as F
 
-    from model.kg.item_features import item_feature_matrix
+    from ckgrec.model.kg.item_features import item_feature_matrix
 
     torch.manual_seed(0)
     model = DualKGAT.build(data, DualKGATConfig(init="random", content_score=2.0), torch.device("cpu"))
@@ -244,9 +244,9 @@ def test_kg_weight_zero_leaves_the_transr_parameters_alone(data, tmp_path, sched
     gradients only from TransR batches (attention is refreshed without gradients), so after a
     training run they must be exactly as initialised, while the entity embeddings moved. A TransR
     phase that kept only its small L2 term used to move them by about lr per batch under its own Adam."""
-    from model.checkpoint import seed_everything
-    from model.config import TrainConfig
-    from model.trainer import load_model, train
+    from ckgrec.model.checkpoint import seed_everything
+    from ckgrec.model.config import TrainConfig
+    from ckgrec.model.trainer import load_model, train
 
     cfg = DualKGATConfig(init="random", kg_weight=0.0, schedule=schedule)
     assert list(DualKGAT.build(data, cfg, torch.device("cpu")).phase_batches("kg", 1, torch.Generator())) == []
@@ -312,13 +312,13 @@ def test_side_kg_triples_leave_the_interactions_out_of_the_transr_loss(data):
 def test_side_kg_triples_on_a_graph_of_interactions_only_give_no_transr_batches(world_dir, tmp_path):
     import pandas as pd
 
-    from kgbuild.build import build
+    from ckgrec.kgbuild.build import build
 
     raw = tmp_path / "raw"
     raw.mkdir()
     pd.read_csv(world_dir / "interactions.csv").to_csv(raw / "interactions.csv", index=False)
     store = build(raw, tmp_path / "store", fmt="native").store
-    from schemas.store import Store
+    from ckgrec.schemas.store import Store
 
     only = TrainData.from_store(Store.open(store))
     model = KGAT.build(only, KGATConfig(init="random", kg_triples="side"), torch.device("cpu"))

@@ -19,10 +19,10 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from model.config import TrainConfig, build_config
-from model.data import TrainData
-from model.registry import get_model
-from model.trainer import train
+from ckgrec.model.config import TrainConfig, build_config
+from ckgrec.model.data import TrainData
+from ckgrec.model.registry import get_model
+from ckgrec.model.trainer import train
 
 N_BLOCKS, SIZE = 4, 8
 
@@ -70,9 +70,9 @@ def _write_block_world(root: Path) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def block_store_data(tmp_path_factory) -> TrainData:
-    from kgbuild.build import build
-    from kgbuild.config import BuildConfig, SplitConfig
-    from schemas.store import Store
+    from ckgrec.kgbuild.build import build
+    from ckgrec.kgbuild.config import BuildConfig, SplitConfig
+    from ckgrec.schemas.store import Store
 
     root = tmp_path_factory.mktemp("blocks")
     users, items = _write_block_world(root / "raw")

@@ -44,9 +44,9 @@ def write_block_world(root: Path, n_blocks: int = 4, size: int = 8, cold_per_blo
 
 def block_store(tmp: Path, cold_per_block: int = 0, profiles: bool = False, cold_users: float = 0.0):
     """``cold_users``: share of users held out as k = 0 cold users (all their pairs to test)."""
-    from kgbuild.build import build
-    from kgbuild.config import BuildConfig, SplitConfig
-    from schemas.store import Store
+    from ckgrec.kgbuild.build import build
+    from ckgrec.kgbuild.config import BuildConfig, SplitConfig
+    from ckgrec.schemas.store import Store
 
     raw = write_block_world(tmp / "raw", cold_per_block=cold_per_block, profiles=profiles)
     cfg = BuildConfig(split=SplitConfig(cold_users=cold_users, cold_user_train=0)) if cold_users else None
@@ -55,9 +55,9 @@ def block_store(tmp: Path, cold_per_block: int = 0, profiles: bool = False, cold
 
 def cold_world_store(world_dir: Path, out: Path, cold_user_train: int = 0):
     """The shared tiny world with 10% cold items and 10% cold users."""
-    from kgbuild.build import build
-    from kgbuild.config import BuildConfig, SplitConfig
-    from schemas.store import Store
+    from ckgrec.kgbuild.build import build
+    from ckgrec.kgbuild.config import BuildConfig, SplitConfig
+    from ckgrec.schemas.store import Store
 
     cfg = BuildConfig(split=SplitConfig(cold_items=0.1, cold_users=0.1, cold_user_train=cold_user_train))
     return Store.open(build(world_dir, out, fmt="native", config=cfg).store)

@@ -19,15 +19,15 @@ def _one_thread():
 
 @pytest.fixture(scope="session")
 def world_data(store):
-    from model.data import TrainData
+    from ckgrec.model.data import TrainData
 
     return TrainData.from_store(store)
 
 
 @pytest.fixture(scope="session")
 def embedded_store_dir(tmp_path_factory) -> Path:
-    from kgbuild.build import build
-    from kgbuild.embedded import embedded_dataset_dir
+    from ckgrec.kgbuild.build import build
+    from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
     return build(embedded_dataset_dir(), tmp_path_factory.mktemp("embedded") / "store", fmt="native").store
 
@@ -53,7 +53,7 @@ def block_pairs(n_blocks: int = 4, size: int = 8):
 
 @pytest.fixture
 def block_data():
-    from model.data import TrainData
+    from ckgrec.model.data import TrainData
 
     n_users, n_items, train, test = block_pairs()
     return TrainData.from_pairs(n_users, n_items, train, test=test)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.config import TrainConfig, build_config
-from model.data import TrainData
-from model.registry import MODELS, get_model
-from model.trainer import train
+from ckgrec.model.config import TrainConfig, build_config
+from ckgrec.model.data import TrainData
+from ckgrec.model.registry import MODELS, get_model
+from ckgrec.model.trainer import train
 
 FAST = dict(epochs=60, batch_size=64, lr=0.05, patience=0, eval_every=60, ks=(1, 5), valid_metric="hit@1")
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from model.base import Recommender
-from model.data import TrainData
-from model.evaluator import evaluate
+from ckgrec.model.base import Recommender
+from ckgrec.model.data import TrainData
+from ckgrec.model.evaluator import evaluate
 
 
 class FixedScores(Recommender):

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from model.config import TrainConfig
-from model.data import TrainData
-from model.registry import MODELS
-from model.trainer import train
-from schemas.store import Store
+from ckgrec.model.config import TrainConfig
+from ckgrec.model.data import TrainData
+from ckgrec.model.registry import MODELS
+from ckgrec.model.trainer import train
+from ckgrec.schemas.store import Store
 
 # short, fast settings: the point is that each model learns more than popularity, not its best score
 SHORT: dict[str, dict] = {
@@ -32,7 +32,7 @@ def mostpop_recall(embedded, tmp_path_factory):
 
 
 def test_every_learned_baseline_is_listed():
-    learned = {n for n, c in MODELS.items() if c.is_baseline and n != "mostpop" and c.__module__.startswith("model.baselines")}
+    learned = {n for n, c in MODELS.items() if c.is_baseline and n != "mostpop" and c.__module__.startswith("ckgrec.model.baselines")}
     assert learned == set(SHORT)
 
 

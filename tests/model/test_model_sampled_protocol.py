@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from model.base import Recommender
-from model.data import TrainData
-from model.sampled_protocol import evaluate_sampled
+from ckgrec.model.base import Recommender
+from ckgrec.model.data import TrainData
+from ckgrec.model.sampled_protocol import evaluate_sampled
 
 
 class Oracle(Recommender):

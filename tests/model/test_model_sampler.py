@@ -6,8 +6,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from model.sampler import BPRSampler
-from schemas.errors import ConfigError
+from ckgrec.model.sampler import BPRSampler
+from ckgrec.schemas.errors import ConfigError
 
 
 def _random_train(n_users=50, n_items=30, density=0.3, seed=0):
@@ -61,7 +61,7 @@ def test_negatives_from_trained_items_never_draws_an_item_without_training_pairs
     import scipy.sparse as sp
     import torch
 
-    from model.sampler import BPRSampler
+    from ckgrec.model.sampler import BPRSampler
 
     rng = np.random.default_rng(0)
     dense = rng.random((30, 40)) < 0.2

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from model.pretrain import PretrainConfig, train_transr
-from model.pretrain_data import splits_from_store, split_holdout
-from model.pretrained import load_pretrained, pretrained_paths, save_pretrained
-from model.transr import transr_score
-from schemas.errors import ConfigError, InputNotFoundError, StoreMismatchError
-from schemas.store import Store
+from ckgrec.model.pretrain import PretrainConfig, train_transr
+from ckgrec.model.pretrain_data import splits_from_store, split_holdout
+from ckgrec.model.pretrained import load_pretrained, pretrained_paths, save_pretrained
+from ckgrec.model.transr import transr_score
+from ckgrec.schemas.errors import ConfigError, InputNotFoundError, StoreMismatchError
+from ckgrec.schemas.store import Store
 
 torch.set_num_threads(1)
 
@@ -80,7 +80,7 @@ def test_training_reports_metrics_and_early_stopping(trained):
 
 
 def test_returned_weights_are_those_the_early_stopper_chose(trained):
-    from model.pretrain import evaluate_tensors
+    from ckgrec.model.pretrain import evaluate_tensors
 
     splits, result = trained
     es = result.metrics["early_stopping"]
@@ -92,7 +92,7 @@ def test_returned_weights_are_those_the_early_stopper_chose(trained):
 def test_round_trip_gives_identical_tensors_and_pykeen_scores(own_store, trained):
     from pykeen.losses import PairwiseLogisticLoss
 
-    from model.pretrain_model import build_transr
+    from ckgrec.model.pretrain_model import build_transr
 
     splits, result = trained
     loaded = load_pretrained(own_store, "item_side")
@@ -124,7 +124,7 @@ def test_deterministic_on_cpu_for_a_fixed_seed(trained, own_store):
 
 
 def test_refuses_embeddings_of_another_store(trained, own_store, tmp_path):
-    from kgbuild.build import build
+    from ckgrec.kgbuild.build import build
     from tests.world import make_world
 
     other = Store.open(build(make_world(tmp_path / "raw", seed=11, n_items=64), tmp_path / "other", fmt="native").store)
@@ -164,7 +164,7 @@ def test_refuses_a_tensor_file_from_another_run(trained, own_store, tmp_path):
 
 
 def test_config_rejects_bad_values_and_unknown_toml_keys(tmp_path):
-    from schemas.config_io import load_toml
+    from ckgrec.schemas.config_io import load_toml
 
     with pytest.raises(ConfigError, match="warm_start"):
         PretrainConfig(warm_start="glove")
@@ -193,7 +193,7 @@ def test_cli_pretrain_smoke(store_dir, tmp_path, capsys):
     assert loaded.embedding_dim == 8 and loaded.relation_dim == 4 and loaded.config["epochs"] == 2
     assert not pretrained_paths(dst, "item_side")[0].exists()
     from ckgrec.cli.pretrain_cmd import GRAPH_NAMES
-    from schemas.tables import GRAPHS
+    from ckgrec.schemas.tables import GRAPHS
 
     assert GRAPH_NAMES == GRAPHS
     assert main(["pretrain", str(dst), "--graphs", "user_side,items"]) == 2
@@ -203,7 +203,7 @@ def test_cli_pretrain_smoke(store_dir, tmp_path, capsys):
 def test_nations_goes_through_the_same_trainer():
     from pykeen.datasets import Nations
 
-    from model.pretrain_data import splits_from_pykeen
+    from ckgrec.model.pretrain_data import splits_from_pykeen
 
     splits = splits_from_pykeen(Nations())
     assert (splits.num_entities, splits.num_relations) == (14, 55)
@@ -218,8 +218,8 @@ def test_nations_mrr_matches_pykeen_pipeline_with_the_same_settings():
     from pykeen.datasets import Nations
     from pykeen.pipeline import pipeline
 
-    from model.pretrain_data import splits_from_pykeen
-    from model.pretrain_model import GroupedTransR  # noqa: F401  (ours uses it by default)
+    from ckgrec.model.pretrain_data import splits_from_pykeen
+    from ckgrec.model.pretrain_model import GroupedTransR  # noqa: F401  (ours uses it by default)
 
     cfg = PretrainConfig(embedding_dim=32, relation_dim=32, epochs=60, batch_size=256, learning_rate=0.01, negatives=4,
                          warm_start="none", patience=0, eval_sample=1000, device="cpu", seed=1)

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from ckgrec.pipeline.config import load_config
-from schemas.errors import ConfigError, InputNotFoundError
+from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 from tests.pipeline.conftest import MODELS, config_text, write_config
 
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from ckgrec.cli import main
-from kgbuild.rdf.export import ExportOptions, export_store
+from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
 
 pytest.importorskip("pyoxigraph")
 BASE = "https://example.org/w/"

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from ckgrec.cli import main
-from kgbuild.rdf.export import ExportOptions, export_store
-from schemas.rdf_vocab import CKG
+from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
+from ckgrec.schemas.rdf_vocab import CKG
 
 ox = pytest.importorskip("pyoxigraph")
 BASE = "https://example.org/world/"
@@ -145,7 +145,7 @@ def test_interactions_option_and_turtle_limit(store_dir, tmp_path, store):
     assert r.graph_classes["interactions"][str(CKG.InteractionRecord)] == held
     r = export_store(store_dir, tmp_path / "n.nq", "nq", ExportOptions(base=BASE, interactions="none", sidecars=False))
     assert "interactions" not in r.per_graph
-    from kgbuild.rdf.errors import RdfExportError
+    from ckgrec.kgbuild.rdf.errors import RdfExportError
 
     with pytest.raises(RdfExportError, match="Turtle is built in memory"):
         export_store(store_dir, tmp_path / "big.ttl", "ttl", ExportOptions(turtle_limit=100))

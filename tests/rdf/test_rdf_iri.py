@@ -4,8 +4,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from kgbuild.rdf.iri import check_base, decode, encode_key, encode_keys, encode_keys_arrow, escape_literals, float_lexical, mint, mint_all, nt_string
-from schemas.errors import ConfigError
+from ckgrec.kgbuild.rdf.iri import check_base, decode, encode_key, encode_keys, encode_keys_arrow, escape_literals, float_lexical, mint, mint_all, nt_string
+from ckgrec.schemas.errors import ConfigError
 
 BASE = "https://example.org/data/"
 WEIRD = ["u1", "a b", "x/y", "50%", "..", ".", "ü-ñ", "q\"t", "<i>", "age=[25,34)", "gender=F", "a#b?c", "tab\tx", "visual:c3"]

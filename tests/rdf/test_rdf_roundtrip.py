@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kgbuild.rdf.export import ExportOptions, export_store
-from kgbuild.rdf.import_ import import_rdf
-from schemas.store import Store
+from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
+from ckgrec.kgbuild.rdf.import_ import import_rdf
+from ckgrec.schemas.store import Store
 
 pytest.importorskip("pyoxigraph")
 TABLES = ["entities", "relations", "triples", "alignment_items", "alignment_users", "interactions", "users", "items"]
@@ -90,7 +90,7 @@ def write_awkward_world(root):
 
 
 def test_random_world_with_awkward_ids_round_trips(tmp_path):
-    from kgbuild.build import build
+    from ckgrec.kgbuild.build import build
 
     store = build(write_awkward_world(tmp_path / "raw"), tmp_path / "s", fmt="native").store
     for fmt in ("nq", "ttl"):
@@ -114,8 +114,8 @@ def test_generated_benchmark_store_round_trips(tmp_path):
 
 
 def test_embedded_dataset_round_trips(tmp_path_factory):
-    from kgbuild.build import build
-    from kgbuild.embedded import embedded_dataset_dir
+    from ckgrec.kgbuild.build import build
+    from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
     d = tmp_path_factory.mktemp("embedded_rdf")
     store = build(embedded_dataset_dir(), d / "store", fmt="native").store

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from ckgrec.cli import main
-from kgbuild.rdf.export import ExportOptions, export_store
-from kgbuild.rdf.validate import integrity_problems, validate_target
-from schemas.store import Store, StoreWriter
-from schemas.tables import TABLES
+from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
+from ckgrec.kgbuild.rdf.validate import integrity_problems, validate_target
+from ckgrec.schemas.store import Store, StoreWriter
+from ckgrec.schemas.tables import TABLES
 
 pytest.importorskip("pyshacl")
 pytest.importorskip("pyoxigraph")

@@ -14,8 +14,8 @@ from typing import Iterator
 from ckgrec.pipeline.fingerprints import digest, tree_digest
 from ckgrec.pipeline.runner import Context, Step
 from ckgrec.pipeline.state import STATE_FILE
-from schemas.config_io import to_dict
-from schemas.errors import StoreError, StoreMismatchError
+from ckgrec.schemas.config_io import to_dict
+from ckgrec.schemas.errors import StoreError, StoreMismatchError
 
 NAME = "build"
 
@@ -30,7 +30,7 @@ def _store_summary(store) -> dict:
 
 
 def _open_or_none(path: Path):
-    from schemas.store import Store
+    from ckgrec.schemas.store import Store
 
     try:
         return Store.open(path)
@@ -39,7 +39,7 @@ def _open_or_none(path: Path):
 
 
 def _existing_store_step(ctx: Context) -> Step:
-    from schemas.store import Store
+    from ckgrec.schemas.store import Store
 
     path = ctx.cfg.store_path
     store = Store.open(path)  # a clear error when it is missing or unfinished
@@ -101,8 +101,8 @@ def steps(ctx: Context) -> Iterator[Step]:
     }
 
     def run(_resume: bool) -> dict:
-        from kgbuild.build import build
-        from kgbuild.summary import format_summary
+        from ckgrec.kgbuild.build import build
+        from ckgrec.kgbuild.summary import format_summary
 
         cfg.out.mkdir(parents=True, exist_ok=True)
         _clean_debris(cfg.out)

@@ -21,7 +21,7 @@ FILE = "evaluation.json"
 
 
 def steps(ctx: Context) -> Iterator[Step]:
-    from model.run_dir import SCORES, RunDir
+    from ckgrec.model.run_dir import SCORES, RunDir
 
     cfg = ctx.cfg
     runs = cfg.runs()

@@ -13,8 +13,8 @@ from ckgrec.pipeline.files import write_json
 from ckgrec.pipeline.fingerprints import file_digest
 from ckgrec.pipeline.runner import Context, Step
 from ckgrec.pipeline.stages.build import content_digest
-from schemas.config_io import to_dict
-from schemas.errors import ConfigError
+from ckgrec.schemas.config_io import to_dict
+from ckgrec.schemas.errors import ConfigError
 
 NAME = "examples"
 FILE = "examples.json"
@@ -33,7 +33,7 @@ def _users(ctx: Context) -> list[str]:
 
 
 def steps(ctx: Context) -> Iterator[Step]:
-    from model.run_dir import BEST
+    from ckgrec.model.run_dir import BEST
 
     cfg = ctx.cfg
     label = cfg.explain_label
@@ -46,8 +46,8 @@ def steps(ctx: Context) -> Iterator[Step]:
     inputs = {"best": file_digest(run_dir / BEST), "store": content_digest(ctx.store()), "report": to_dict(cfg.report), "label": label, "seed": seed}
 
     def run(_resume: bool) -> dict:
-        from model.recommend import recommend, resolve_user
-        from model.trainer import load_model
+        from ckgrec.model.recommend import recommend, resolve_user
+        from ckgrec.model.trainer import load_model
 
         data = ctx.data()
         model, _ = load_model(run_dir, data, ctx.device or "auto")
