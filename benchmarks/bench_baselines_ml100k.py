@@ -128,10 +128,9 @@ def recbole_style_pop(store: Path, epochs: int = 10, batch_size: int = 2048, see
     tie. This replays that counting over ``epochs`` shuffled epochs and ranks by it.
     """
     import torch
-
-    from ckgrec.model.data import TrainData
-    from ckgrec.model.evaluator import evaluate
-    from ckgrec.model.registry import get_model
+    from ckgrec.model.data.train_data import TrainData
+    from ckgrec.model.evaluation.evaluator import evaluate
+    from ckgrec.model.models.registry import get_model
     from ckgrec.schemas.store import Store
 
     data = TrainData.from_store(Store.open(store))
@@ -151,8 +150,7 @@ def recbole_style_pop(store: Path, epochs: int = 10, batch_size: int = 2048, see
 
 def report(records: list[dict], models: list[str], seeds: list[int], args) -> str:
     import numpy as np
-
-    from ckgrec.model.compare import compare, format_table
+    from ckgrec.model.evaluation.compare import compare, format_table
 
     def ms(vals):
         vals = np.asarray(vals, dtype=float)

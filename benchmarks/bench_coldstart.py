@@ -14,7 +14,7 @@ KG through the ``.link`` file) with the sentence-embedding text features of
 
 Each model x seed is one ``ckg train`` process with one torch thread, early stopping on
 validation Recall@20 (patience 5, at most 60 epochs), and the trainer's final evaluation, which
-scores the groups of :mod:`ckgrec.model.groups` from the same ranking pass. KG models start from random
+scores the groups of :mod:`ckgrec.model.evaluation.groups` from the same ranking pass. KG models start from random
 embeddings (no TransR pretraining, to keep the grid affordable). A model that cannot score cold
 items gets "n/a" there (never 0). The table: test split, mean ± std over seeds of Recall@20 and
 NDCG@20; warm, cold-item and activity groups from the ``k0`` store, cold users from both.
@@ -116,7 +116,7 @@ def train_run(store: Path, model: str, seed: int, out: Path, args, log, epochs: 
 @functools.lru_cache(maxsize=None)
 def _protocols(store: Path):
     """The store's cold-start protocols, read once per store (not once per run)."""
-    from ckgrec.model.groups import Protocols
+    from ckgrec.model.evaluation.groups import Protocols
     from ckgrec.schemas.store import Store
 
     return Protocols.from_store(Store.open(store))
@@ -125,10 +125,10 @@ def _protocols(store: Path):
 def with_current_rules(scores: dict, model: str, store: Path) -> dict:
     """Apply today's n/a rules to a run scored before them (k = 0 cold users of a model whose
     ``can_score_cold_users`` is False were scored as numbers until then); runs scored since carry
-    "n/a" already, and the figures are the same. The rule is :func:`ckgrec.model.groups.unscorable_groups`,
+    "n/a" already, and the figures are the same. The rule is :func:`ckgrec.model.evaluation.groups.unscorable_groups`,
     asked of the model's class (the grid trains every model with its default graphs)."""
-    from ckgrec.model.groups import COLD_USERS, unscorable_groups
-    from ckgrec.model.registry import get_model
+    from ckgrec.model.evaluation.groups import COLD_USERS, unscorable_groups
+    from ckgrec.model.models.registry import get_model
 
     if COLD_USERS not in unscorable_groups(get_model(VARIANT_OF.get(model, model)), _protocols(store)):
         return scores
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         "Two stores per dataset, split seed 2020: 10% of items held out with all their interactions (cold items); 10% of users "
         "reduced to k = 0 (store k0) or k = 3 (store k3) training pairs, the same cold items and users in both. Test split; "
         f"early stopping on validation Recall@20 (patience {args.patience}, at most {args.epochs} epochs); one torch thread per run. "
-        "Groups and candidate sets as in `model/groups.py`: warm = non-cold users' pairs on non-cold items, ranked among non-cold "
+        "Groups and candidate sets as in `model/evaluation/groups.py`: warm = non-cold users' pairs on non-cold items, ranked among non-cold "
         "items; cold items all / only = non-cold users' pairs on cold items ranked among all items (their other held-out items "
         "removed) / among cold items only; activity q1..q4 = warm split by training-pair quartile (q1 least active); cold users = "
         "their pairs, ranked as warm. n/a: the model cannot score never-seen items (ID-only), or, for k = 0 cold users, cannot "

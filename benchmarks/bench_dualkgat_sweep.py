@@ -40,7 +40,22 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_kg_models import (  # noqa: E402
-    BASELINE_LIMITS, LIGHT, LIGHT_AD, ML100K_VARIANTS, SETTINGS as KG_SETTINGS, SHIPPED, SHIPPED_LABEL, SHIPPED_MEAN_LABEL, NotRun, _drop_option, _slug, interaction_only_store, store_for, train_run,
+    BASELINE_LIMITS,
+    LIGHT,
+    LIGHT_AD,
+    ML100K_VARIANTS,
+    SHIPPED,
+    SHIPPED_LABEL,
+    SHIPPED_MEAN_LABEL,
+    NotRun,
+    _drop_option,
+    _slug,
+    interaction_only_store,
+    store_for,
+    train_run,
+)
+from benchmarks.bench_kg_models import (
+    SETTINGS as KG_SETTINGS,
 )
 
 WORK = ROOT / "benchmarks" / "work" / "kg"
@@ -160,11 +175,10 @@ def content_model(store: Path) -> dict[str, float]:
     as a deployed model would see them); popularity counts training pairs only."""
     import numpy as np
     import torch
-
-    from ckgrec.model.base import Recommender
-    from ckgrec.model.evaluator import evaluate
-    from ckgrec.model.data import TrainData
-    from ckgrec.model.kg.item_features import item_feature_matrix
+    from ckgrec.model.data.item_features import item_feature_matrix
+    from ckgrec.model.data.train_data import TrainData
+    from ckgrec.model.evaluation.evaluator import evaluate
+    from ckgrec.model.models.base import Recommender
     from ckgrec.schemas.store import Store
 
     st = Store.open(store)

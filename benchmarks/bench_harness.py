@@ -63,12 +63,12 @@ CHILD = r"""
 import json, resource, sys, time
 import torch
 sys.path.insert(0, {root!r})
-from ckgrec.model.config import TrainConfig
-from ckgrec.model.data import TrainData
-from ckgrec.model.evaluator import evaluate
-from ckgrec.model.registry import get_model
-from ckgrec.model.sampler import BPRSampler
-from ckgrec.model.trainer import make_optimizer
+from ckgrec.model.training.config import TrainConfig
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.evaluation.evaluator import evaluate
+from ckgrec.model.models.registry import get_model
+from ckgrec.model.training.sampler import BPRSampler
+from ckgrec.model.training.trainer import make_optimizer
 from ckgrec.schemas.store import Store
 
 name, store, max_batches, threads = {name!r}, {store!r}, {max_batches!r}, {threads!r}

@@ -185,7 +185,6 @@ def interaction_only_store(dataset: str = "embedded") -> Path:
     out = WORK / "kg" / "embedded-interactions-only"
     if not (out / "manifest.json").exists():
         import pandas as pd
-
         from ckgrec.kgbuild.build import build
         from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
@@ -382,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         body += ["", "The baseline rows are the runs of `bench_baselines_ml100k.py` (patience 10, at most 300 epochs) on the store built "
                  "without text features; this script checked that it holds the same split as the store the KG models used."]
     if run_paths:
-        from ckgrec.model.compare import compare, format_table
+        from ckgrec.model.evaluation.compare import compare, format_table
 
         cmp = compare(run_paths, ["recall@20", "ndcg@20"], "test")
         body += ["", "`ckg compare` over the runs of this table (paired over test users, Wilcoxon signed-rank):", "", format_table(cmp)]

@@ -109,10 +109,9 @@ def full_epoch_seconds(data, model, config, batch_size: int, dev, threads: int, 
     import tempfile
 
     import torch
-
-    from ckgrec.model.config import TrainConfig
-    from ckgrec.model.sampler import BPRSampler
-    from ckgrec.model.trainer import Trainer, make_optimizers
+    from ckgrec.model.training.config import TrainConfig
+    from ckgrec.model.training.sampler import BPRSampler
+    from ckgrec.model.training.trainer import Trainer, make_optimizers
 
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(data, model.name, config, TrainConfig(batch_size=batch_size, lr=1e-3, l2=1e-5, threads=threads), tmp)
@@ -132,11 +131,12 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
     import torch
 
     torch.set_num_threads(threads)
-    from ckgrec.model.base import Batch
-    from ckgrec.model.config import TrainConfig, build_config
-    from ckgrec.model.data import TrainData
-    from ckgrec.model.registry import get_model
-    from ckgrec.model.trainer import make_optimizers
+    from ckgrec.model.core.options import build_config
+    from ckgrec.model.data.train_data import TrainData
+    from ckgrec.model.models.base import Batch
+    from ckgrec.model.models.registry import get_model
+    from ckgrec.model.training.config import TrainConfig
+    from ckgrec.model.training.trainer import make_optimizers
     from ckgrec.schemas.store import Store
 
     t0 = _clock()

@@ -58,13 +58,12 @@ def ensure_store(name: str) -> Path:
 
 
 def measure(store_path: str, graph: str, scorer: str, epochs: int, threads: int, gc_freeze: bool, batch_size: int) -> dict:
-    import torch
-
-    from ckgrec.model import pretrain as pt
-    from ckgrec.model.pretrain_data import splits_from_store
-    from ckgrec.schemas.store import Store
-
     import gc
+
+    import torch
+    from ckgrec.model.data.kg_splits import splits_from_store
+    from ckgrec.model.pretraining import pretrain as pt
+    from ckgrec.schemas.store import Store
 
     if not gc_freeze:  # what PyKEEN's per-epoch gc.collect() costs without our gc.freeze()
         gc.freeze = lambda: None
@@ -115,13 +114,12 @@ def run_measure(store: Path, graph: str, scorer: str, epochs: int, threads: int 
 
 def nations(seeds: list[int], epochs: int) -> dict:
     import torch
+    from ckgrec.model.data.kg_splits import splits_from_pykeen
+    from ckgrec.model.pretraining.pretrain import PretrainConfig, train_transr
     from pykeen.datasets import Nations
     from pykeen.nn.init import xavier_uniform_, xavier_uniform_norm_
     from pykeen.pipeline import pipeline
     from pykeen.utils import clamp_norm
-
-    from ckgrec.model.pretrain import PretrainConfig, train_transr
-    from ckgrec.model.pretrain_data import splits_from_pykeen
 
     torch.set_num_threads(1)
     settings = dict(embedding_dim=32, relation_dim=32, epochs=epochs, batch_size=256, learning_rate=0.01, negatives=4)
@@ -165,9 +163,12 @@ def embedded_quality(store: Path, epochs: int, seeds: list[int]) -> dict:
     """Per graph and seed (the seed draws the held-out split and the initialisation): test metrics
     of TransR after a TransE warm start, from random init, and of the untrained random init."""
     import torch
-
-    from ckgrec.model.pretrain import PretrainConfig, evaluate_tensors, train_transr
-    from ckgrec.model.pretrain_data import splits_from_store
+    from ckgrec.model.data.kg_splits import splits_from_store
+    from ckgrec.model.pretraining.pretrain import (
+        PretrainConfig,
+        evaluate_tensors,
+        train_transr,
+    )
     from ckgrec.schemas.store import Store
 
     torch.set_num_threads(1)
@@ -321,7 +322,7 @@ def report(res: dict) -> str:
         "of every candidate per batch (peak RSS column).",
         "",
         "Not done: `create_inverse_triples` (would double every epoch; inverse rows are exact from the forward "
-        "ones, see model/pretrain.py) and a hand-written training loop (the issue asks for PyKEEN's).",
+        "ones, see model/pretraining/pretrain.py) and a hand-written training loop (the issue asks for PyKEEN's).",
     ]
     return "\n".join(lines)
 

@@ -45,7 +45,14 @@ def generate_store(out: Path, n_interactions: int, seed: int = 0, *, dim: int = 
     """
     from ckgrec.schemas.store import StoreWriter, compute_fingerprint
     from ckgrec.schemas.tables import (
-        ALIGNMENT_ITEMS, ALIGNMENT_USERS, ENTITIES, INTERACTIONS, ITEMS, RELATIONS, TRIPLES, USERS,
+        ALIGNMENT_ITEMS,
+        ALIGNMENT_USERS,
+        ENTITIES,
+        INTERACTIONS,
+        ITEMS,
+        RELATIONS,
+        TRIPLES,
+        USERS,
     )
 
     rng = np.random.default_rng(seed)

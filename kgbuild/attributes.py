@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.kgbuild.config import AttributeConfig
 
 NUMERIC_MIN_DISTINCT = 10

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.kgbuild import graphs
 from ckgrec.kgbuild.adapters import detect_format, get_adapter
 from ckgrec.kgbuild.attributes import attribute_facts
@@ -23,13 +22,18 @@ from ckgrec.kgbuild.concepts import assign_concepts
 from ckgrec.kgbuild.config import BuildConfig
 from ckgrec.kgbuild.features import read_feature
 from ckgrec.kgbuild.raw import RawDataset
-from ckgrec.kgbuild.store_output import natural_order, store_counts, write_store
 from ckgrec.kgbuild.split import assign_cold_start, assign_splits, filter_pairs
+from ckgrec.kgbuild.store_output import natural_order, store_counts, write_store
 from ckgrec.kgbuild.validate import ValidTables, validate
 from ckgrec.schemas.config_io import to_dict
 from ckgrec.schemas.errors import ConfigError, InputValidationError, Problem, StoreError
 from ckgrec.schemas.store import compute_fingerprint
-from ckgrec.schemas.tables import FAMILY_CONCEPT, FAMILY_EXTERNAL, FAMILY_ITEM_ATTRIBUTE, FAMILY_USER_ATTRIBUTE
+from ckgrec.schemas.tables import (
+    FAMILY_CONCEPT,
+    FAMILY_EXTERNAL,
+    FAMILY_ITEM_ATTRIBUTE,
+    FAMILY_USER_ATTRIBUTE,
+)
 
 MODALITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
-
 from ckgrec.kgbuild.config import ConceptConfig
+from sklearn.cluster import KMeans
 
 
 @dataclass

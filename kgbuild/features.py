@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-
 from ckgrec.kgbuild.raw import FeatureMatrix
 from ckgrec.kgbuild.tabular import read_table
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem

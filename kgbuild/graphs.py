@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.schemas.tables import (
     FAMILY_CONCEPT,
     FAMILY_EXTERNAL,

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.schemas.store import StoreWriter
 from ckgrec.schemas.tables import (
     ALIGNMENT_ITEMS,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 

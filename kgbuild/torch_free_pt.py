@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
 from ckgrec.schemas.errors import InputValidationError, Problem
 

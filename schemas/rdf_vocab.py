@@ -14,9 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib.namespace import DefinedNamespace, Namespace
-from rdflib.term import URIRef
-
 from ckgrec.schemas.tables import (
     FAMILY_CONCEPT,
     FAMILY_EXTERNAL,
@@ -30,6 +27,8 @@ from ckgrec.schemas.tables import (
     KIND_USER,
     KIND_USER_ATTRIBUTE,
 )
+from rdflib.namespace import DefinedNamespace, Namespace
+from rdflib.term import URIRef
 
 VOCAB_IRI = "https://w3id.org/ckgrec/vocab"
 VOCAB_FILE = Path(__file__).resolve().parent / "vocab.ttl"

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from ckgrec.schemas.errors import InputNotFoundError, StoreError, StoreMismatchError
 from ckgrec.schemas.tables import FEATURE_INDEX, SCHEMA_VERSION, TABLES, TableSpec
 

@@ -56,7 +56,9 @@ def test_import_contracts_hold(tmp_path):
 @pytest.mark.parametrize("rel, line, contract", [
     ("kgbuild/graphs.py", "import torch", "kgbuild imports schemas only"),
     ("schemas/tables.py", "from ckgrec.kgbuild import graphs", "schemas imports no other ckgrec package"),
-    ("model/metrics.py", "from ckgrec.kgbuild import split", "model reads the store through schemas"),
+    ("model/evaluation/metrics.py", "from ckgrec.kgbuild import split", "model reads the store through schemas"),
+    ("model/nn/losses.py", "from ckgrec.model.models import base", "model layers"),
+    ("model/inference/recommend.py", "from ckgrec.model.training import trainer", "model layers"),
 ])
 def test_a_planted_forbidden_import_breaks_its_contract(tmp_path, rel, line, contract):
     result = lint_imports(installed_view(tmp_path, plant=(rel, line)))

@@ -1,10 +1,9 @@
 """``ckg build`` / ``ckg datasets`` / config loading through the real entry point."""
 from __future__ import annotations
 
-import pytest
+from ckgrec.schemas.store import Store
 
 from ckgrec.cli import main
-from ckgrec.schemas.store import Store
 
 
 def test_build_command_writes_a_store(world_dir, tmp_path, capsys):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pandas as pd
-
 from ckgrec.schemas.tables import FAMILY_INTERACTION
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ckgrec.kgbuild.build import build
 from ckgrec.schemas.store import Store
+
 from tests.conftest import shared_dataset
 
 

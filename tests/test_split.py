@@ -1,10 +1,8 @@
 """Per-user splitting rules."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
-
 from ckgrec.kgbuild.config import SplitConfig
 from ckgrec.kgbuild.split import assign_splits, filter_pairs
 from ckgrec.schemas.errors import ConfigError

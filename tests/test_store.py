@@ -6,7 +6,6 @@ import shutil
 
 import pyarrow.parquet as pq
 import pytest
-
 from ckgrec.kgbuild.build import build
 from ckgrec.schemas.errors import StoreError, StoreMismatchError
 from ckgrec.schemas.store import Store

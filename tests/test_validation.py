@@ -8,7 +8,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from ckgrec.kgbuild.build import build
 from ckgrec.kgbuild.features import read_feature
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError

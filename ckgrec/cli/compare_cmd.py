@@ -26,8 +26,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ckgrec.model.compare import compare, format_table
-    from ckgrec.model.metrics import parse_metric
+    from ckgrec.model.evaluation.compare import compare, format_table
+    from ckgrec.model.evaluation.metrics import parse_metric
 
     metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
     for m in metrics:

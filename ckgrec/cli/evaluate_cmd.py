@@ -23,21 +23,23 @@ def register(sub) -> None:
     p.add_argument("--split", choices=["valid", "test", "both"], default="both", help="which split(s) to rank (default both)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to score (default auto)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
-    p.add_argument("--rescore", action="store_true", help="rewrite RUN/scores.json and the per-user files from RUN/best.pt (full "
-                   "ranking, both splits, the run's K), keeping its epochs and timings: for a finished run scored by an older "
-                   "version whose final evaluation was wrong (kgat/dualkgat before 2026-11-27: stale attention after loading best.pt)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ckgrec.model.config import coerce
-    from ckgrec.model.data import TrainData
-    from ckgrec.model.evaluator import evaluate
-    from ckgrec.model.groups import NOT_APPLICABLE, Protocols, group_scores, unscorable_groups
-    from ckgrec.model.run_dir import SAMPLED, RunDir
-    from ckgrec.model.trainer import load_model
+    from ckgrec.model.core.options import coerce
+    from ckgrec.model.core.run_dir import SAMPLED, RunDir
+    from ckgrec.model.data.train_data import TrainData
+    from ckgrec.model.evaluation.evaluator import evaluate
+    from ckgrec.model.evaluation.groups import (
+        NOT_APPLICABLE,
+        Protocols,
+        group_scores,
+        unscorable_groups,
+    )
+    from ckgrec.model.inference.load import load_model
     from ckgrec.schemas.store import Store
 
     rd = RunDir(args.run).require()
@@ -46,24 +48,12 @@ def run(args: argparse.Namespace) -> int:
     store = Store.open(store_path)
     rd.check_store(store.fingerprint, store_path)
     data = TrainData.from_store(store)
-    if args.rescore:
-        from ckgrec.model.trainer import rescore
-
-        if not rd.is_complete:
-            raise SystemExit(f"{rd.path}: --rescore needs a finished run (scores.json); resume it with 'ckg train' instead")
-        old = rd.read_scores()
-        new = rescore(rd, data, "cpu" if args.device == "auto" else args.device)
-        keys = [f"{n}@{k}" for k in cfg["train"]["ks"] for n in ("recall", "ndcg")]
-        for s in ("valid", "test"):
-            print(f"{s:5s} " + "  ".join(f"{k} {old[s][k]:.4f} -> {new[s][k]:.4f}" for k in keys))
-        print(f"rewritten: {rd.file('scores.json')}")
-        return 0
     model, cfg = load_model(rd, data, args.device)
     splits = ["valid", "test"] if args.split == "both" else [args.split]
     if not rd.is_complete:
         print(f"note: {rd.path} has not finished training; evaluating its best state so far")
     if args.protocol == "sampled":
-        from ckgrec.model.sampled_protocol import WARNING, evaluate_sampled
+        from ckgrec.model.evaluation.sampled_protocol import WARNING, evaluate_sampled
 
         ks = coerce(args.ks, tuple[int, ...], "--ks") if args.ks else (1, 5, 10)
         out = {s: evaluate_sampled(model, data, s, args.negatives, ks, seed=cfg["train"]["seed"]) for s in splits}

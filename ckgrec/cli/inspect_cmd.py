@@ -34,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
     if args.graphml and not args.entity:
         raise ConfigError("--graphml writes the neighbourhood of --entity; pass --entity LABEL too")
     if args.entity:
-        from ckgrec.kgbuild.inspect.neighbourhood import format_tree, neighbourhood, write_graphml
+        from ckgrec.kgbuild.inspect.neighbourhood import (
+            format_tree,
+            neighbourhood,
+            write_graphml,
+        )
 
         nb = neighbourhood(args.store, args.entity, args.hops, graph=args.graph, max_nodes=args.max_nodes)
         if args.json:

@@ -16,8 +16,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ckgrec.model.config import TRAINER_DEFAULTS, config_options
-    from ckgrec.model.registry import MODELS, get_model
+    from ckgrec.model.core.options import config_options
+    from ckgrec.model.models.registry import MODELS, get_model
+    from ckgrec.model.training.config import TRAINER_DEFAULTS
 
     classes = [get_model(args.name)] if args.name else list(MODELS.values())
     for cls in classes:

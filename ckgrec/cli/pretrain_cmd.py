@@ -8,7 +8,9 @@ GRAPH_NAMES = ("user_side", "item_side")  # schemas.tables.GRAPHS, repeated to k
 
 
 def register(sub) -> None:
-    from ckgrec.model.pretrain_config import PretrainConfig  # plain dataclass: no torch, --help stays instant
+    from ckgrec.model.pretraining.config import (
+        PretrainConfig,  # plain dataclass: no torch, --help stays instant
+    )
 
     D = PretrainConfig()
     p = sub.add_parser(
@@ -69,7 +71,7 @@ OPTION_FIELDS = (
 
 
 def load_pretrain_config(args: argparse.Namespace):
-    from ckgrec.model.pretrain_config import PretrainConfig
+    from ckgrec.model.pretraining.config import PretrainConfig
     from ckgrec.schemas.config_io import load_toml
 
     cfg = load_toml(PretrainConfig, args.config, section="pretrain") if args.config else PretrainConfig()
@@ -90,7 +92,7 @@ def parse_graphs(value: str) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     graphs = parse_graphs(args.graphs)
     cfg = load_pretrain_config(args)
-    from ckgrec.model.pretrain import pretrain_store
+    from ckgrec.model.pretraining.pretrain import pretrain_store
     from ckgrec.schemas.store import Store
 
     store = Store.open(args.store)

@@ -25,9 +25,9 @@ def run(args) -> int:
     from dataclasses import asdict
     from pathlib import Path
 
-    from ckgrec.model.data import TrainData
-    from ckgrec.model.recommend import recommend, resolve_user
-    from ckgrec.model.trainer import load_model
+    from ckgrec.model.data.train_data import TrainData
+    from ckgrec.model.inference.load import load_model
+    from ckgrec.model.inference.recommend import recommend, resolve_user
     from ckgrec.schemas.errors import InputNotFoundError
     from ckgrec.schemas.store import Store
 

@@ -50,8 +50,9 @@ def load_configs(args: argparse.Namespace):
     import tomllib
     from pathlib import Path
 
-    from ckgrec.model.config import TrainConfig, build_config, coerce
-    from ckgrec.model.registry import get_model
+    from ckgrec.model.core.options import build_config, coerce
+    from ckgrec.model.models.registry import get_model
+    from ckgrec.model.training.config import TrainConfig
     from ckgrec.schemas.config_io import from_mapping
     from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 
@@ -87,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
 
     import torch  # noqa: F401  (heavy: only once the options are known to be valid)
 
-    from ckgrec.model.data import TrainData
-    from ckgrec.model.trainer import train
+    from ckgrec.model.data.train_data import TrainData
+    from ckgrec.model.training.trainer import train
     from ckgrec.schemas.store import Store
 
     store = Store.open(args.store)

@@ -1,8 +1,8 @@
 """The typed configuration of ``ckg run``: one TOML file, one frozen dataclass per table.
 
 Every table reuses the dataclass its single command already reads (``[build]`` is
-:class:`ckgrec.kgbuild.config.BuildConfig`, ``[pretrain]`` :class:`ckgrec.model.pretrain_config.PretrainConfig`,
-``[train]`` :class:`ckgrec.model.config.TrainConfig`, a model's ``options`` its ``Config``), so a key
+:class:`ckgrec.kgbuild.config.BuildConfig`, ``[pretrain]`` :class:`ckgrec.model.pretraining.config.PretrainConfig`,
+``[train]`` :class:`ckgrec.model.training.config.TrainConfig`, a model's ``options`` its ``Config``), so a key
 means the same in ``ckg run`` as in ``ckg build``/``pretrain``/``train``, and a misspelt key is
 an error naming the closest valid one (:func:`ckgrec.schemas.config_io.from_mapping`). Values are
 type-checked before construction, so ``epochs = "ten"`` names the key instead of failing deep
@@ -24,9 +24,10 @@ from typing import Any, TypeVar
 
 from ckgrec.kgbuild.adapters import ADAPTER_MODULES
 from ckgrec.kgbuild.config import BuildConfig
-from ckgrec.model.config import TrainConfig
-from ckgrec.model.metrics import parse_metric
-from ckgrec.model.pretrain_config import PretrainConfig
+from ckgrec.model.evaluation.metrics import parse_metric
+from ckgrec.model.evaluation.statistics import TESTS
+from ckgrec.model.pretraining.config import PretrainConfig
+from ckgrec.model.training.config import TrainConfig
 from ckgrec.schemas.config_io import from_mapping
 from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 
@@ -34,7 +35,6 @@ T = TypeVar("T")
 
 EMBEDDED = "embedded"  # [data] source value naming the bundled micro-video dataset
 FORMATS = ("auto", *ADAPTER_MODULES)
-TESTS = ("wilcoxon", "ttest")  # model.compare.TESTS, repeated to keep this module free of scipy
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -294,7 +294,7 @@ def _no_key(table: dict[str, Any], key: str, where: str, instead: str) -> None:
 
 def _models(tables: _Tables, where: str, train_table: dict[str, Any], evaluate: EvaluateConfig, pretrain: PretrainConfig | None,
             building: bool) -> tuple[ModelRun, ...]:
-    from ckgrec.model.registry import get_model
+    from ckgrec.model.models.registry import get_model
 
     if not tables.models:
         raise ConfigError(f"{where}: no [[models]] table; add at least one, e.g.\n[[models]]\nname = \"bprmf\"")

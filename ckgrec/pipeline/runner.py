@@ -64,7 +64,7 @@ class Context:
         return self._store
 
     def data(self):
-        from ckgrec.model.data import TrainData
+        from ckgrec.model.data.train_data import TrainData
 
         if self._data is None:
             self._data = TrainData.from_store(self.store())

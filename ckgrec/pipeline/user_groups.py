@@ -1,7 +1,7 @@
 """Test metrics per user group, for runs whose ``scores.json`` does not carry ``groups`` yet.
 
 The trainer writes ``scores.json["groups"]["test"]`` (warm, cold items, cold users, activity
-quartiles; see ``model/groups.py``) and those figures are always preferred. A run written before
+quartiles; see ``model/evaluation/groups.py``) and those figures are always preferred. A run written before
 that has only ``per_user_test.parquet``; from it the activity quartiles can still be computed
 exactly as ``model.groups.activity_quartiles`` defines them -- cut points at the quartiles of
 the training degree (training pairs per user) over non-cold users with a training pair, a user
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ckgrec.model.groups import activity_quartiles
+from ckgrec.model.evaluation.groups import activity_quartiles
 
 ACTIVITY = tuple(f"activity_q{q}" for q in range(1, 5))
 

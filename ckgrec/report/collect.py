@@ -48,8 +48,8 @@ def _json_or_none(p: Path) -> Any:
 
 
 def collect(cfg: PipelineConfig, state: PipelineState) -> ReportData:
-    from ckgrec.model.pretrained import pretrained_paths
-    from ckgrec.model.run_dir import RunDir
+    from ckgrec.model.core.run_dir import RunDir
+    from ckgrec.model.data.pretrained import pretrained_paths
     from ckgrec.schemas.tables import GRAPHS
 
     manifest = json.loads((cfg.store_path / "manifest.json").read_text(encoding="utf-8"))

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.kgbuild import torch_free_pt
 from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem

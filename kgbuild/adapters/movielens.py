@@ -17,7 +17,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-
 from ckgrec.kgbuild.raw import RawDataset
 from ckgrec.kgbuild.tabular import require_file
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
 from ckgrec.kgbuild.features import read_feature
 from ckgrec.kgbuild.raw import RawDataset
 from ckgrec.kgbuild.tabular import find_table, read_table, sep_for

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
 from ckgrec.kgbuild.tabular import require_file
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem

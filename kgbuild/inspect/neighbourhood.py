@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
 from ckgrec.kgbuild.inspect.summary import GraphData
 from ckgrec.schemas.errors import ConfigError
 from ckgrec.schemas.store import Store

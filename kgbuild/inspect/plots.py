@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from ckgrec.kgbuild.inspect.summary import GRAPH_TITLE, GraphData
 from ckgrec.kgbuild.rdf.errors import require
 from ckgrec.schemas.store import Store

@@ -124,9 +124,9 @@ def _term_ox(x):
 
 
 def _rdflib(path: Path, sparql: str, pmap: dict[str, str]) -> QueryResult:
-    from rdflib import Dataset, Literal, URIRef
-
     import warnings
+
+    from rdflib import Dataset, Literal, URIRef
 
     t = time.perf_counter()
     ds = Dataset(default_union=True)

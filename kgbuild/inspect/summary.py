@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.schemas.store import Store
 from ckgrec.schemas.tables import (
     ENTITY_KINDS,

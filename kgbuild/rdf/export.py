@@ -40,7 +40,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-
 from ckgrec.kgbuild.rdf.errors import RdfExportError
 from ckgrec.kgbuild.rdf.iri import (
     GRAPH_INTERACTIONS,
@@ -66,7 +65,14 @@ from ckgrec.kgbuild.rdf.iri import (
 from ckgrec.schemas.errors import ConfigError, StoreError, StoreMismatchError
 from ckgrec.schemas.rdf_vocab import CKG, KIND_CLASS, relation_kind
 from ckgrec.schemas.store import META_KEY, Store
-from ckgrec.schemas.tables import GRAPHS, KIND_ITEM, KIND_USER, SCHEMA_VERSION, SPLITS, TABLES
+from ckgrec.schemas.tables import (
+    GRAPHS,
+    KIND_ITEM,
+    KIND_USER,
+    SCHEMA_VERSION,
+    SPLITS,
+    TABLES,
+)
 
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -635,9 +641,8 @@ def export_store(
 
 
 def _write_turtle(ntriples: bytes, f, base: str) -> None:
-    from rdflib import Graph
-
     from ckgrec.kgbuild.rdf.iri import prefixes
+    from rdflib import Graph
 
     g = Graph(bind_namespaces="none")
     g.parse(data=ntriples.decode("utf-8"), format="nt")

@@ -28,14 +28,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.kgbuild import graphs
 from ckgrec.kgbuild.rdf.errors import RdfInputError
 from ckgrec.kgbuild.rdf.iri import LABEL_PREFIX, NODE_PATH, RELATION_PATH, decode
 from ckgrec.kgbuild.rdf.parse import Lit, iter_quads
 from ckgrec.kgbuild.store_output import natural_order, store_counts, write_store
 from ckgrec.schemas.errors import InputNotFoundError, StoreError
-from ckgrec.schemas.rdf_vocab import CKG, KIND_CLASS, RELATION_KINDS, SPLIT_TERMS, vocabulary_terms
+from ckgrec.schemas.rdf_vocab import (
+    CKG,
+    KIND_CLASS,
+    RELATION_KINDS,
+    SPLIT_TERMS,
+    vocabulary_terms,
+)
 from ckgrec.schemas.store import compute_fingerprint
 from ckgrec.schemas.tables import (
     KIND_CONCEPT,

@@ -27,7 +27,6 @@ from urllib.parse import quote, unquote, urlsplit
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.schemas.errors import ConfigError
 from ckgrec.schemas.rdf_vocab import RELATION_KINDS, VOCAB_IRI
 from ckgrec.schemas.tables import (

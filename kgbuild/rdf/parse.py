@@ -125,10 +125,10 @@ def _oxigraph(f, fmt: str, path) -> Iterator[Quad]:
 
 
 def _rdflib(f, fmt: str, path) -> Iterator[Quad]:
+    import warnings
+
     from rdflib import BNode, Dataset, Literal, URIRef
     from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-
-    import warnings
 
     ds = Dataset()
     try:

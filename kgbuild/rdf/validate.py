@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from ckgrec.kgbuild.rdf.errors import require
 from ckgrec.kgbuild.rdf.parse import Lit, iter_quads
 from ckgrec.schemas.errors import Problem

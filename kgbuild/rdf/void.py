@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ckgrec.kgbuild.rdf.iri import GRAPH_INTERACTIONS, GRAPH_ITEM_SIDE, GRAPH_USER_SIDE, encode_key, prefixes
+from ckgrec.kgbuild.rdf.iri import (
+    GRAPH_INTERACTIONS,
+    GRAPH_ITEM_SIDE,
+    GRAPH_USER_SIDE,
+    encode_key,
+    prefixes,
+)
 
 VOID = "http://rdfs.org/ns/void#"
 DCTERMS = "http://purl.org/dc/terms/"

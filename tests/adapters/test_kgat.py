@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from ckgrec.kgbuild.adapters import kgat
 from ckgrec.schemas.errors import InputValidationError
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from ckgrec.kgbuild.adapters import mmgcn
 from ckgrec.schemas.errors import InputValidationError
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from ckgrec.kgbuild.adapters import recbole
 from ckgrec.schemas.errors import InputValidationError
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from ckgrec.kgbuild import torch_free_pt
 from ckgrec.schemas.errors import InputValidationError
 

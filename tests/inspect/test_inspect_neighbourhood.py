@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
-
-from ckgrec.cli import main
 from ckgrec.kgbuild.inspect.neighbourhood import format_tree, neighbourhood
 from ckgrec.schemas.errors import ConfigError
+
+from ckgrec.cli import main
 
 
 def test_one_hop_of_a_user_is_its_training_edges(store_dir, store):

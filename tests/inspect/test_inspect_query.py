@@ -5,9 +5,9 @@ import csv
 import io
 
 import pytest
+from ckgrec.kgbuild.inspect.query import format_csv, run_query
 
 from ckgrec.cli import main
-from ckgrec.kgbuild.inspect.query import format_csv, run_query
 
 EXAMPLE = """
 SELECT DISTINCT ?user ?item WHERE {

@@ -5,9 +5,14 @@ import json
 
 import numpy as np
 import pytest
+from ckgrec.kgbuild.inspect.summary import (
+    components,
+    degree_stats,
+    format_inspection,
+    summarize,
+)
 
 from ckgrec.cli import main
-from ckgrec.kgbuild.inspect.summary import components, degree_stats, format_inspection, summarize
 
 
 @pytest.fixture(scope="module")

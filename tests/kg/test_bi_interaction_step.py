@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-
-from ckgrec.model.kg.aggregation import BiInteraction, LinearAggregator, keep_mask, message_dropout
+from ckgrec.model.nn.aggregation import (
+    BiInteraction,
+    LinearAggregator,
+    keep_mask,
+    message_dropout,
+)
 
 torch.set_num_threads(1)
 

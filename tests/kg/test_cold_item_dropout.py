@@ -7,11 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from ckgrec.model.core.options import build_config
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.inference.load import load_model
+from ckgrec.model.models.registry import get_model
+from ckgrec.model.training.config import TrainConfig
+from ckgrec.model.training.trainer import train
 
-from ckgrec.model.config import TrainConfig, build_config
-from ckgrec.model.data import TrainData
-from ckgrec.model.registry import get_model
-from ckgrec.model.trainer import load_model, train
 from tests.model.block_store import block_store, cold_item
 
 SMALL = {"dim": 16, "relation_dim": 16, "layer_dims": (16, 16), "dropout": 0.0, "fusion_dim": 8, "init": "random"}
@@ -98,7 +100,7 @@ def test_with_cold_user_dropout_a_user_with_only_a_profile_gets_the_items_of_its
     """Users' profiles name their block; a quarter of the users are k = 0 cold users (all their
     pairs in test, none in any graph). Scored through the profile edges of the item-side graph,
     a cold user's top 8 among all items should be its block's 8 items."""
-    from ckgrec.model.groups import Protocols
+    from ckgrec.model.evaluation.groups import Protocols
 
     torch.set_num_threads(1)
     data = TrainData.from_store(block_store(tmp_path / "s", profiles=True, cold_users=0.25))

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from ckgrec.model.kg.aggregation import BiInteraction, aggregate, aggregate_differentiable, sparse_adjacency
-from ckgrec.model.kg.attention import attention_logits
-from ckgrec.model.kg.dimension_importance import DimensionImportance
-from ckgrec.model.kg.edge_softmax import edge_softmax
-from ckgrec.model.kg.layer_fusion import LayerAttention
+from ckgrec.model.nn.aggregation import (
+    BiInteraction,
+    aggregate,
+    aggregate_differentiable,
+    sparse_adjacency,
+)
+from ckgrec.model.nn.attention import attention_logits
+from ckgrec.model.nn.dimension_importance import DimensionImportance
+from ckgrec.model.nn.edge_softmax import edge_softmax
+from ckgrec.model.nn.layer_fusion import LayerAttention
 
 torch.set_num_threads(1)
 
@@ -122,8 +126,8 @@ def test_layer_attention_with_uniform_weights_is_plain_concat():
 def test_mean_fusion_is_lightgcns_layer_average_and_pairs_layers_across_in_the_score(store):
     """fusion='mean' gives (1/(L+1)) sum_l e^(l) of the very states plain concat lays side by side;
     its inner product is the average over every (layer l, layer m) pair, not only l = m."""
-    from ckgrec.model.kg.graph_encoder import GraphEncoder
-    from ckgrec.model.kg.graph_tensors import GraphTensors
+    from ckgrec.model.data.graph_tensors import GraphTensors
+    from ckgrec.model.nn.graph_encoder import GraphEncoder
 
     g = GraphTensors.from_store(store, "user_side")
     encoders = {}
@@ -142,10 +146,10 @@ def test_mean_fusion_is_lightgcns_layer_average_and_pairs_layers_across_in_the_s
 
 def test_init_std_replaces_xaviers_graph_sized_scale(store):
     """Xavier's std sqrt(2 / (N + d)) shrinks with the entity count N; init_std sets it directly."""
-    from ckgrec.model.config import ConfigError
-    from ckgrec.model.dualkgat import DualKGATConfig
-    from ckgrec.model.kg.graph_encoder import GraphEncoder
-    from ckgrec.model.kg.graph_tensors import GraphTensors
+    from ckgrec.model.data.graph_tensors import GraphTensors
+    from ckgrec.model.models.dualkgat import DualKGATConfig
+    from ckgrec.model.nn.graph_encoder import GraphEncoder
+    from ckgrec.schemas.errors import ConfigError
 
     g = GraphTensors.from_store(store, "user_side")
     torch.manual_seed(0)
@@ -159,8 +163,8 @@ def test_init_std_replaces_xaviers_graph_sized_scale(store):
 
 
 def test_mean_fusion_config_needs_layers_of_the_embedding_size():
-    from ckgrec.model.config import ConfigError
-    from ckgrec.model.dualkgat import DualKGATConfig
+    from ckgrec.model.models.dualkgat import DualKGATConfig
+    from ckgrec.schemas.errors import ConfigError
 
     DualKGATConfig(fusion="mean", aggregator="linear")  # linear layers keep the embedding size
     DualKGATConfig(fusion="mean", layer_dims=(64, 64))
@@ -169,7 +173,7 @@ def test_mean_fusion_config_needs_layers_of_the_embedding_size():
 
 
 def test_neighbour_sampling_caps_each_head_and_prefers_confident_edges():
-    from ckgrec.model.kg.neighbour_sampling import sample_neighbours
+    from ckgrec.model.nn.neighbour_sampling import sample_neighbours
 
     head = torch.tensor([0] * 10 + [1] * 2)
     conf = torch.tensor([1.0] * 2 + [0.01] * 8 + [0.5] * 2)
@@ -184,8 +188,7 @@ def test_neighbour_sampling_caps_each_head_and_prefers_confident_edges():
 
 def test_best_paths_follow_attention():
     import numpy as np
-
-    from ckgrec.model.explain import best_paths
+    from ckgrec.model.inference.explain import best_paths
 
     # user 0 -> items 1, 2 ; 1 -> concept 3 ; 2 -> concept 4 ; 3 and 4 -> target item 5
     head = np.array([0, 0, 1, 2, 3, 4])
@@ -202,8 +205,8 @@ def test_best_paths_follow_attention():
 def test_users_items_only_forward_equals_the_full_forward_cut_to_those_rows(store, attention_grad):
     """The last layer computed for users and items only gives exactly the rows of the full
     propagation, and its gradients flow to the same parameters."""
-    from ckgrec.model.kg.graph_encoder import GraphEncoder
-    from ckgrec.model.kg.graph_tensors import GraphTensors
+    from ckgrec.model.data.graph_tensors import GraphTensors
+    from ckgrec.model.nn.graph_encoder import GraphEncoder
 
     torch.manual_seed(0)
     enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8, 6, 4), dropout=0.0, attention_grad=attention_grad).double()
@@ -222,8 +225,8 @@ def test_selected_rows_equal_the_full_forward_picked(store, fusion, all_nodes, n
     """A batch's rows (users and items repeated, in any order) are the full forward's rows, with
     the full forward's gradients: the encoder normalises only the rows it is asked for, each
     distinct row once. ``all_nodes`` takes the path of a graph of users and items only."""
-    from ckgrec.model.kg.graph_encoder import GraphEncoder
-    from ckgrec.model.kg.graph_tensors import GraphTensors
+    from ckgrec.model.data.graph_tensors import GraphTensors
+    from ckgrec.model.nn.graph_encoder import GraphEncoder
 
     torch.manual_seed(0)
     enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8, 6, 4), dropout=0.0, fusion=fusion, normalize=normalize).double()
@@ -245,8 +248,8 @@ def test_selected_rows_equal_the_full_forward_picked(store, fusion, all_nodes, n
 
 
 def _edge_weight_encoder(store, mode):
-    from ckgrec.model.kg.graph_encoder import GraphEncoder
-    from ckgrec.model.kg.graph_tensors import GraphTensors
+    from ckgrec.model.data.graph_tensors import GraphTensors
+    from ckgrec.model.nn.graph_encoder import GraphEncoder
 
     torch.manual_seed(0)
     return GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8,), dropout=0.0, edge_weights=mode).double()
@@ -275,7 +278,7 @@ def test_attention_degree_shares_lightgcn_mass_by_the_softmax_with_a_degree_prio
     """Per head: softmax over its edges of (TransR logit - 1/2 log d_tail), times the head's
     LightGCN mass sum_t 1/sqrt(d_h d_t), computed one head at a time in a loop; with equal logits
     the weights are LightGCN's exactly."""
-    from ckgrec.model.kg import graph_encoder
+    from ckgrec.model.nn import graph_encoder
 
     enc = _edge_weight_encoder(store, "attention_degree")
     g = enc.graph
@@ -307,9 +310,8 @@ def test_a_graph_of_users_and_items_only_skips_the_cut_without_changing_a_value(
     skips cutting rows; outputs equal the cut path's exactly, gradients up to the order in which
     autograd adds their terms."""
     import numpy as np
-
-    from ckgrec.model.kg.graph_encoder import GraphEncoder
-    from ckgrec.model.kg.graph_tensors import GraphTensors
+    from ckgrec.model.data.graph_tensors import GraphTensors
+    from ckgrec.model.nn.graph_encoder import GraphEncoder
 
     h = torch.tensor([0, 0, 1, 1])  # users 0, 1 -> items 2, 3, 4
     t = torch.tensor([2, 3, 3, 4])
@@ -337,9 +339,9 @@ def test_stored_side_edges_keep_interactions_both_ways_and_side_triples_as_store
     """side_edges='stored' (RecBole's KGAT graph): every user-item edge in both directions, every
     other triple only head <- tail; an entity that is only ever a tail hears nothing, so its
     aggregated neighbourhood is zero, while under 'both' it hears its heads."""
-    from ckgrec.model.kg.aggregation import aggregate
-    from ckgrec.model.kg.graph_encoder import GraphEncoder
-    from ckgrec.model.kg.graph_tensors import GraphTensors
+    from ckgrec.model.data.graph_tensors import GraphTensors
+    from ckgrec.model.nn.aggregation import aggregate
+    from ckgrec.model.nn.graph_encoder import GraphEncoder
 
     g = GraphTensors.from_store(store, "user_side")
     tr = g.triples
@@ -369,9 +371,9 @@ def test_stored_side_edges_keep_interactions_both_ways_and_side_triples_as_store
 def test_encoder_transr_loss_and_l2_equal_the_per_triple_formulas(store):
     """The encoder's TransR batch loss (one shared lookup for both terms) equals the gathered
     formula of model.transr, and its L2 term the batch's squared norms over twice its size."""
-    from ckgrec.model.kg.graph_encoder import GraphEncoder
-    from ckgrec.model.kg.graph_tensors import GraphTensors
-    from ckgrec.model.transr import transr_kg_loss
+    from ckgrec.model.data.graph_tensors import GraphTensors
+    from ckgrec.model.nn.graph_encoder import GraphEncoder
+    from ckgrec.model.nn.transr import transr_kg_loss
 
     torch.manual_seed(0)
     enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 6, (8,), dropout=0.0).double()

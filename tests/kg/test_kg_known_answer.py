@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-
-from ckgrec.model.config import TrainConfig, build_config
-from ckgrec.model.data import TrainData
-from ckgrec.model.registry import get_model
-from ckgrec.model.trainer import train
+from ckgrec.model.core.options import build_config
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.models.registry import get_model
+from ckgrec.model.training.config import TrainConfig
+from ckgrec.model.training.trainer import train
 
 N_BLOCKS, SIZE = 4, 8
 

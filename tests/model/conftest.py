@@ -19,7 +19,7 @@ def _one_thread():
 
 @pytest.fixture(scope="session")
 def world_data(store):
-    from ckgrec.model.data import TrainData
+    from ckgrec.model.data.train_data import TrainData
 
     return TrainData.from_store(store)
 
@@ -53,7 +53,7 @@ def block_pairs(n_blocks: int = 4, size: int = 8):
 
 @pytest.fixture
 def block_data():
-    from ckgrec.model.data import TrainData
+    from ckgrec.model.data.train_data import TrainData
 
     n_users, n_items, train, test = block_pairs()
     return TrainData.from_pairs(n_users, n_items, train, test=test)

@@ -7,7 +7,8 @@ pytest.importorskip("torch")
 
 
 def test_speed_child_times_the_trainers_epoch_and_splits_it_by_operator(store_dir, monkeypatch):
-    import ckgrec.model.trainer as trainer
+    import ckgrec.model.training.trainer as trainer
+
     from benchmarks import bench_kg_speed as bench
 
     made = []
@@ -26,7 +27,8 @@ def test_speed_child_times_the_trainers_epoch_and_splits_it_by_operator(store_di
 
 
 def test_speed_child_runs_one_whole_epoch_through_the_trainers_loop(store_dir, monkeypatch):
-    import ckgrec.model.trainer as trainer
+    import ckgrec.model.training.trainer as trainer
+
     from benchmarks import bench_kg_speed as bench
 
     epochs = []

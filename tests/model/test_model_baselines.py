@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from ckgrec.model.config import TrainConfig, build_config
-from ckgrec.model.data import TrainData
-from ckgrec.model.registry import MODELS, get_model
-from ckgrec.model.trainer import train
+from ckgrec.model.core.options import build_config
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.models.registry import MODELS, get_model
+from ckgrec.model.training.config import TrainConfig
+from ckgrec.model.training.trainer import train
 
 FAST = dict(epochs=60, batch_size=64, lr=0.05, patience=0, eval_every=60, ks=(1, 5), valid_metric="hit@1")
 

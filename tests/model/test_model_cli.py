@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from ckgrec.model.core.run_dir import RunDir
 
 from ckgrec.cli import main
-from ckgrec.model.run_dir import RunDir
 
 FAST = ["--epochs", "3", "--batch-size", "64", "--lr", "0.01", "--quiet", "--threads", "1"]
 
@@ -67,6 +67,7 @@ def test_evaluate_full_and_sampled(runs, capsys):
 
 def test_evaluate_refuses_a_store_from_another_build(runs, tmp_path, capsys):
     from ckgrec.kgbuild.build import build
+
     from tests.world import make_world
 
     other = build(make_world(tmp_path / "raw", n_users=30), tmp_path / "other", fmt="native").store
@@ -99,7 +100,7 @@ def test_compare_refuses_duplicate_seeds(runs, capsys):
 
 
 def test_models_lists_every_model_with_options(capsys):
-    from ckgrec.model.registry import MODELS
+    from ckgrec.model.models.registry import MODELS
 
     assert main(["models"]) == 0
     out = capsys.readouterr().out
@@ -110,7 +111,7 @@ def test_models_lists_every_model_with_options(capsys):
 
 def test_a_run_from_before_an_option_existed_is_the_same_method_as_one_recording_its_default(runs):
     """config.json of an older run lacks options added since; they held their default then."""
-    from ckgrec.model.compare import _method_key
+    from ckgrec.model.evaluation.compare import _method_key
 
     new = RunDir(runs / "bpr1").read_config()
     new = {**new, "model": "dualkgat", "model_config": {"layer_dims": [64, 32], "edge_weights": "attention", "init": "random"}}

@@ -56,7 +56,7 @@ def test_group_tables_can_be_switched_off(cold_runs, capsys):
 
 
 def test_evaluate_reports_the_groups_of_the_final_scores(cold_runs, capsys):
-    from ckgrec.model.run_dir import RunDir
+    from ckgrec.model.core.run_dir import RunDir
 
     assert main(["evaluate", cold_runs[0], "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

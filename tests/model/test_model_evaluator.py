@@ -4,10 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from ckgrec.model.base import Recommender
-from ckgrec.model.data import TrainData
-from ckgrec.model.evaluator import evaluate
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.evaluation.evaluator import evaluate
+from ckgrec.model.models.base import Recommender
 
 
 class FixedScores(Recommender):

@@ -6,11 +6,18 @@ import math
 import numpy as np
 import pytest
 import torch
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.evaluation.evaluator import evaluate
+from ckgrec.model.evaluation.groups import (
+    COLD_ITEM_GROUPS,
+    COLD_USERS,
+    Protocols,
+    activity_quartiles,
+    group_scores,
+    unscorable_groups,
+)
+from ckgrec.model.models.base import ModelConfig, Recommender
 
-from ckgrec.model.base import ModelConfig, Recommender
-from ckgrec.model.data import TrainData
-from ckgrec.model.evaluator import evaluate
-from ckgrec.model.groups import COLD_ITEM_GROUPS, COLD_USERS, Protocols, activity_quartiles, group_scores, unscorable_groups
 from tests.model.block_store import block_store, cold_item, cold_world_store
 
 
@@ -98,7 +105,7 @@ def test_without_cold_start_warm_is_the_overall_ranking(world_data, store):
 
 def test_id_only_models_get_na_on_cold_items_not_numbers():
     per_group = {"test": {}}
-    from ckgrec.model.groups import GroupScores
+    from ckgrec.model.evaluation.groups import GroupScores
 
     for name in ("warm", *COLD_ITEM_GROUPS):
         per_group["test"][name] = GroupScores(np.array([0, 1]), {"recall@20": np.array([0.0, 1.0])})
@@ -130,9 +137,9 @@ def cold_store(world_dir, tmp_path_factory):
 
 
 def test_trainer_writes_groups_and_na_for_an_id_only_model(cold_store, tmp_path):
-    from ckgrec.model.config import TrainConfig
-    from ckgrec.model.run_dir import RunDir
-    from ckgrec.model.trainer import train
+    from ckgrec.model.core.run_dir import RunDir
+    from ckgrec.model.training.config import TrainConfig
+    from ckgrec.model.training.trainer import train
 
     data = TrainData.from_store(cold_store)
     tc = TrainConfig(epochs=2, batch_size=64, lr=0.01)
@@ -166,9 +173,10 @@ def test_cold_users_with_k_training_pairs_have_a_history(world_dir, tmp_path):
 def test_k0_cold_users_are_na_for_id_only_models_and_scored_through_popularity_or_profiles(cold_store, tmp_path):
     """bprmf and kgat (G_u only: a k = 0 user is an isolated ID) cannot rank for a user without
     history; mostpop (popularity) and dualkgat (the profile edges of G_i) can."""
-    from ckgrec.model.config import TrainConfig, build_config
-    from ckgrec.model.registry import get_model
-    from ckgrec.model.trainer import train
+    from ckgrec.model.core.options import build_config
+    from ckgrec.model.models.registry import get_model
+    from ckgrec.model.training.config import TrainConfig
+    from ckgrec.model.training.trainer import train
 
     data = TrainData.from_store(cold_store)
     tc = TrainConfig(epochs=1, batch_size=256, lr=0.01, eval_every=1)
@@ -206,7 +214,7 @@ def _user_blocks(data: TrainData) -> torch.Tensor:
 
 
 def test_featknn_ranks_the_cold_item_that_matches_the_history_first(block_cold):
-    from ckgrec.model.registry import get_model
+    from ckgrec.model.models.registry import get_model
 
     cls = get_model("featknn")
     model = cls.build(block_cold, cls.Config(), torch.device("cpu"))
@@ -218,9 +226,11 @@ def test_featknn_ranks_the_cold_item_that_matches_the_history_first(block_cold):
 
 
 def test_vbpr_ranks_the_cold_item_of_the_users_block_first(block_cold, tmp_path):
-    from ckgrec.model.config import TrainConfig, build_config
-    from ckgrec.model.registry import get_model
-    from ckgrec.model.trainer import load_model, train
+    from ckgrec.model.core.options import build_config
+    from ckgrec.model.inference.load import load_model
+    from ckgrec.model.models.registry import get_model
+    from ckgrec.model.training.config import TrainConfig
+    from ckgrec.model.training.trainer import train
 
     cls = get_model("vbpr")
     tc = TrainConfig(epochs=60, batch_size=64, lr=0.05, patience=0, eval_every=60, ks=(1, 5), valid_metric="hit@1")

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
-
-from ckgrec.model.config import TrainConfig
-from ckgrec.model.data import TrainData
-from ckgrec.model.registry import MODELS
-from ckgrec.model.trainer import train
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.models.registry import MODELS
+from ckgrec.model.training.config import TrainConfig
+from ckgrec.model.training.trainer import train
 from ckgrec.schemas.store import Store
 
 # short, fast settings: the point is that each model learns more than popularity, not its best score
@@ -32,7 +31,8 @@ def mostpop_recall(embedded, tmp_path_factory):
 
 
 def test_every_learned_baseline_is_listed():
-    learned = {n for n, c in MODELS.items() if c.is_baseline and n != "mostpop" and c.__module__.startswith("ckgrec.model.baselines")}
+    # kgat and acf are baselines of the KG family; their known-answer tests are in tests/kg/
+    learned = {n for n, c in MODELS.items() if c.is_baseline and n not in {"mostpop", "kgat", "acf"}}
     assert learned == set(SHORT)
 
 

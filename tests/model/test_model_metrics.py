@@ -5,8 +5,7 @@ import math
 
 import pytest
 import torch
-
-from ckgrec.model.metrics import parse_metric, topk_metrics
+from ckgrec.model.evaluation.metrics import parse_metric, topk_metrics
 from ckgrec.schemas.errors import ConfigError
 
 L2, L3, L4, L5 = 1.0, math.log2(3), 2.0, math.log2(5)

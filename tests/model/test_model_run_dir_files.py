@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from ckgrec.model.run_dir import RunDir
+from ckgrec.model.core.run_dir import RunDir
 
 
 def test_a_metrics_line_cut_off_by_a_kill_is_dropped_not_fatal(tmp_path):
@@ -19,7 +19,7 @@ def test_scores_get_the_mode_open_would_give_not_mkstemps_0600(tmp_path):
 
 
 def test_checkpoints_get_the_same_mode_as_every_other_run_file(tmp_path):
-    from ckgrec.model import checkpoint
+    from ckgrec.model.core import checkpoint
 
     checkpoint.save(tmp_path / "best.pt", {"fingerprint": "f", "state": {}})
     mask = os.umask(0)

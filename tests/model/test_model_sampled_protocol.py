@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
-from ckgrec.model.base import Recommender
-from ckgrec.model.data import TrainData
-from ckgrec.model.sampled_protocol import evaluate_sampled
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.evaluation.sampled_protocol import evaluate_sampled
+from ckgrec.model.models.base import Recommender
 
 
 class Oracle(Recommender):

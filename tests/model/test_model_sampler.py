@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-
-from ckgrec.model.sampler import BPRSampler
+from ckgrec.model.training.sampler import BPRSampler
 from ckgrec.schemas.errors import ConfigError
 
 
@@ -60,8 +59,7 @@ def test_negatives_from_trained_items_never_draws_an_item_without_training_pairs
     import numpy as np
     import scipy.sparse as sp
     import torch
-
-    from ckgrec.model.sampler import BPRSampler
+    from ckgrec.model.training.sampler import BPRSampler
 
     rng = np.random.default_rng(0)
     dense = rng.random((30, 40)) < 0.2

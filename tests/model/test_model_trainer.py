@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import json
 
+import ckgrec.model.training.trainer as trainer_mod
 import pytest
 import torch
-
-import ckgrec.model.trainer as trainer_mod
-from ckgrec.model import checkpoint as ckpt
-from ckgrec.model.config import TrainConfig, build_config
-from ckgrec.model.registry import get_model
-from ckgrec.model.run_dir import RunDir
-from ckgrec.model.trainer import train
+from ckgrec.model.core import checkpoint as ckpt
+from ckgrec.model.core.options import build_config
+from ckgrec.model.core.run_dir import RunDir
+from ckgrec.model.models.registry import get_model
+from ckgrec.model.training.config import TrainConfig
+from ckgrec.model.training.trainer import train
 from ckgrec.schemas.errors import ConfigError, StoreMismatchError
 
 TC = dict(epochs=6, batch_size=64, lr=0.01, patience=0, ks=(5, 10), valid_metric="recall@10")
@@ -141,7 +141,7 @@ def test_bad_trainer_options_are_config_errors():
 def test_training_and_scoring_on_cuda(world_data, tmp_path, name):
     scores = train(world_data, name, tmp_path / name, train_config=TrainConfig(**{**TC, "epochs": 2, "device": "cuda"}))
     assert scores["device"].startswith("cuda") and 0.0 <= scores["test"]["recall@10"] <= 1.0
-    from ckgrec.model.trainer import load_model
+    from ckgrec.model.inference.load import load_model
 
     model, _ = load_model(tmp_path / name, world_data, "cpu")  # a CUDA checkpoint loads on the CPU
     assert model.device.type == "cpu"

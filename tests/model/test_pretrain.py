@@ -7,11 +7,11 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
-from ckgrec.model.pretrain import PretrainConfig, train_transr
-from ckgrec.model.pretrain_data import splits_from_store, split_holdout
-from ckgrec.model.pretrained import load_pretrained, pretrained_paths, save_pretrained
-from ckgrec.model.transr import transr_score
+from ckgrec.model.data.kg_splits import split_holdout, splits_from_store
+from ckgrec.model.data.pretrained import load_pretrained, pretrained_paths
+from ckgrec.model.nn.transr import transr_score
+from ckgrec.model.pretraining.pretrain import PretrainConfig, train_transr
+from ckgrec.model.pretraining.save import save_pretrained
 from ckgrec.schemas.errors import ConfigError, InputNotFoundError, StoreMismatchError
 from ckgrec.schemas.store import Store
 
@@ -80,7 +80,7 @@ def test_training_reports_metrics_and_early_stopping(trained):
 
 
 def test_returned_weights_are_those_the_early_stopper_chose(trained):
-    from ckgrec.model.pretrain import evaluate_tensors
+    from ckgrec.model.pretraining.pretrain import evaluate_tensors
 
     splits, result = trained
     es = result.metrics["early_stopping"]
@@ -90,9 +90,8 @@ def test_returned_weights_are_those_the_early_stopper_chose(trained):
 
 
 def test_round_trip_gives_identical_tensors_and_pykeen_scores(own_store, trained):
+    from ckgrec.model.pretraining.pykeen_models import build_transr
     from pykeen.losses import PairwiseLogisticLoss
-
-    from ckgrec.model.pretrain_model import build_transr
 
     splits, result = trained
     loaded = load_pretrained(own_store, "item_side")
@@ -125,6 +124,7 @@ def test_deterministic_on_cpu_for_a_fixed_seed(trained, own_store):
 
 def test_refuses_embeddings_of_another_store(trained, own_store, tmp_path):
     from ckgrec.kgbuild.build import build
+
     from tests.world import make_world
 
     other = Store.open(build(make_world(tmp_path / "raw", seed=11, n_items=64), tmp_path / "other", fmt="native").store)
@@ -192,8 +192,9 @@ def test_cli_pretrain_smoke(store_dir, tmp_path, capsys):
     loaded = load_pretrained(Store.open(dst), "user_side")
     assert loaded.embedding_dim == 8 and loaded.relation_dim == 4 and loaded.config["epochs"] == 2
     assert not pretrained_paths(dst, "item_side")[0].exists()
-    from ckgrec.cli.pretrain_cmd import GRAPH_NAMES
     from ckgrec.schemas.tables import GRAPHS
+
+    from ckgrec.cli.pretrain_cmd import GRAPH_NAMES
 
     assert GRAPH_NAMES == GRAPHS
     assert main(["pretrain", str(dst), "--graphs", "user_side,items"]) == 2
@@ -201,9 +202,8 @@ def test_cli_pretrain_smoke(store_dir, tmp_path, capsys):
 
 
 def test_nations_goes_through_the_same_trainer():
+    from ckgrec.model.data.kg_splits import splits_from_pykeen
     from pykeen.datasets import Nations
-
-    from ckgrec.model.pretrain_data import splits_from_pykeen
 
     splits = splits_from_pykeen(Nations())
     assert (splits.num_entities, splits.num_relations) == (14, 55)
@@ -215,11 +215,10 @@ def test_nations_goes_through_the_same_trainer():
 @pytest.mark.slow
 def test_nations_mrr_matches_pykeen_pipeline_with_the_same_settings():
     """Our trainer (grouped scorer) vs ``pykeen.pipeline`` (stock TransR) on Nations, full test set."""
+    from ckgrec.model.data.kg_splits import splits_from_pykeen
+    from ckgrec.model.pretraining.pykeen_models import GroupedTransR  # noqa: F401  (ours uses it by default)
     from pykeen.datasets import Nations
     from pykeen.pipeline import pipeline
-
-    from ckgrec.model.pretrain_data import splits_from_pykeen
-    from ckgrec.model.pretrain_model import GroupedTransR  # noqa: F401  (ours uses it by default)
 
     cfg = PretrainConfig(embedding_dim=32, relation_dim=32, epochs=60, batch_size=256, learning_rate=0.01, negatives=4,
                          warm_start="none", patience=0, eval_sample=1000, device="cpu", seed=1)

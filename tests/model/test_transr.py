@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-
-from ckgrec.model.transr import (
+from ckgrec.model.nn.transr import (
     add_inverse_relations,
     distances_to_all,
     pairwise_logistic_loss,
@@ -111,10 +110,9 @@ def test_distances_to_all_equals_cdist_squared():
 
 def test_grouped_transr_scores_equal_pykeen_transr_on_the_same_parameters():
     """The fast scorer is PyKEEN's model with other arithmetic: score_hrt, score_t, score_h agree."""
+    from ckgrec.model.pretraining.pykeen_models import build_transr
     from pykeen.losses import PairwiseLogisticLoss
     from pykeen.triples import CoreTriplesFactory
-
-    from ckgrec.model.pretrain_model import build_transr
 
     g = torch.Generator().manual_seed(10)
     N, R = 30, 4
@@ -133,7 +131,7 @@ def test_grouped_transr_scores_equal_pykeen_transr_on_the_same_parameters():
     ids = torch.tensor([3, 1, 4])
     torch.testing.assert_close(grouped.score_t(batch[:, :2], tails=ids), plain.score_t(batch[:, :2], tails=ids), atol=1e-5, rtol=1e-5)
     # and both equal our functional score on the stored (constrained) tensors
-    from ckgrec.model.pretrain_model import transr_tensors
+    from ckgrec.model.pretraining.pykeen_models import transr_tensors
 
     E, Rv, P = transr_tensors(plain)
     h, r, t = batch.T

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 
 from ckgrec.pipeline.config import load_config
-from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 from tests.pipeline.conftest import MODELS, config_text, write_config
 
 

@@ -5,11 +5,11 @@ import json
 import re
 
 import pytest
+from ckgrec.schemas.errors import StoreError, StoreMismatchError
 
 from ckgrec.pipeline.config import load_config
 from ckgrec.pipeline.fingerprints import file_digest
 from ckgrec.pipeline.runner import run_pipeline
-from ckgrec.schemas.errors import StoreError, StoreMismatchError
 from tests.pipeline.conftest import MODELS, config_text, write_config
 
 OTHER_STEPS = ("build", "pretrain", "evaluate", "compare", "examples", "report")
@@ -127,6 +127,7 @@ def test_an_interrupted_run_resumes_and_matches_an_uninterrupted_one(tmp_path, w
 def test_a_store_replaced_by_another_build_is_refused(finished_copy, world_dir, other):
     from ckgrec.kgbuild.build import build
     from ckgrec.kgbuild.config import BuildConfig
+
     from tests.world import make_world
 
     out = finished_copy.parent / "out"
@@ -210,8 +211,9 @@ def test_a_killed_ckg_run_resumes_where_it_stopped(tmp_path, world_dir):
 
 
 def test_ctrl_c_says_where_and_the_same_command_continues(tmp_path, world_dir, monkeypatch, capsys):
+    from ckgrec.model.training.trainer import Trainer
+
     from ckgrec.cli import main
-    from ckgrec.model.trainer import Trainer
 
     models = '[[models]]\nname = "bprmf"\nseeds = [1]\ntrain = { epochs = 4, patience = 0 }\n'
     path = write_config(tmp_path, config_text(world_dir, models, pretrain=False))

@@ -6,9 +6,9 @@ import json
 import shutil
 
 import pytest
+from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
 
 from ckgrec.cli import main
-from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
 
 pytest.importorskip("pyoxigraph")
 BASE = "https://example.org/w/"

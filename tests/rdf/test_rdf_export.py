@@ -5,10 +5,10 @@ import gzip
 from collections import Counter
 
 import pytest
-
-from ckgrec.cli import main
 from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
 from ckgrec.schemas.rdf_vocab import CKG
+
+from ckgrec.cli import main
 
 ox = pytest.importorskip("pyoxigraph")
 BASE = "https://example.org/world/"

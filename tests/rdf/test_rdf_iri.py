@@ -3,8 +3,18 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-
-from ckgrec.kgbuild.rdf.iri import check_base, decode, encode_key, encode_keys, encode_keys_arrow, escape_literals, float_lexical, mint, mint_all, nt_string
+from ckgrec.kgbuild.rdf.iri import (
+    check_base,
+    decode,
+    encode_key,
+    encode_keys,
+    encode_keys_arrow,
+    escape_literals,
+    float_lexical,
+    mint,
+    mint_all,
+    nt_string,
+)
 from ckgrec.schemas.errors import ConfigError
 
 BASE = "https://example.org/data/"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
 from ckgrec.kgbuild.rdf.import_ import import_rdf
 from ckgrec.schemas.store import Store

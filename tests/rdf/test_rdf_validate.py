@@ -6,12 +6,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
-from ckgrec.cli import main
 from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
 from ckgrec.kgbuild.rdf.validate import integrity_problems, validate_target
 from ckgrec.schemas.store import Store, StoreWriter
 from ckgrec.schemas.tables import TABLES
+
+from ckgrec.cli import main
 
 pytest.importorskip("pyshacl")
 pytest.importorskip("pyoxigraph")

@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import pytest
+from ckgrec.schemas.rdf_vocab import (
+    CKG,
+    KIND_CLASS,
+    RELATION_KINDS,
+    SHAPES_FILE,
+    VOCAB_FILE,
+    VOCAB_IRI,
+    relation_kind,
+    vocabulary_terms,
+)
+from ckgrec.schemas.tables import ENTITY_KINDS, GRAPHS, RELATION_FAMILIES
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
-
-from ckgrec.schemas.rdf_vocab import CKG, KIND_CLASS, RELATION_KINDS, SHAPES_FILE, VOCAB_FILE, VOCAB_IRI, relation_kind, vocabulary_terms
-from ckgrec.schemas.tables import ENTITY_KINDS, GRAPHS, RELATION_FAMILIES
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Compare stage: the models x metrics comparison and the ablations -> ``OUT/compare.json``.
 
-The statistics are :func:`ckgrec.model.compare.compare`'s (mean ± std over seeds, paired test per user
+The statistics are :func:`ckgrec.model.evaluation.compare.compare`'s (mean ± std over seeds, paired test per user
 against a reference); this module only names its groups by the config's labels and adds the
 ablations: for a model listed with several option sets, every variant against the first one
 listed (the paired test then asks "did this change matter", not "does it beat a baseline").
@@ -22,8 +22,8 @@ FILE = "compare.json"
 
 
 def _labelled(paths: list[Path], label_of: dict[str, str], cfg: PipelineConfig, reference: str | None):
-    """:func:`ckgrec.model.compare.compare` on ``paths`` with ``reference`` given as a config label; (comparison, compare label -> config label)."""
-    from ckgrec.model.compare import compare
+    """:func:`ckgrec.model.evaluation.compare.compare` on ``paths`` with ``reference`` given as a config label; (comparison, compare label -> config label)."""
+    from ckgrec.model.evaluation.compare import compare
 
     ev = cfg.evaluate
     args = ([str(p) for p in paths], list(ev.metrics), "test")
@@ -82,7 +82,7 @@ def ablations(cfg: PipelineConfig, label_of: dict[str, str]) -> list[dict[str, A
 
 
 def steps(ctx: Context) -> Iterator[Step]:
-    from ckgrec.model.run_dir import SCORES, RunDir
+    from ckgrec.model.core.run_dir import SCORES, RunDir
 
     cfg = ctx.cfg
     runs = cfg.runs()

@@ -21,7 +21,7 @@ FILE = "evaluation.json"
 
 
 def steps(ctx: Context) -> Iterator[Step]:
-    from ckgrec.model.run_dir import SCORES, RunDir
+    from ckgrec.model.core.run_dir import SCORES, RunDir
 
     cfg = ctx.cfg
     runs = cfg.runs()
@@ -32,7 +32,11 @@ def steps(ctx: Context) -> Iterator[Step]:
     target = cfg.out / FILE
 
     def run(_resume: bool) -> dict:
-        from ckgrec.pipeline.user_groups import activity_groups, cold_users, training_degree
+        from ckgrec.pipeline.user_groups import (
+            activity_groups,
+            cold_users,
+            training_degree,
+        )
 
         degree = cold = None
         body: dict = {"split": "test", "runs": {}}

@@ -33,7 +33,7 @@ def _users(ctx: Context) -> list[str]:
 
 
 def steps(ctx: Context) -> Iterator[Step]:
-    from ckgrec.model.run_dir import BEST
+    from ckgrec.model.core.run_dir import BEST
 
     cfg = ctx.cfg
     label = cfg.explain_label
@@ -46,8 +46,8 @@ def steps(ctx: Context) -> Iterator[Step]:
     inputs = {"best": file_digest(run_dir / BEST), "store": content_digest(ctx.store()), "report": to_dict(cfg.report), "label": label, "seed": seed}
 
     def run(_resume: bool) -> dict:
-        from ckgrec.model.recommend import recommend, resolve_user
-        from ckgrec.model.trainer import load_model
+        from ckgrec.model.inference.load import load_model
+        from ckgrec.model.inference.recommend import recommend, resolve_user
 
         data = ctx.data()
         model, _ = load_model(run_dir, data, ctx.device or "auto")

@@ -35,13 +35,13 @@ def steps(ctx: Context) -> Iterator[Step]:
     }
 
     def run(_resume: bool) -> dict:
-        from ckgrec.model.pretrain import pretrain_store
+        from ckgrec.model.pretraining.pretrain import pretrain_store
 
         written = pretrain_store(ctx.store(), pc, GRAPHS, progress=ctx.progress, log=lambda m: ctx.log(f"  {m}"))
         return {g: {"file": str(p), "sha256": file_digest(p)} for g, p in written.items()}
 
     def intact(outputs: dict) -> bool:
-        from ckgrec.model.pretrained import pretrained_paths
+        from ckgrec.model.data.pretrained import pretrained_paths
 
         # the files where they are now (an output directory may have been moved), not where they were written
         return all(g in outputs and file_digest(pretrained_paths(cfg.store_path, g)[0]) == outputs[g]["sha256"] for g in GRAPHS)

@@ -18,7 +18,7 @@ NAME = "report"
 
 def steps(ctx: Context) -> Iterator[Step]:
     import ckgrec.report
-    from ckgrec.model.run_dir import METRICS, SCORES
+    from ckgrec.model.core.run_dir import METRICS, SCORES
 
     cfg = ctx.cfg
     target = cfg.out / "report" / "report.html"

@@ -1,6 +1,6 @@
 """Train stage: one step per model and seed, each a run directory ``OUT/runs/<label>/seed-<s>``.
 
-Training itself is :func:`ckgrec.model.trainer.train`, which checkpoints every epoch and resumes from
+Training itself is :func:`ckgrec.model.training.trainer.train`, which checkpoints every epoch and resumes from
 ``RUN/checkpoint.pt``. This module decides when resuming is right: the *method* (model,
 options, trainer settings other than ``epochs``/``device``/``threads``, the store's content, and
 for models that start from them the pretrained tensors' hashes) must be the one the checkpoint
@@ -28,13 +28,13 @@ def step_name(label: str, seed: int) -> str:
 
 
 def _pretrained_digests(store_path) -> dict[str, str | None]:
-    from ckgrec.model.pretrained import pretrained_paths
+    from ckgrec.model.data.pretrained import pretrained_paths
 
     return {g: file_digest(pretrained_paths(store_path, g)[0]) for g in GRAPHS}
 
 
 def _step(ctx: Context, m: ModelRun, seed: int, pretrained: dict[str, str | None]) -> Step:
-    from ckgrec.model.run_dir import SCORES, RunDir
+    from ckgrec.model.core.run_dir import SCORES, RunDir
 
     cfg = ctx.cfg
     run_dir = m.run_dir(cfg.out, seed)
@@ -53,7 +53,7 @@ def _step(ctx: Context, m: ModelRun, seed: int, pretrained: dict[str, str | None
     rd = RunDir(run_dir)
 
     def run(resume: bool) -> dict:
-        from ckgrec.model.trainer import train
+        from ckgrec.model.training.trainer import train
 
         if not resume:
             rd.clear()

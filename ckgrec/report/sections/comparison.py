@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ckgrec.model.evaluation.statistics import format_p
 from ckgrec.report.blocks import Section, Text
 from ckgrec.report.collect import ReportData
 from ckgrec.report.stats import maximum
@@ -10,12 +11,6 @@ from ckgrec.report.tables import Table, cell, mean_std
 
 ALPHA = 0.05
 TEST_NAMES = {"wilcoxon": "two-sided Wilcoxon signed-rank test", "ttest": "paired t-test"}
-
-
-def fmt_p(p: float | None) -> str:
-    if p is None or math.isnan(p):
-        return "ref"
-    return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
 
 
 def significant(p: float | None) -> bool:
@@ -38,7 +33,7 @@ def comparison_table(groups: list[dict], metrics: list[str], reference: str, *, 
             row.append(cell(text, best=best[m] is not None and g["mean"].get(m) == best[m]))
         delta = g["relative_difference"].get(primary)
         row.append(cell("—" if is_ref else ("n/a" if delta is None else f"{100 * delta:+.1f}%"), muted=is_ref))
-        row.append(cell(fmt_p(None if is_ref else g["p_value"].get(primary)), muted=is_ref))
+        row.append(cell(format_p(g["p_value"].get(primary), is_reference=is_ref), muted=is_ref))
         rows.append(row)
     columns = [first_column, *extra_cols, "seeds", *metrics, f"Δ {primary}", f"p ({primary})"]
     return Table(columns, rows, numeric_from=1 + len(extra_cols))

@@ -1,1 +1,0 @@
-"""Reference baselines, one module each: mostpop, ease, bprmf, neumf, ngcf, lightgcn."""

@@ -1,0 +1,1 @@
+"""Store -> tensors: the training matrices, graph edge lists, item features, KG splits and pretrained embeddings."""

@@ -1,0 +1,1 @@
+"""One module per "--model" (the registry maps names to classes); base.py is the interface they share."""

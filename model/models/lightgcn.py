@@ -1,0 +1,76 @@
+"""LightGCN (He et al., "LightGCN: Simplifying and Powering Graph Convolution Network for
+Recommendation", SIGIR 2020).
+
+Propagation without transforms or non-linearities on the normalised bipartite graph
+``Â = D^{-1/2} A D^{-1/2}`` (users and items as one node set, Eq. 3):
+
+    E^{(l+1)} = Â E^{(l)},        E = 1/(L+1) Σ_{l=0..L} E^{(l)}        (Eq. 4, α_l = 1/(L+1))
+
+and ``s(u, i) = e_uᵀ e_i`` (Eq. 5), trained with BPR plus ``l2 · ½‖E^{(0)}_batch‖² / B`` on the
+ego (layer-0) embeddings of the batch (Eq. 15).
+
+Paper defaults: d = 64, L = 3 layers, Adam, lr 1e-3, batch 2048, L2 1e-4, embeddings
+initialised N(0, 0.1²) (the reference code). RecBole uses L = 2 and L2 1e-5.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.models.base import ModelConfig, option
+from ckgrec.model.models.propagated import PropagatedBPR
+from ckgrec.model.nn.graph_ops import bipartite_adjacency, propagate, to_torch_csr
+from ckgrec.schemas.errors import ConfigError
+from torch import nn
+
+
+@dataclass(frozen=True, kw_only=True)
+class LightGCNConfig(ModelConfig):
+    embedding_dim: int = option(64, "dimension d of the layer-0 user and item embeddings")
+    layers: int = option(3, "number L of propagation layers (0 = matrix factorisation)")
+    init_std: float = option(0.1, "standard deviation of the normal initialisation of the embeddings")
+
+    def __post_init__(self) -> None:
+        if self.embedding_dim < 1:
+            raise ConfigError(f"lightgcn.embedding_dim = {self.embedding_dim}: must be >= 1")
+        if self.layers < 0:
+            raise ConfigError(f"lightgcn.layers = {self.layers}: must be >= 0")
+        if not self.init_std > 0:
+            raise ConfigError(f"lightgcn.init_std = {self.init_std}: must be > 0")
+
+
+class LightGCN(PropagatedBPR):
+    name = "lightgcn"
+    description = "linear propagation of ID embeddings on the normalised user-item graph, layer mean"
+    paper = "He et al., SIGIR 2020"
+    Config = LightGCNConfig
+    train_defaults = {"lr": 1e-3, "batch_size": 2048, "l2": 1e-4}
+    is_baseline = True
+
+    def __init__(self, n_users: int, n_items: int, adjacency: torch.Tensor, embedding_dim: int, layers: int, init_std: float = 0.1):
+        super().__init__(n_users, n_items)
+        self.layers = int(layers)
+        self.init_std = float(init_std)
+        self.adjacency = adjacency  # (N, N) sparse CSR, symmetric; not a parameter, rebuilt from data
+        self.embedding = nn.Embedding(n_users + n_items, embedding_dim)  # users first, then items
+        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.embedding.weight, std=self.init_std)
+
+    @classmethod
+    def build(cls, data: TrainData, config: LightGCNConfig, device: torch.device) -> "LightGCN":
+        adj = to_torch_csr(bipartite_adjacency(data.train), device)
+        return cls(data.n_users, data.n_items, adj, config.embedding_dim, config.layers, config.init_std).to(device)
+
+    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final embeddings (users (U, d), items (I, d)): the mean of layers 0..L."""
+        x = self.embedding.weight
+        total = x
+        for _ in range(self.layers):
+            x = propagate(self.adjacency, x)
+            total = total + x
+        final = total / (self.layers + 1)
+        return final[: self.n_users], final[self.n_users :]

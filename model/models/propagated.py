@@ -1,0 +1,42 @@
+"""Shared behaviour of graph-propagation baselines (NGCF, LightGCN).
+
+Both keep one embedding table (users first, then items), propagate it over the normalised
+user-item graph, and score by inner products of the propagated vectors; they differ only in
+:meth:`propagate`. BPR loss, the L2 of the batch's *ego* embeddings (as both papers
+regularise), and the scoring cache live here once.
+"""
+from __future__ import annotations
+
+import abc
+
+import torch
+from ckgrec.model.models.base import Batch, Recommender
+from ckgrec.model.nn.losses import bpr_loss, embedding_l2
+
+
+class PropagatedBPR(Recommender):
+    _cache: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @abc.abstractmethod
+    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(users (n_users, D), items (n_items, D)) after propagation."""
+
+    def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        users, items = self.propagate()
+        u = users[batch.users]
+        loss = bpr_loss((u * items[batch.pos]).sum(-1), (u.unsqueeze(1) * items[batch.neg]).sum(-1))
+        return loss, {"bpr": loss.detach()}
+
+    def regularization(self, batch: Batch) -> torch.Tensor:
+        e = self.embedding
+        return embedding_l2(e(batch.users), e(batch.pos + self.n_users), e(batch.neg.flatten() + self.n_users))
+
+    def prepare_scoring(self) -> None:
+        self._cache = self.propagate()
+
+    def release_scoring(self) -> None:
+        self._cache = None
+
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        u, i = self._cache if self._cache is not None else self.propagate()
+        return u[users] @ i.T

@@ -1,0 +1,1 @@
+"""TransR pretraining of each graph through PyKEEN, and writing the embeddings into the store."""
