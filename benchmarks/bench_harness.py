@@ -92,9 +92,7 @@ done = 0
 model.train()
 for batch in sampler.split(drawn, tc.batch_size):
     opt.zero_grad(set_to_none=True)
-    loss, _ = model.loss(batch)
-    if tc.l2 > 0:
-        loss = loss + tc.l2 * model.regularization(batch)
+    loss, _ = model.objective(batch, tc.l2)
     loss.backward()
     opt.step()
     done += 1

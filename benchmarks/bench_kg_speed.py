@@ -174,8 +174,7 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
     def cf_step() -> None:
         idx = torch.randint(0, n_pairs, (batch_size,), generator=gen)
         b = Batch(torch.from_numpy(users)[idx], torch.from_numpy(items)[idx], torch.randint(0, data.n_items, (batch_size, 1), generator=gen)).to(dev)
-        loss, _ = model.loss(b)
-        loss = loss + 1e-5 * model.regularization(b)
+        loss, _ = model.objective(b, 1e-5)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

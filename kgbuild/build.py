@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,9 @@ from ckgrec.kgbuild.concepts import assign_concepts
 from ckgrec.kgbuild.config import BuildConfig
 from ckgrec.kgbuild.features import read_feature
 from ckgrec.kgbuild.raw import RawDataset
-from ckgrec.kgbuild.split import assign_cold_start, assign_splits, filter_pairs
+from ckgrec.kgbuild.notices import Notices
+from ckgrec.kgbuild.split import assign_cold_start, assign_given, assign_splits, empty_split_reason, filter_pairs, resolve_method
+from ckgrec.kgbuild.weights import rating_relations
 from ckgrec.kgbuild.store_output import natural_order, store_counts, write_store
 from ckgrec.kgbuild.validate import ValidTables, validate
 from ckgrec.schemas.config_io import to_dict
@@ -45,6 +47,7 @@ class BuildReport:
     store: Path
     counts: dict
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 class _Stages:
@@ -74,7 +77,14 @@ def load_source(source: str | Path, fmt: str = "auto", extra_features: dict[str,
     for name, path in (extra_features or {}).items():
         if not MODALITY_NAME.match(name):
             raise ConfigError(f"--feature {name}=...: a modality name must be a letter followed by letters, digits or '_'")
-        ds.features[name] = read_feature(path)
+        fm = read_feature(path)
+        if name in ds.features:
+            old = ds.features[name]
+            message = (f"--feature {name}={path} replaces the modality '{name}' the source already has "
+                       f"({len(old.item_ids):,} items from {old.source}) with {len(fm.item_ids):,} items")
+            ds.warnings.append(message)
+            Notices().warn(message)
+        ds.features[name] = fm
     return ds, fmt
 
 
@@ -95,25 +105,26 @@ def build(
     st.start("read")
     ds, fmt = load_source(source, fmt, extra_features)
     st.start("validate")
-    vt = validate(ds, cfg.interactions.default_behavior)
+    vt = validate(ds, cfg.interactions.default_behavior, cfg.user_attributes, cfg.item_attributes)
     report = build_from_tables(ds, vt, out, cfg=cfg, fmt=fmt, force=force, stages=st)
     return report
 
 
-def _interaction_relations(vt: ValidTables, cfg: BuildConfig) -> pd.DataFrame:
+def _interaction_relations(vt: ValidTables, cfg: BuildConfig) -> tuple[pd.DataFrame, dict | None]:
+    """One row per (user, item, relation) and, when the source has a rating column, how it was
+    read (see :mod:`ckgrec.kgbuild.weights`)."""
     inter = vt.interactions
     has_rating = inter["rating"].notna().any()
     if has_rating and cfg.interactions.min_rating is not None:
         inter = inter[inter["rating"] >= cfg.interactions.min_rating]
+    names = {b: cfg.interactions.relation_names.get(b, b) for b in inter["behavior"].unique()}
+    behaviour = inter["behavior"].map(names)
+    decision = None
     if has_rating:
-        r = inter["rating"]
-        names = {v: "rating_" + f"{v:g}".replace(".", "_") for v in r.unique()}  # map over uniques: fast
-        relation = r.map(names)
-        max_rating = float(r.max()) if len(r) else 1.0
-        confidence = (r / max_rating).clip(lower=1e-3).astype(np.float32)
+        relation, confidence, d = rating_relations(inter, behaviour, cfg.interactions)
+        decision = d.as_dict() | {"summary": d.describe()}
     else:
-        names = {b: cfg.interactions.relation_names.get(b, b) for b in inter["behavior"].unique()}
-        relation = inter["behavior"].map(names)
+        relation = behaviour
         weights = {n: float(cfg.interactions.confidence.get(n, 1.0)) for n in set(names.values())}
         confidence = relation.map(weights).astype(np.float32)
     bad = ~relation.str.match(r"^[A-Za-z0-9_\-]+$")
@@ -122,11 +133,11 @@ def _interaction_relations(vt: ValidTables, cfg: BuildConfig) -> pd.DataFrame:
         raise ConfigError(f"interaction relation name '{relation.iat[pos]}' must use letters, digits, '_' or '-'; rename it with [build.interactions.relation_names]")
     out = pd.DataFrame(
         {"user_id": inter["user_id"].to_numpy(), "item_id": inter["item_id"].to_numpy(), "relation": relation.to_numpy(dtype=object),
-         "timestamp": inter["timestamp"].to_numpy(), "confidence": confidence.to_numpy()}
+         "timestamp": inter["timestamp"].to_numpy(), "confidence": confidence.to_numpy(), "given": inter["split"].to_numpy(dtype=object)}
     )
     # a repeated (user, item, behaviour) is one edge; keep its first time
     out = out.sort_values(["user_id", "item_id", "relation", "timestamp"], kind="stable", na_position="last")
-    return out.drop_duplicates(["user_id", "item_id", "relation"], keep="first").reset_index(drop=True)
+    return out.drop_duplicates(["user_id", "item_id", "relation"], keep="first").reset_index(drop=True), decision
 
 
 def build_from_tables(
@@ -140,9 +151,11 @@ def build_from_tables(
     stages: _Stages | None = None,
 ) -> BuildReport:
     st = stages or _Stages(False)
+    notices = Notices()
+    notices.messages.extend(ds.warnings)  # raised while reading the source
     st.start("interactions")
-    inter = _interaction_relations(vt, cfg)
-    pairs = inter.groupby(["user_id", "item_id"], sort=False, as_index=False)["timestamp"].min().rename(columns={"timestamp": "first_ts"})
+    inter, weights = _interaction_relations(vt, cfg)
+    pairs = inter.groupby(["user_id", "item_id"], sort=False, as_index=False).agg(first_ts=("timestamp", "min"), given=("given", "first"))
     pairs, dropped = filter_pairs(pairs, cfg.split)
     if len(pairs) == 0:
         raise InputValidationError([Problem(ds.source("interactions"), None, None, "no interactions left after filtering", f"split config: {cfg.split}")])
@@ -160,7 +173,7 @@ def build_from_tables(
     pairs = pairs.sort_values(["user", "item"], kind="stable").reset_index(drop=True)
 
     st.start("split")
-    pairs["split"] = assign_splits(pairs, cfg.split, cfg.seed)
+    split_info = _split(pairs, ds, cfg, notices)
     cold_split, protocol = assign_cold_start(pairs, cfg.split, cfg.seed)
     pairs["split"] = np.where(cold_split != "", cold_split, pairs["split"].to_numpy())
     pairs["protocol"] = protocol
@@ -201,6 +214,7 @@ def build_from_tables(
 
     st.start("external_kg")
     external, links = _external_facts(vt, cfg, item_index, item_labels)
+    _warn_unknown_links(vt, ds, notices)
 
     st.start("graphs")
     gu = graphs.user_side(user_labels, item_labels, train, item_facts_df, external)
@@ -236,6 +250,9 @@ def build_from_tables(
         "config": to_dict(cfg),
         "counts": counts,
         "modalities": sorted(kept_features),
+        "split": split_info,
+        "interaction_weights": weights,
+        "warnings": notices.messages,
         "feature_dims": {m: int(v[1].shape[1]) for m, v in sorted(kept_features.items())},
         "graphs": {
             "user_side": "G_u = user -[interaction]-> item -[attribute|concept|kg]-> entity (training interactions only)",
@@ -250,7 +267,33 @@ def build_from_tables(
         items=items_t, features=kept_features,
     )
     st.stop()
-    return BuildReport(path, counts, st.seconds)
+    return BuildReport(path, counts, st.seconds, notices.messages)
+
+
+def _split(pairs: pd.DataFrame, ds: RawDataset, cfg: BuildConfig, notices: Notices) -> dict:
+    """Label ``pairs["split"]`` by the configured method; warn about an empty split. Returns the
+    manifest's record of how the split was made."""
+    has_given = bool((pairs["given"] != "").any())
+    method = resolve_method(cfg.split, has_given)
+    info: dict = {"method": method, "requested": cfg.split.method}
+    if method == "given":
+        if not has_given:
+            raise ConfigError(
+                f"split.method = 'given', but {ds.source('interactions')} carries no split (a 'split' column of "
+                "train/valid/test, KGAT's train.txt + test.txt, or MMRec's x_label); use method = 'random' or 'temporal'"
+            )
+        pairs["split"], valid_from = assign_given(pairs, cfg.split, cfg.seed)
+        info.update(origin=ds.split_origin or f"split column of {ds.source('interactions')}", valid=valid_from)
+    else:
+        pairs["split"] = assign_splits(pairs, replace(cfg.split, method=method), cfg.seed)
+    for split, name, consequence in (
+        ("valid", "validation", "'ckg train' refuses a store without validation pairs (nothing to select the best epoch on)"),
+        ("test", "test", "the store cannot be evaluated"),
+    ):
+        if not (pairs["split"] == split).any():
+            reason = empty_split_reason(pairs, split, cfg.split, method, info.get("origin", ""))
+            notices.warn(f"split: the {name} split is empty (0 of {len(pairs):,} pairs): {reason}; {consequence}")
+    return info
 
 
 def _names(table: pd.DataFrame | None, id_col: str, name_col: str | None, index: pd.Index) -> np.ndarray:
@@ -279,6 +322,20 @@ def _item_attribute_facts(vt, ds, cfg, item_index, item_labels) -> pd.DataFrame:
     skip = tuple(c for c in (ds.item_name_column, *ds.ignore_columns) if c)
     f = attribute_facts(items, "item_id", cfg.item_attributes, ds.multi_valued, skip)
     return graphs.facts(item_labels[item_index.get_indexer(f["owner"])], f["relation"].to_numpy(dtype=object), f["value"].to_numpy(dtype=object), FAMILY_ITEM_ATTRIBUTE)
+
+
+def _warn_unknown_links(vt: ValidTables, ds: RawDataset, notices: Notices) -> None:
+    """Links whose item is neither interacted with nor in the item catalogue link nothing."""
+    if vt.kg_links is None:
+        return
+    known = pd.Index(vt.interactions["item_id"].unique())
+    if vt.items is not None:
+        known = known.union(pd.Index(vt.items["item_id"].unique()))
+    unknown = vt.kg_links.loc[~vt.kg_links["item_id"].isin(known), "item_id"]
+    if len(unknown):
+        first = ", ".join(f"'{i}'" for i in unknown.iloc[:3])
+        notices.warn(f"links: {len(unknown):,} of {len(vt.kg_links):,} links in {ds.source('links')} name items that are not in "
+                     f"the data (first: {first}); they link nothing and their KG entities stay plain external entities")
 
 
 def _external_facts(vt, cfg, item_index, item_labels) -> tuple[pd.DataFrame, dict[int, str]]:

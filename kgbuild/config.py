@@ -15,6 +15,11 @@ def _check(cond: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+RATING_MODES = ("auto", "levels", "weight", "bins")
+WEIGHT_SCALES = ("log", "user_quantile")
+SPLIT_METHODS = ("auto", "random", "temporal", "given")
+
+
 @dataclass(frozen=True, kw_only=True)
 class InteractionConfig:
     """How raw behaviours and ratings become fine-grained interaction relations.
@@ -23,17 +28,33 @@ class InteractionConfig:
     spelling. Explicit ratings become one relation per level (``rating_4``) so that "loved" and
     "tolerated" stay different edges; ``min_rating`` drops ratings below it from the data
     entirely (they are then neither positives nor graph edges).
-    ``confidence`` weights behaviours for neighbour sampling; ratings use rating / max rating.
+    ``confidence`` weights behaviours for neighbour sampling; rating levels use rating / max
+    rating, weights the scale of ``weight_scale``. ``rating`` says which the column is.
     """
 
     relation_names: dict[str, str] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=lambda: {"favorite": 1.0, "like": 0.7, "interact": 0.7, "view": 0.3})
     min_rating: float | None = None
     default_behavior: str = "interact"
+    # what the numeric ``rating`` column is (see kgbuild.weights):
+    #   "levels": a few explicit ratings, one relation per level (rating_1 .. rating_5);
+    #   "weight": a count/duration with many levels, one relation (the behaviour's) and a
+    #             confidence from ``weight_scale``;
+    #   "bins":   like "weight" but ``weight_bins`` quantile-bin relations (<behaviour>_q1 ..);
+    #   "auto":   "levels" when the column has at most ``max_levels`` distinct values, all
+    #             multiples of 0.5; else "weight".
+    rating: str = "auto"
+    max_levels: int = 10
+    weight_bins: int = 4
+    weight_scale: str = "log"  # log: log-scaled between the smallest and largest weight | user_quantile: rank within the user
 
     def __post_init__(self) -> None:
         for k, v in self.confidence.items():
             _check(0.0 < float(v) <= 1.0, f"interactions.confidence.{k} = {v}: must be in (0, 1]")
+        _check(self.rating in RATING_MODES, f"interactions.rating = '{self.rating}': use one of {', '.join(RATING_MODES)}")
+        _check(self.weight_scale in WEIGHT_SCALES, f"interactions.weight_scale = '{self.weight_scale}': use one of {', '.join(WEIGHT_SCALES)}")
+        _check(self.max_levels >= 2, f"interactions.max_levels = {self.max_levels}: must be >= 2")
+        _check(self.weight_bins >= 2, f"interactions.weight_bins = {self.weight_bins}: must be >= 2")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,9 +65,12 @@ class SplitConfig:
     ``min_pairs_for_holdout`` pairs keep all of them in train (they cannot spare any).
     ``min_user_pairs`` / ``min_item_pairs`` drop sparse users/items once; ``k_core`` > 0
     repeats both filters with k until nothing changes.
+    ``method = "given"`` keeps the split the source carries (a ``split`` column, KGAT's
+    train.txt/test.txt, MMRec's x_label); when it has no validation part, validation is drawn
+    from each user's training pairs with the share r_valid / (r_train + r_valid).
     """
 
-    method: str = "random"  # random | temporal
+    method: str = "auto"  # auto (given when the source carries a split, else random) | random | temporal | given
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     min_user_pairs: int = 1
     min_item_pairs: int = 1
@@ -61,7 +85,9 @@ class SplitConfig:
         _check(0.0 <= self.cold_items < 1.0, f"split.cold_items = {self.cold_items}: must be in [0, 1)")
         _check(0.0 <= self.cold_users < 1.0, f"split.cold_users = {self.cold_users}: must be in [0, 1)")
         _check(self.cold_user_train >= 0, f"split.cold_user_train = {self.cold_user_train}: must be >= 0")
-        _check(self.method in ("random", "temporal"), f"split.method = '{self.method}': use 'random' or 'temporal'")
+        _check(self.method in SPLIT_METHODS, f"split.method = '{self.method}': use 'random' or 'temporal', 'given' (the source's own split) or 'auto' (given when there is one, else random)")
+        _check(self.method != "given" or (self.cold_items == 0 and self.cold_users == 0),
+               "split.method = 'given' keeps the source's split; it cannot be combined with cold_items or cold_users")
         _check(len(self.ratios) == 3 and all(r >= 0 for r in self.ratios), f"split.ratios = {self.ratios}: need three non-negative numbers")
         _check(abs(sum(self.ratios) - 1.0) < 1e-6, f"split.ratios = {self.ratios}: must sum to 1")
         _check(self.ratios[0] > 0, "split.ratios: the train share must be positive")

@@ -49,6 +49,12 @@ class RawDataset:
     user_name_column: str | None = None  # a column used as a human-readable name, not an attribute
     item_name_column: str | None = None
     ignore_columns: tuple[str, ...] = ()  # columns that are neither attribute nor name
+    # interaction column holding the split the source carries (train / valid / test), if any
+    split_column: str | None = None
+    split_origin: str = ""  # where that split came from, for the manifest ("x_label of baby.inter")
+    # columns the source itself types as categorical (RecBole ``token``): never checked as numeric
+    declared_categorical: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)  # raised while reading; the build keeps them in the manifest
 
     def source(self, table: str) -> str:
         return self.sources.get(table, table)

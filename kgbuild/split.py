@@ -118,3 +118,50 @@ def assign_cold_start(pairs: pd.DataFrame, cfg: SplitConfig, seed: int) -> tuple
         split[rows[order]] = labels
         protocol[rows[order]] = "cold_user"
     return split, protocol
+
+
+def resolve_method(cfg: SplitConfig, has_given: bool) -> str:
+    """The split method a build uses: ``auto`` is ``given`` when the source carries a split
+    (and no cold-start protocol is asked for, which needs its own draw), else ``random``."""
+    if cfg.method == "auto":
+        return "given" if has_given and cfg.cold_items == 0 and cfg.cold_users == 0 else "random"
+    return cfg.method
+
+
+def assign_given(pairs: pd.DataFrame, cfg: SplitConfig, seed: int) -> tuple[np.ndarray, str]:
+    """The source's own split label per row of ``pairs`` (column ``given``), and how validation
+    was obtained.
+
+    When the source has no validation pairs at all (KGAT ships train.txt and test.txt only),
+    validation is carved from each user's given training pairs by the seeded per-user draw of
+    :func:`assign_splits`, with the share r_valid / (r_train + r_valid) of ``cfg.ratios``; test
+    pairs stay exactly as given.
+    """
+    labels = pairs["given"].to_numpy(dtype=object).copy()
+    if (labels == "valid").any():
+        return labels, "from the source"
+    r_train, r_valid, _ = cfg.ratios
+    if r_valid == 0:
+        return labels, "none (split.ratios gives validation 0)"
+    share = r_valid / (r_train + r_valid)
+    train_rows = np.flatnonzero(labels == "train")
+    sub = pairs.iloc[train_rows]
+    from dataclasses import replace
+
+    drawn = assign_splits(sub, replace(cfg, method="random", ratios=(1.0 - share, share, 0.0)), seed)
+    labels[train_rows] = drawn
+    return labels, f"drawn from each user's training pairs (share {share:.3f}, seed {seed})"
+
+
+def empty_split_reason(pairs: pd.DataFrame, split: str, cfg: SplitConfig, method: str, origin: str) -> str:
+    """Why ``split`` holds no pair, for the build warning."""
+    k = {"valid": 1, "test": 2}[split]
+    if method == "given" and split == "test":
+        return f"the source's split ({origin}) has no {split} pairs"
+    if cfg.ratios[k] == 0:
+        return f"split.ratios gives it 0"
+    per_user = pairs.groupby("user").size()
+    if not (per_user >= cfg.min_pairs_for_holdout).any():
+        return (f"no user has {cfg.min_pairs_for_holdout} or more pairs (split.min_pairs_for_holdout = "
+                f"{cfg.min_pairs_for_holdout}), so every pair stays in train")
+    return "no user had a pair to spare for it"

@@ -36,6 +36,13 @@ def read_table(
         raise InputValidationError([Problem(str(p), None, None, "file is empty", "expected a header row and data")])
     if p.suffix == ".parquet":
         try:
+            import pyarrow.parquet as pq
+
+            names_in_file = pq.read_schema(p).names
+        except Exception as e:  # pyarrow raises several unrelated types for a bad file
+            raise InputValidationError([Problem(str(p), None, None, "not a readable Parquet file", str(e))]) from e
+        _check_unique_columns(str(p), names_in_file)
+        try:
             df = pd.read_parquet(p)
         except Exception as e:  # pyarrow raises several unrelated types for a bad file
             raise InputValidationError([Problem(str(p), None, None, "not a readable Parquet file", str(e))]) from e
@@ -61,6 +68,11 @@ def read_table(
             raise InputValidationError([Problem(str(p), None, None, "malformed delimited file", str(e))]) from e
         except pd.errors.EmptyDataError as e:
             raise InputValidationError([Problem(str(p), None, None, "file is empty", "expected a header row and data")]) from e
+    if header is not None and p.suffix != ".parquet":
+        # pandas renames a repeated header cell ('age', 'age.1'); read the header as it is
+        cells = pd.read_csv(p, sep=sep, encoding=encoding, header=None, nrows=1, dtype=str, keep_default_na=False,
+                            na_values=[], engine="python" if len(sep) > 1 else "c").iloc[0].tolist()
+        _check_unique_columns(str(p), cells)
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in required if c not in df.columns]
     if missing:
@@ -70,6 +82,25 @@ def read_table(
     if len(df) == 0:
         raise InputValidationError([Problem(str(p), None, None, "file has a header but no data rows")])
     return df
+
+
+def duplicate_columns(file: str, names: list) -> list[Problem]:
+    """One problem per column name that the header repeats (names compared after stripping)."""
+    stripped = [str(n).strip() for n in names]
+    problems = []
+    for name in dict.fromkeys(stripped):
+        positions = [k + 1 for k, n in enumerate(stripped) if n == name]
+        if len(positions) > 1:
+            where = ", ".join(str(k) for k in positions)
+            problems.append(Problem(file, None, name, "duplicate column name in the header",
+                                    f"columns {where} are all named '{name}'; rename or remove all but one"))
+    return problems
+
+
+def _check_unique_columns(file: str, names: list) -> None:
+    problems = duplicate_columns(file, names)
+    if problems:
+        raise InputValidationError(problems)
 
 
 def _first_undecodable_row(path: Path, encoding: str, has_header: bool) -> tuple[int | None, int]:

@@ -10,16 +10,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from ckgrec.kgbuild.attributes import NUMERIC_MIN_DISTINCT
+from ckgrec.kgbuild.config import AttributeConfig
 from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
 from ckgrec.schemas.errors import InputValidationError, Problem
 
 MAX_PER_RULE = 50  # beyond this a rule's failures are summarised: one broken column can fail every row
+MOSTLY_NUMERIC = 0.9  # share of a column's non-empty cells that are numbers for it to count as numeric
+SPLIT_LABELS = ("train", "valid", "test")
+NAN_SPELLINGS = ("nan", "-nan", "+nan")
 
 
 @dataclass
 class ValidTables:
     """Parsed, checked tables. ``interactions`` has user_id, item_id (str), behavior (str),
-    rating (float or NaN), timestamp (Int64, may be <NA>)."""
+    rating (float or NaN), timestamp (Int64, may be <NA>) and split (the source's train / valid
+    / test, or '' when the source carries no split)."""
 
     interactions: pd.DataFrame
     users: pd.DataFrame | None
@@ -33,10 +39,11 @@ class _Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def rows(self, file: str, mask: np.ndarray, column: str, rule: str, values=None) -> None:
+    def rows(self, file: str, mask: np.ndarray, column: str, rule: str, values=None, hint: str = "") -> None:
         positions = np.flatnonzero(mask)
         for pos in positions[:MAX_PER_RULE]:
             detail = f"got '{values[pos]}'" if values is not None else ""
+            detail = f"{detail}; {hint}" if detail and hint else (detail or hint)
             self.problems.append(Problem(file, int(pos) + 1, column, rule, detail))
         if len(positions) > MAX_PER_RULE:
             self.problems.append(Problem(file, None, column, rule, f"{len(positions) - MAX_PER_RULE} more rows like this"))
@@ -69,7 +76,12 @@ def _check_known(c: _Collector, ids: pd.Series, known: pd.Index, file: str, col:
     c.rows(file, unknown, col, f"unknown {what}: it has no interaction", ids.to_numpy())
 
 
-def validate(ds: RawDataset, default_behavior: str = "interact") -> ValidTables:
+def validate(
+    ds: RawDataset,
+    default_behavior: str = "interact",
+    user_attributes: AttributeConfig | None = None,
+    item_attributes: AttributeConfig | None = None,
+) -> ValidTables:
     c = _Collector()
     inter = ds.interactions
     f_inter = ds.source("interactions")
@@ -101,6 +113,15 @@ def validate(ds: RawDataset, default_behavior: str = "interact") -> ValidTables:
         out["timestamp"] = pd.array(np.where(blank | bad, np.nan, ts), dtype="Float64").round().astype("Int64")
     else:
         out["timestamp"] = pd.array([pd.NA] * len(inter), dtype="Int64")
+    col = ds.split_column
+    if col is not None and col in inter.columns:
+        labels = inter[col].astype(str).str.strip()
+        bad = ~labels.isin(SPLIT_LABELS).to_numpy()
+        c.rows(f_inter, bad, col, f"split must be one of {', '.join(SPLIT_LABELS)}", labels.to_numpy())
+        out["split"] = labels.where(~bad, "")
+        _check_one_split_per_pair(c, out, f_inter, col)
+    else:
+        out["split"] = ""
 
     known_users = pd.Index(out["user_id"].unique())
     known_items = pd.Index(out["item_id"].unique())  # grows by the catalogue below
@@ -111,12 +132,16 @@ def validate(ds: RawDataset, default_behavior: str = "interact") -> ValidTables:
         ids = _check_ids(c, ds.users, "user_id", f, unique=True)
         _check_known(c, ids, known_users, f, "user_id", "user")
         users = ds.users.assign(user_id=ids)
+        skip = ("user_id", ds.user_name_column, *ds.ignore_columns, *ds.multi_valued, *ds.declared_categorical)
+        _check_numeric_columns(c, users, f, skip, user_attributes or AttributeConfig(), "user_attributes")
     if ds.items is not None:
         # the item table is the catalogue: an item listed there is known even before anyone
         # interacts with it (a cold-start item), so it is not checked against interactions
         f = ds.source("items")
         ids = _check_ids(c, ds.items, "item_id", f, unique=True)
         items = ds.items.assign(item_id=ids)
+        skip = ("item_id", ds.item_name_column, *ds.ignore_columns, *ds.multi_valued, *ds.declared_categorical)
+        _check_numeric_columns(c, items, f, skip, item_attributes or AttributeConfig(), "item_attributes")
         known_items = known_items.union(pd.Index(ids[ids != ""].unique()))
 
     features: dict[str, FeatureMatrix] = {}
@@ -138,6 +163,48 @@ def validate(ds: RawDataset, default_behavior: str = "interact") -> ValidTables:
     if c.problems:
         raise InputValidationError(c.problems)
     return ValidTables(out, users, items, features, kg, links)
+
+
+def _check_one_split_per_pair(c: _Collector, out: pd.DataFrame, file: str, col: str) -> None:
+    """A given split is checked for leakage as a drawn one is built: a (user, item) pair in two
+    splits would put the test answer into a training edge."""
+    frame = out.loc[out["split"] != "", ["user_id", "item_id", "split"]].drop_duplicates()
+    torn = frame[frame.duplicated(["user_id", "item_id"], keep=False)]
+    if not len(torn):
+        return
+    splits = torn.groupby(["user_id", "item_id"], sort=False)["split"].agg(lambda x: " and ".join(sorted(x)))
+    for (user, item), where in list(splits.items())[:MAX_PER_RULE]:
+        c.add(Problem(file, None, col, "a (user, item) pair is in more than one split",
+                      f"user '{user}', item '{item}' is in {where}; a pair must be wholly in one split, or its held-out "
+                      "interaction leaks into a training edge"))
+    if len(splits) > MAX_PER_RULE:
+        c.add(Problem(file, None, col, "a (user, item) pair is in more than one split", f"{len(splits) - MAX_PER_RULE} more pairs like this"))
+
+
+def _check_numeric_columns(c: _Collector, table: pd.DataFrame, file: str, skip: tuple, cfg: AttributeConfig, section: str) -> None:
+    """A column is numeric when listed in ``cfg.numeric``, or when at least
+    :data:`MOSTLY_NUMERIC` of its non-empty cells are numbers taking more distinct values than
+    the builder bins (so it would be binned). In a numeric column every other cell is reported
+    -- one ``unknown`` must not turn 4 age bins into 54 categories -- and so is ``inf`` or
+    ``nan``, which would make a bin edge infinite. A column listed in ``cfg.categorical`` is
+    never checked."""
+    for col in table.columns:
+        if col in skip or col in cfg.ignore or col in cfg.categorical:
+            continue
+        raw = table[col].astype(str).str.strip()
+        present = (raw != "").to_numpy()
+        if not present.any():
+            continue
+        parsed = pd.to_numeric(raw.where(present, "0"), errors="coerce").to_numpy(dtype=np.float64)
+        is_number = present & (~np.isnan(parsed) | raw.str.lower().isin(NAN_SPELLINGS).to_numpy())
+        finite = is_number & np.isfinite(parsed)
+        if col not in cfg.numeric:
+            share = is_number.sum() / present.sum()
+            if share < MOSTLY_NUMERIC or len(np.unique(parsed[finite])) <= max(NUMERIC_MIN_DISTINCT, cfg.numeric_bins):
+                continue
+        fix = f"fix the cell or leave it empty, or declare the column categorical: [build.{section}] categorical = [\"{col}\"]"
+        c.rows(file, present & ~is_number, col, "non-numeric value in a numeric column", raw.to_numpy(), fix)
+        c.rows(file, is_number & ~finite, col, "value must be a finite number", raw.to_numpy(), fix)
 
 
 def _check_feature(c: _Collector, name: str, fm: FeatureMatrix, known_items: pd.Index) -> FeatureMatrix:

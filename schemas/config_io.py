@@ -67,15 +67,23 @@ def _dataclass_in(tp: Any) -> type | None:
     return None
 
 
-def load_toml(cls: type[T], path: str | Path, section: str | None = None) -> T:
-    """Read ``path`` (TOML) into ``cls``, optionally from one ``[section]`` only."""
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The tables of a TOML file; a missing file or bad TOML is one error naming the file."""
     p = Path(path)
     if not p.is_file():
         raise InputNotFoundError(f"config file not found: {p}")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {e.start}); TOML files are UTF-8") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{p}: not valid TOML: {e}") from e
+
+
+def load_toml(cls: type[T], path: str | Path, section: str | None = None) -> T:
+    """Read ``path`` (TOML) into ``cls``, optionally from one ``[section]`` only."""
+    p = Path(path)
+    data = read_toml(p)
     where = str(p)
     if section is not None:
         data = data.get(section, {})

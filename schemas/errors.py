@@ -29,6 +29,18 @@ class StoreMismatchError(StoreError):
     """Two artefacts come from different builds (their id-space fingerprints differ)."""
 
 
+class StoreCorruptedError(StoreError):
+    """A store file differs from what its manifest recorded (size or SHA-256)."""
+
+
+class OutputLockedError(CkgError, BlockingIOError):
+    """Another live process holds the lock of the output this command would write."""
+
+
+class UnsafeOutputError(CkgError, FileExistsError):
+    """An output path would overwrite something ckgrec did not write (or the command's own input)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation failure, located precisely enough to fix by hand."""

@@ -17,7 +17,7 @@ def register(sub) -> None:
     p.add_argument(
         "--format",
         default="auto",
-        choices=["auto", "native", "movielens", "recbole", "mmgcn", "kgat"],
+        choices=["auto", "native", "movielens", "recbole", "mmgcn", "kgat", "mmrec"],
         help="layout of SOURCE; 'auto' (default) detects it from the files present",
     )
     p.add_argument(
@@ -61,10 +61,16 @@ def run(args: argparse.Namespace) -> int:
     from ckgrec.kgbuild.build import build
     from ckgrec.kgbuild.summary import format_summary
 
+    import warnings
+
+    from ckgrec.kgbuild.notices import BuildWarning
+
     cfg = load_build_config(args.config, args.seed)
-    report = build(
-        args.source, args.out, fmt=args.format, config=cfg, extra_features=parse_features(args.feature), force=args.force, verbose=not args.quiet
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BuildWarning)  # the summary below prints each one, as 'warning: ...'
+        report = build(
+            args.source, args.out, fmt=args.format, config=cfg, extra_features=parse_features(args.feature), force=args.force, verbose=not args.quiet
+        )
     print(format_summary(report.store))
     total = sum(report.seconds.values())
     where = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())

@@ -47,25 +47,19 @@ FLAG_TO_FIELD = {
 
 def load_configs(args: argparse.Namespace):
     """(model class, model config, train config) from --config FILE, flags and --set."""
-    import tomllib
     from pathlib import Path
 
     from ckgrec.model.core.options import build_config, coerce
     from ckgrec.model.models.registry import get_model
     from ckgrec.model.training.config import TrainConfig
-    from ckgrec.schemas.config_io import from_mapping
-    from ckgrec.schemas.errors import ConfigError, InputNotFoundError
+    from ckgrec.schemas.config_io import from_mapping, read_toml
+    from ckgrec.schemas.errors import ConfigError
 
     cls = get_model(args.model)
     data: dict = {}
     if args.config:
         p = Path(args.config)
-        if not p.is_file():
-            raise InputNotFoundError(f"config file not found: {p}")
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{p}: not valid TOML: {e}") from e
+        data = read_toml(p)
         unknown = set(data) - {"train", "model"}
         if unknown:
             raise ConfigError(f"{p}: unknown table(s) {sorted(unknown)}; use [train] and [model]")
@@ -94,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
     store = Store.open(args.store)
     data = TrainData.from_store(store)
+    data.require_heldout()
     log = None if args.quiet else (lambda msg: print(msg, flush=True))
     progress = not args.quiet and sys.stderr.isatty()
     scores = train(data, cls.name, args.out, model_config=mc, train_config=tc, force=args.force, progress=progress, log=log)

@@ -12,17 +12,17 @@ from types import ModuleType
 
 from ckgrec.schemas.errors import ConfigError, InputNotFoundError
 
-ADAPTER_MODULES = ("recbole", "movielens", "mmgcn", "kgat", "native")
+ADAPTER_MODULES = ("mmrec", "recbole", "movielens", "mmgcn", "kgat", "native")
 
 
 def adapters() -> dict[str, ModuleType]:
-    return {name: import_module(f"kgbuild.adapters.{name}") for name in ADAPTER_MODULES}
+    return {name: import_module(f"ckgrec.kgbuild.adapters.{name}") for name in ADAPTER_MODULES}
 
 
 def get_adapter(fmt: str) -> ModuleType:
     if fmt not in ADAPTER_MODULES:
         raise ConfigError(f"unknown format '{fmt}'; choose one of: auto, {', '.join(ADAPTER_MODULES)}")
-    return import_module(f"kgbuild.adapters.{fmt}")
+    return import_module(f"ckgrec.kgbuild.adapters.{fmt}")
 
 
 def detect_format(path: str | Path) -> str:

@@ -6,9 +6,10 @@
 
 In KGAT's data the items are the entities ``0..n_items-1`` of the KG, so every item that
 appears in an interaction is linked to the entity with the same number (``kg_links``).
-Train and test are read into one implicit interactions frame (behaviour ``interact``); ckgrec
-makes its own split, so KGAT's is not reused, but each row keeps where it came from in the
-extra column ``source_split`` (``train``/``test``). Users whose lines list no items produce no
+Train and test are read into one implicit interactions frame (behaviour ``interact``); each row
+keeps where it came from in the column ``source_split`` (``train``/``test``), which is the given
+split: with ``split.method = "auto"`` (default) or ``"given"`` the test pairs are KGAT's and
+validation is drawn from each user's training pairs (see ``kgbuild.split.assign_given``). Users whose lines list no items produce no
 rows. ``test.txt`` is optional. Ids keep their spelling; KGAT's relation ids are kept as they
 are (KGAT adds inverse relations at training time; the builder does its own).
 """
@@ -25,7 +26,7 @@ NAME = "kgat"
 DESCRIPTION = "KGAT text format: train.txt/test.txt (user item item ...) + kg_final.txt (head relation tail)"
 FILES = (
     "train.txt      user item item ...   (space-separated ints, one line per user)",
-    "test.txt       same layout (optional; kept in column source_split, not reused as the split)",
+    "test.txt       same layout (optional; the given test split)",
     "kg_final.txt   head relation tail   (ints; items are entities 0..n_items-1)",
 )
 BEHAVIOR = "interact"
@@ -71,7 +72,8 @@ def read(path: str | Path) -> RawDataset:
     linked = pd.unique(inter["item_id"])
     links = pd.DataFrame({"item_id": linked, "entity_id": linked})
     sources["links"] = f"{sources['interactions']} (item k = KG entity k)"
-    return RawDataset(name=root.name, interactions=inter, kg_triples=kg, kg_links=links, sources=sources)
+    return RawDataset(name=root.name, interactions=inter, kg_triples=kg, kg_links=links, sources=sources,
+                      split_column="source_split", split_origin=f"KGAT {sources['interactions']}")
 
 
 def _read_kg(path: Path, problems: list[Problem]) -> pd.DataFrame:

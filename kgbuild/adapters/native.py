@@ -11,13 +11,14 @@ from ckgrec.kgbuild.tabular import find_table, read_table, sep_for
 NAME = "native"
 DESCRIPTION = "ckgrec's own layout: interactions, optional profiles, item attributes, features, KG"
 FILES = (
-    "interactions.csv|.tsv|.parquet  user_id,item_id[,behavior][,rating][,timestamp]",
+    "interactions.csv|.tsv|.parquet  user_id,item_id[,behavior][,rating][,timestamp][,split]",
     "users.csv (optional)            user_id + profile columns (numeric columns are binned)",
     "items.csv (optional)            item_id[,name] + attribute columns ('|' separates several values)",
     "features/<modality>.npy + .csv  matrix + item_id,row index (or <modality>.parquet with a list column)",
     "kg.csv + links.csv (optional)   head,relation,tail  and  item_id,entity_id",
 )
 MULTI_VALUE_SEPARATOR = "|"
+SPLIT_COLUMN = "split"  # train / valid / test: the source's own split (used by split.method = "given" / "auto")
 NAME_COLUMNS = ("name", "title")
 
 
@@ -36,6 +37,8 @@ def read(path: str | Path) -> RawDataset:
     interactions = read_table(inter_path, sep=sep_for(inter_path), required=("user_id", "item_id"))
     sources["interactions"] = str(inter_path)
     ds = RawDataset(name=root.name, interactions=interactions, sources=sources)
+    if SPLIT_COLUMN in interactions.columns:
+        ds.split_column, ds.split_origin = SPLIT_COLUMN, f"split column of {inter_path}"
     if (p := find_table(root, "users")) is not None:
         ds.users = read_table(p, sep=sep_for(p), required=("user_id",))
         sources["users"] = str(p)

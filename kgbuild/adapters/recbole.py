@@ -71,8 +71,10 @@ def read(path: str | Path) -> RawDataset:
     inter, _ = read_atomic(inter_path, required=("user_id", "item_id"))
     ds = RawDataset(name=stem, interactions=inter, sources={"interactions": str(inter_path)})
     ignore: list[str] = []
+    declared: list[str] = []  # 'token' columns: categorical by the file's own header, so not checked as numeric
     if (p := root / f"{stem}.user").is_file():
         users, types = read_atomic(p, required=("user_id",))
+        declared += [c for c, k in types.items() if k == "token"]
         for col, kind in types.items():
             if col == "user_id":
                 continue
@@ -84,6 +86,7 @@ def read(path: str | Path) -> RawDataset:
         ds.sources["users"] = str(p)
     if (p := root / f"{stem}.item").is_file():
         items, types = read_atomic(p, required=("item_id",))
+        declared += [c for c, k in types.items() if k == "token"]
         seq_cols = [c for c, k in types.items() if k == "token_seq"]
         ds.item_name_column = next((c for c in seq_cols if NAME_PATTERN.search(c)), None)
         for col in seq_cols:
@@ -102,6 +105,7 @@ def read(path: str | Path) -> RawDataset:
         ds.kg_links, _ = read_atomic(p, required=("item_id", "entity_id"))
         ds.sources["links"] = str(p)
     ds.ignore_columns = tuple(ignore)
+    ds.declared_categorical = tuple(declared)
     return ds
 
 
@@ -129,12 +133,13 @@ def read_atomic(path: Path, required: tuple[str, ...] = ()) -> tuple[pd.DataFram
     problems: list[Problem] = []
     types: dict[str, str] = {}
     columns = []
-    for cell in df.columns:
+    header_cells = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r").split("\t")  # as written: pandas renames repeats
+    for cell in header_cells:
         name, _, kind = str(cell).strip().partition(":")
         if kind not in FIELD_TYPES:
             problems.append(Problem(f, None, str(cell), "header cell must be 'name:type'", f"type one of {', '.join(FIELD_TYPES)}"))
         if name in types:
-            problems.append(Problem(f, None, name, "duplicate column in the header"))
+            problems.append(Problem(f, None, name, "duplicate column name in the header", "rename or remove all but one"))
         types[name] = kind
         columns.append(name)
     for name in required:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from typing import Any
@@ -85,5 +86,34 @@ def config_options(cls: type) -> list[tuple[str, str, Any, str]]:
         default = f.default if f.default is not dataclasses.MISSING else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         tp = hints[f.name]
         tname = getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-        rows.append((f.name, tname, default, f.metadata.get("help", "")))
+        rule = option_rule(f.metadata)
+        rows.append((f.name, tname, default, f.metadata.get("help", "") + (f" [{rule}]" if rule else "")))
     return rows
+
+
+def option_rule(meta: Any) -> str:
+    """The valid values of an option in words (``ckg models``): ``a | b``, ``>= 0``, ``[0, 1)``."""
+    if meta.get("choices"):
+        return " | ".join(meta["choices"])
+    low, high = meta.get("low"), meta.get("high")
+    if low is not None and high is not None:
+        return f"[{low:g}, {high:g}{')' if meta.get('high_open') else ']'}"
+    if low is not None:
+        return f">= {low:g}"
+    if high is not None:
+        return f"{'<' if meta.get('high_open') else '<='} {high:g}"
+    return ""
+
+
+def check_option(name: str, value: Any, meta: Any) -> None:
+    """Raise a ConfigError naming ``name``, ``value`` and the valid values when ``value`` breaks ``meta``'s rule."""
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"{name} = {value!r}: choose one of {', '.join(choices)}")
+    low, high, high_open = meta.get("low"), meta.get("high"), meta.get("high_open")
+    if low is None and high is None:
+        return
+    for v in value if isinstance(value, tuple) else (value,):
+        if isinstance(v, float) and math.isnan(v) or (low is not None and v < low) or (
+                high is not None and (v >= high if high_open else v > high)):
+            raise ConfigError(f"{name} = {value!r}: must be in {option_rule(meta)}")

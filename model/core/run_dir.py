@@ -49,6 +49,9 @@ from ckgrec.schemas.errors import ConfigError, InputNotFoundError, StoreMismatch
 from ckgrec.schemas.store import atomic_write_bytes
 
 CONFIG = "config.json"
+# The layout of a run directory. A reader refuses a run written in a newer layout; a change of
+# layout raises it, so that old runs are recognised instead of patched up by special code.
+RUN_FORMAT_VERSION = 1
 METRICS = "metrics.jsonl"
 SCORES = "scores.json"
 BEST = "best.pt"
@@ -119,7 +122,12 @@ class RunDir:
 
     def read_config(self) -> dict[str, Any]:
         self.require()
-        return json.loads(self.file(CONFIG).read_text(encoding="utf-8"))
+        config = json.loads(self.file(CONFIG).read_text(encoding="utf-8"))
+        version = config.get("format_version", 1) if isinstance(config, dict) else None
+        if not isinstance(version, int) or version > RUN_FORMAT_VERSION:
+            raise ConfigError(f"{self.file(CONFIG)}: run format version {version!r}; this ckgrec reads runs up to "
+                              f"version {RUN_FORMAT_VERSION} (upgrade ckgrec, or retrain the run)")
+        return config
 
     def check_store(self, fingerprint: str, store_path: str | Path | None = None) -> None:
         """Refuse a store whose fingerprint differs from the one this run was trained on."""

@@ -73,6 +73,26 @@ class TrainData:
         mats = {s: _pairs_matrix(users[split == s], items[split == s], n_users, n_items) for s in SPLITS}
         return cls(n_users, n_items, mats["train"], mats["valid"], mats["test"], store.fingerprint, store)
 
+    def require_heldout(self) -> None:
+        """Refuse data whose validation or test split is empty, saying why (``ckg train`` calls it).
+
+        Without validation pairs there is nothing to choose the best epoch on and no validation
+        score; without test pairs there is no test score. Training anyway would report scores
+        of nobody.
+        """
+        where = str(self.store.path) if self.store is not None else "the data"
+        fix = ("rebuild the store so that it holds some out: give [build.split] ratios a share for it, lower "
+               "min_pairs_for_holdout (users with fewer pairs keep them all in train), or, with a given split, "
+               "use a source whose split has it")
+        for name, what, why in (("valid", "validation", "there is nothing to select the best epoch on (early stopping)"),
+                                ("test", "test", "there is nothing to score the trained model on")):
+            if self.split(name).nnz == 0:
+                built = ""
+                if self.store is not None:
+                    said = [w for w in self.store.manifest.get("warnings", []) if w.startswith(f"split: the {what} split")]
+                    built = f" (the build said: {said[0]})" if said else ""
+                raise StoreError(f"{where} has no {what} pairs, so {why}{built}; {fix}")
+
     @classmethod
     def from_pairs(
         cls,

@@ -9,7 +9,7 @@ Life cycle, as driven by :mod:`ckgrec.model.training.trainer` and :mod:`ckgrec.m
         for epoch in 1..E:
             model.on_epoch_start(epoch, generator)
             for batch in BPR batches:             # phase "cf"
-                parts = model.loss(batch); total = parts[0] + l2 * model.regularization(batch)
+                total, parts = model.objective(batch, l2)    # loss + l2 * regularization
             for phase in Cls.extra_phases:        # e.g. KGAT's "kg" phase, its own optimiser (or the CF one)
                 for b in model.phase_batches(phase, epoch, generator):
                     model.phase_loss(phase, b)
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping
 
 import torch
+from ckgrec.model.core.options import check_option
 from torch import nn
 
 if TYPE_CHECKING:
@@ -61,17 +62,27 @@ class Batch:
 class ModelConfig:
     """Base of every model's ``Config``: frozen, keyword-only, validated in ``__post_init__``.
 
-    Give each field ``metadata={"help": "..."}``; ``ckg models`` prints it and ``--set key=value``
-    is typed by the field's annotation.
+    Declare each field with :func:`option`: its help, and its valid values (``choices``) or range
+    (``low``/``high``) beside it. ``__post_init__`` checks every declared rule, so a model's own
+    ``__post_init__`` (which calls ``super().__post_init__()``) keeps only rules between fields.
+    ``ckg models`` prints the help and the rule; ``--set key=value`` is typed by the annotation.
     """
 
-    def __post_init__(self) -> None:  # subclasses call super().__post_init__() or just validate
-        pass
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            check_option(f.name, getattr(self, f.name), f.metadata)
 
 
-def option(default: Any, help: str, **kwargs: Any) -> Any:
-    """A config field with its ``--help`` text (shown by ``ckg models``)."""
-    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+def option(default: Any, help: str, *, choices: tuple[str, ...] | None = None, low: float | None = None,
+           high: float | None = None, high_open: bool = False, **kwargs: Any) -> Any:
+    """A config field with its ``--help`` text and its valid values, checked by :class:`ModelConfig`.
+
+    :param choices: the allowed values of a string option
+    :param low: smallest allowed value (inclusive) of a number, or of each element of a tuple
+    :param high: largest allowed value; exclusive when ``high_open``
+    """
+    meta = {"help": help, "choices": choices, "low": low, "high": high, "high_open": high_open}
+    return dataclasses.field(default=default, metadata=meta, **kwargs)
 
 
 class Recommender(nn.Module, abc.ABC):
@@ -129,6 +140,19 @@ class Recommender(nn.Module, abc.ABC):
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Data loss of a BPR batch (scalar, differentiable) and its named parts (detached)."""
         raise NotImplementedError(f"{self.name} has no training loss")
+
+    def objective(self, batch: Batch, l2: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """What the trainer minimises on a BPR batch: ``loss + l2 · regularization``, and its parts.
+
+        A model whose penalty reuses the vectors of its loss overrides this (dualkgat), so that
+        nothing passes between ``loss`` and ``regularization`` through attributes.
+        """
+        loss, parts = self.loss(batch)
+        if l2 > 0:
+            reg = self.regularization(batch)
+            parts = {**parts, "reg": reg.detach()}
+            loss = loss + l2 * reg
+        return loss, parts
 
     def regularization(self, batch: Batch) -> torch.Tensor:
         """Unweighted L2 penalty for this batch; the trainer multiplies it by ``l2``.

@@ -44,77 +44,49 @@ from torch import nn
 
 @dataclass(frozen=True, kw_only=True)
 class DualKGATConfig(ModelConfig):
-    dim: int = option(64, "entity embedding size d (must equal the pretrained size)")
-    relation_dim: int = option(64, "relation space size k of TransR (must equal the pretrained size)")
-    layer_dims: tuple[int, ...] = option((64, 32, 16), "output size of each propagation layer; its length is L")
-    dropout: float = option(0.3, "message dropout after each layer (0.3: 0.1 overfit within 8 epochs on the embedded data)")
-    fusion: str = option("attention_concat", "layer fusion: attention_concat | attention_sum | concat (plain, as KGAT) | mean (LightGCN's average of the layers: the inner product then also pairs a user's layer with an item's other layers; needs aggregator=linear or every layer_dims equal to dim)")
-    fusion_dim: int = option(32, "projection size of the layer attention")
+    dim: int = option(64, "entity embedding size d (must equal the pretrained size)", low=1)
+    relation_dim: int = option(64, "relation space size k of TransR (must equal the pretrained size)", low=1)
+    layer_dims: tuple[int, ...] = option((64, 32, 16), "output size of each propagation layer; its length is L", low=1)
+    dropout: float = option(0.3, "message dropout after each layer", low=0.0, high=1.0, high_open=True)
+    fusion: str = option("attention_concat", "layer fusion: attention_concat | attention_sum | concat (plain, as KGAT) | mean (LightGCN's average of the layers: the inner product then also pairs a user's layer with an item's other layers; needs aggregator=linear or every layer_dims equal to dim)", choices=FUSIONS)
+    fusion_dim: int = option(32, "projection size of the layer attention", low=1)
     use_user_side: bool = option(True, "use the user-side graph G_u")
     use_item_side: bool = option(True, "use the item-side graph G_i")
     dimension_importance: bool = option(True, "weigh score dimensions by w(u); off = plain inner product")
     raw_features: bool = option(True, "add a learned projection of the items' modality vectors to their input")
     user_content: bool = option(False, "also add to each user's input the mean feature projection of the items it has in training (its content profile); needs raw_features")
-    content_score: float = option(0.0, "add a content-affinity term to the score: a learned per-feature weighting (initialised to this value; 0 = off) of cos(mean feature vector of the user's training items, item feature vector); it reaches cold items through their features")
-    schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint")
-    kg_weight: float = option(1.0, "weight of each graph's TransR loss; 0 = no TransR batches at all (their kg_l2 term goes too: alone under its own Adam it would shrink every embedding it touches by about lr per batch)")
-    kg_triples: str = option("all", "what the TransR loss is over: all (every triple of the graph, interactions included, as KGAT's code does) | side (the non-interaction triples only, as RecBole's KGAT)")
-    kg_optimizer: str = option("own", "what steps the TransR phase: own (an Adam of its own, as KGAT's code) | shared (the CF phase's Adam, as RecBole's KGAT); with its own Adam every TransR batch moves the embeddings about lr whatever kg_weight")
-    kg_batch_size: int = option(2048, "triples per TransR batch")
-    kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch")
-    max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)")
+    content_score: float = option(0.0, "add a content-affinity term to the score: a learned per-feature weighting (initialised to this value; 0 = off) of cos(mean feature vector of the user's training items, item feature vector); it reaches cold items through their features", low=0.0)
+    schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint", choices=("alternate", "joint"))
+    kg_weight: float = option(1.0, "weight of each graph's TransR loss; 0 = no TransR batches at all (their kg_l2 term goes too: alone under its own Adam it would shrink every embedding it touches by about lr per batch)", low=0.0)
+    kg_triples: str = option("all", "what the TransR loss is over: all (every triple of the graph, interactions included, as KGAT's code does) | side (the non-interaction triples only, as RecBole's KGAT)", choices=("all", "side"))
+    kg_optimizer: str = option("own", "what steps the TransR phase: own (an Adam of its own, as KGAT's code) | shared (the CF phase's Adam, as RecBole's KGAT); with its own Adam every TransR batch moves the embeddings about lr whatever kg_weight", choices=("own", "shared"))
+    kg_batch_size: int = option(2048, "triples per TransR batch", low=1)
+    kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch", low=0.0)
+    max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)", low=0)
     attention_grad: bool = option(False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT")
-    aggregator: str = option("bi", "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)")
-    side_edges: str = option("both", "direction of the non-interaction triples in the propagation: both (KGAT's paper and code: an attribute also hears its items) | stored (as stored, head hears tail: an item hears its attributes, an attribute hears nothing; RecBole's KGAT graph); interactions always go both ways")
-    edge_weights: str = option("attention", "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (LightGCN's weights shared out by the softmax with a -1/2 log d_t prior: each node keeps LightGCN's total weight)")
+    aggregator: str = option("bi", "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)", choices=AGGREGATORS)
+    side_edges: str = option("both", "direction of the non-interaction triples in the propagation: both (KGAT's paper and code: an attribute also hears its items) | stored (as stored, head hears tail: an item hears its attributes, an attribute hears nothing; RecBole's KGAT graph); interactions always go both ways", choices=SIDE_EDGES)
+    edge_weights: str = option("attention", "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (LightGCN's weights shared out by the softmax with a -1/2 log d_t prior: each node keeps LightGCN's total weight)", choices=EDGE_WEIGHTS)
     layer_norm: bool = option(True, "L2-normalise each layer's output (KGAT); off keeps the magnitudes, e.g. popularity")
     item_bias: bool = option(False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)")
-    regularize: str = option("final", "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both")
-    init: str = option("auto", "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)")
-    init_std: float = option(0.0, "random initial entity embeddings: 0 = Xavier uniform (KGAT's), whose scale shrinks as the graph grows "
-                             "(std 0.0075 on ML-100K's user-side graph with Freebase, 0.027 on its item-side graph); > 0 = normal with this std (LightGCN's 0.1)")
-    cold_item_dropout: float = option(0.0, "share of items made 'cold' each epoch (DropoutNet-style): their interaction edges leave both graphs and their ID embedding is zeroed, their BPR pairs stay, so the model learns to score an item from features and KG alone; never-seen items then always score without an ID embedding (0 = off)")
-    cold_user_dropout: float = option(0.0, "the same for users: each epoch a share of the users loses its interaction edges and ID embedding and keeps its BPR pairs, so a user with only a profile (item-side graph) is scored on the same scale; users without training pairs then always score without an ID embedding (0 = off)")
+    regularize: str = option("final", "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both", choices=("final", "ego", "both"))
+    init: str = option("auto", "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)", choices=("pretrained", "random", "auto"))
+    init_std: float = option(0.0, "random initial entity embeddings: 0 = Xavier uniform (KGAT's), whose scale shrinks as the graph grows; "
+                             "> 0 = normal with this std (LightGCN's 0.1)", low=0.0)
+    cold_item_dropout: float = option(0.0, "share of items made 'cold' each epoch (DropoutNet-style): their interaction edges leave both graphs and their ID embedding is zeroed, their BPR pairs stay, so the model learns to score an item from features and KG alone; never-seen items then always score without an ID embedding (0 = off)", low=0.0, high=1.0, high_open=True)
+    cold_user_dropout: float = option(0.0, "the same for users: each epoch a share of the users loses its interaction edges and ID embedding and keeps its BPR pairs, so a user with only a profile (item-side graph) is scored on the same scale; users without training pairs then always score without an ID embedding (0 = off)", low=0.0, high=1.0, high_open=True)
 
     def __post_init__(self) -> None:
-        if self.fusion not in FUSIONS:
-            raise ConfigError(f"fusion = {self.fusion!r}: choose one of {', '.join(FUSIONS)}")
+        super().__post_init__()
         if self.fusion == "mean" and self.aggregator != "linear" and set(self.layer_dims) != {self.dim}:
             raise ConfigError(f"fusion = 'mean' averages the layers, so each must have size dim = {self.dim}; layer_dims = {tuple(self.layer_dims)}: "
                               "set aggregator = 'linear' or layer_dims all equal to dim")
         if self.user_content and not self.raw_features:
             raise ConfigError("user_content needs raw_features = true (the profile is a mean of the items' feature projections)")
-        if self.content_score < 0:
-            raise ConfigError(f"content_score = {self.content_score}: must be >= 0 (0 = off)")
         if not (self.use_user_side or self.use_item_side):
             raise ConfigError("at least one of use_user_side / use_item_side must be true")
-        if self.kg_optimizer not in ("own", "shared"):
-            raise ConfigError(f"kg_optimizer = {self.kg_optimizer!r}: use 'own' or 'shared'")
-        if self.kg_triples not in ("all", "side"):
-            raise ConfigError(f"kg_triples = {self.kg_triples!r}: use 'all' or 'side'")
-        if self.schedule not in ("alternate", "joint"):
-            raise ConfigError(f"schedule = {self.schedule!r}: use 'alternate' or 'joint'")
-        if self.aggregator not in AGGREGATORS:
-            raise ConfigError(f"aggregator = {self.aggregator!r}: choose one of {', '.join(AGGREGATORS)}")
-        if self.kg_weight < 0:
-            raise ConfigError(f"kg_weight = {self.kg_weight}: must be >= 0 (0 = no TransR loss)")
-        if self.side_edges not in SIDE_EDGES:
-            raise ConfigError(f"side_edges = {self.side_edges!r}: choose one of {', '.join(SIDE_EDGES)}")
-        if self.edge_weights not in EDGE_WEIGHTS:
-            raise ConfigError(f"edge_weights = {self.edge_weights!r}: choose one of {', '.join(EDGE_WEIGHTS)}")
-        if self.regularize not in ("final", "ego", "both"):
-            raise ConfigError(f"regularize = {self.regularize!r}: use final, ego or both")
-        if self.init not in ("pretrained", "random", "auto"):
-            raise ConfigError(f"init = {self.init!r}: use pretrained, random or auto")
-        if not self.layer_dims or min(self.layer_dims) < 1 or self.dim < 1:
+        if not self.layer_dims:
             raise ConfigError("layer_dims needs at least one positive size")
-        if self.init_std < 0:
-            raise ConfigError(f"init_std = {self.init_std}: must be >= 0 (0 = Xavier uniform)")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout = {self.dropout}: must be in [0, 1)")
-        for name in ("cold_item_dropout", "cold_user_dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ConfigError(f"{name} = {getattr(self, name)}: must be in [0, 1)")
 
 
 def _row_normalised(m) -> torch.Tensor:
@@ -132,9 +104,7 @@ class DualKGAT(Recommender):
     paper = "this product's design; KGAT (Wang et al., KDD 2019) for the propagation"
     Config = DualKGATConfig
     known_answer_test = "tests/kg/test_kg_known_answer.py::test_kg_model_ranks_the_withheld_block_item_first"
-    # l2 1e-2 / dropout 0.3 chosen on the embedded dataset's VALIDATION split (seed 2020): with
-    # KGAT's 1e-5 / 0.1 the model peaked at valid Recall@20 0.229 by epoch 8, then overfit; 1e-3 gave
-    # 0.2415, 1e-2 gave 0.2461 (see issue notes). Not yet tuned on ML-100K.
+    # l2 1e-2 and dropout 0.3 were chosen on the embedded dataset's validation split (KGAT's 1e-5 / 0.1 overfit there)
     train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-2, "epochs": 200, "num_negatives": 1}
     can_score_cold_items = True
     can_score_cold_users = True  # through G_i's profile edges; an instance without them says False (__init__)
@@ -150,8 +120,10 @@ class DualKGAT(Recommender):
         # untrained ID embedding
         self.can_score_cold_users = any(g.users_have_side_edges() for g in graphs)
         self.encoders = nn.ModuleList(
-            GraphEncoder(g, cfg.dim, cfg.relation_dim, cfg.layer_dims, cfg.dropout, cfg.fusion, cfg.fusion_dim, cfg.attention_grad, cfg.max_neighbours, cfg.layer_norm, cfg.aggregator,
-                         cfg.edge_weights, cfg.side_edges, cfg.init_std)
+            GraphEncoder(g, dim=cfg.dim, relation_dim=cfg.relation_dim, layer_dims=cfg.layer_dims, dropout=cfg.dropout,
+                         fusion=cfg.fusion, fusion_dim=cfg.fusion_dim, attention_grad=cfg.attention_grad,
+                         max_neighbours=cfg.max_neighbours, normalize=cfg.layer_norm, aggregator=cfg.aggregator,
+                         edge_weights=cfg.edge_weights, side_edges=cfg.side_edges, init_std=cfg.init_std)
             for g in graphs
         )
         # the TransR loss's triples per graph: all of them, or (RecBole) the side triples only
@@ -361,17 +333,25 @@ class DualKGAT(Recommender):
         b = len(batch.users)
         return vectors[:b], vectors[b : 2 * b], vectors[2 * b :]
 
-    def loss(self, batch: Batch):
+    def objective(self, batch: Batch, l2: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """BPR loss of the batch's fused vectors, plus ``l2 ·`` their penalty (:meth:`_batch_norm`,
+        computed from the same vectors), plus a TransR batch under ``schedule = joint``."""
         u, pos, neg = self._batch_vectors(batch)
         cf = F.softplus(-(self._pair_scores(u, pos, batch.pos, batch.users, positive=True) - self._pair_scores(u, neg, batch.neg[:, 0], batch.users))).mean()
-        self._last_batch_norm = self._batch_norm(batch, u, pos, neg)
         parts = {"cf": cf.detach()}
         total = cf
         if self.cfg.schedule == "joint" and self.cfg.kg_weight != 0:
             kg = self._kg_loss(self._kg_batches(getattr(self, "_generator", None), limit=1))
             total = total + kg
             parts["kg"] = kg.detach()
+        if l2 > 0:
+            reg = self._batch_norm(batch, u, pos, neg)
+            parts["reg"] = reg.detach()
+            total = total + l2 * reg
         return total, parts
+
+    def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.objective(batch, 0.0)
 
     def _batch_norm(self, batch: Batch, u: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         """Why a choice: the fused vectors are built from L2-normalised layers, so penalising them
@@ -389,7 +369,7 @@ class DualKGAT(Recommender):
 
     def regularization(self, batch: Batch) -> torch.Tensor:
         """½‖u‖² + ½‖i+‖² + ½‖i−‖² of the batch's final vectors over the batch size (KGAT's CF L2)."""
-        return getattr(self, "_last_batch_norm", torch.zeros((), device=self.device))
+        return self._batch_norm(batch, *self._batch_vectors(batch))
 
     def _kg_batches(self, generator: torch.Generator | None, limit: int | None = None) -> Iterable[list[tuple[int, torch.Tensor, torch.Tensor]]]:
         gen = generator or torch.Generator().manual_seed(0)

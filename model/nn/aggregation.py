@@ -8,7 +8,7 @@ dropout mask (:func:`keep_mask`): on a CPU these passes over (N, d) states, not 
 were most of a KGAT step.
 
 Two ways to form e_{N_h}: with attention held fixed (KGAT refreshes it once per epoch), a CSR
-sparse matrix times the dense states, the fastest path measured here; with gradients into the
+sparse matrix times the dense states (the fastest path); with gradients into the
 attention, gather + index_add, because back-propagating into sparse *values* through
 torch.sparse.mm allocates a dense N×N gradient.
 """
@@ -26,8 +26,7 @@ class Adjacency:
     """A fixed attention matrix A (rows ``heads``, N columns) as CSR, with its transpose kept.
 
     Multiplying by A inside autograd needs Aᵀ in the backward pass; left to itself, torch
-    transposes the CSR tensor on every backward (a sort of all E edges: an eighth of a KGAT
-    step on ML-100K). A changes only when attention is refreshed (once per epoch), so both are
+    transposes the CSR tensor on every backward (a sort of all E edges). A changes only when attention is refreshed (once per epoch), so both are
     built then and :class:`_FixedSpMM` reuses Aᵀ.
     """
 
@@ -94,9 +93,8 @@ def keep_mask(shape: tuple[int, ...], p: float, device: torch.device) -> tuple[t
 
     Each element takes 16 bits of a full-range int64 draw from the device's default generator
     (so ``torch.manual_seed`` governs it, as it does nn.Dropout). On a CPU without MKL's
-    Intel-only vector generator, ``bernoulli_`` is slow: for the 2.3M elements of one ML-100K +
-    Freebase layer it took 26 ms on the 2-core AMD EPYC here, and this mask 4.4 ms (the masks of
-    all layers had been a sixth of a KGAT step)."""
+    Intel-only vector generator, ``bernoulli_`` is several times slower than this integer draw
+    (the speed figures are in the kg-speed benchmark)."""
     n = math.prod(shape)
     threshold = round(p * 65536)
     if not 0 <= threshold < 65536:
@@ -117,12 +115,11 @@ def message_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
 class _BiInteractionStep(torch.autograd.Function):
     """The bi-interaction layer with its message dropout, forward and backward written out.
 
-    Composed of autograd's operators, one layer over all 35.8k nodes of ML-100K + Freebase makes
-    about twenty passes over (N, d) tensors, each a fresh allocation; written out, the
+    Composed of autograd's operators, one layer makes about twenty passes over (N, d) tensors,
+    each a fresh allocation; written out, the
     activations run in place, leaky ReLU's derivative is read off its output's sign (the slope
     is positive, so the sign is the pre-activation's), the mask is bools, and each input's
-    gradient is one fused multiply-add. One (35.8k × 64) layer, forward and backward, took a
-    quarter less time so (66 ms against 88 on the AMD EPYC here); a whole kgat CF step, 7% less.
+    gradient is one fused multiply-add.
     """
 
     @staticmethod

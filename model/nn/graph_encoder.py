@@ -11,7 +11,7 @@ Shapes: forward(extra) -> (N, out_dim); ``extra`` (N, d) is added to the layer-0
 raw-feature projection of items) and may be None. forward(extra, users_items_only=True) ->
 (n_users + n_items, out_dim), users first: the rows the recommender scores with. The last layer is
 then computed for those rows only (its matrix is cut to them at each refresh), which on a graph
-of many KG entities and few users/items (ML-100K + Freebase: 2.6k of 35.8k nodes) skips most of
+of many KG entities and few users/items skips most of
 that layer's work without changing a single output value.
 """
 from __future__ import annotations
@@ -47,6 +47,7 @@ class GraphEncoder(nn.Module):
     def __init__(
         self,
         graph: GraphTensors,
+        *,
         dim: int = 64,
         relation_dim: int = 64,
         layer_dims: tuple[int, ...] = (64, 32, 16),
@@ -243,61 +244,47 @@ class GraphEncoder(nn.Module):
     # --- propagation ---------------------------------------------------------------------
     def forward(self, extra: torch.Tensor | None = None, users_items_only: bool = False, id_keep: torch.Tensor | None = None,
                 select: torch.Tensor | None = None) -> torch.Tensor:
-        """``extra`` (N, d) is added to the layer-0 states (the items' feature projection);
-        ``id_keep`` (N,) multiplies the ID embeddings first (0 = the entity has no usable ID
-        embedding: a never-seen or simulated cold item). ``select`` (K,), with
-        ``users_items_only``: positions among the output rows (users first, then items); only
-        those rows come back, (K, out_dim), in that order. A training batch needs a few thousand
-        rows of a graph that may have a million: the layers are fused for those rows alone, which
-        skips building (and back-propagating through) the full fused matrix; the values are the
-        same as fusing every row and picking."""
+        """The layer recursion and the fusion of its outputs:
+
+        e^(0) = E ⊙ id_keep + extra,   e^(l+1) = f_l(e^(l), A e^(l)),   out = fuse(e^(0), n(e^(1)), …, n(e^(L)))
+
+        with A the attention (or degree) weights, f_l the aggregator, n the L2 normalisation of
+        KGAT (when ``normalize``). ``extra`` (N, d): added to the layer-0 states (the items'
+        feature projection); ``id_keep`` (N,): multiplies the ID embeddings (0 = no usable ID
+        embedding: a never-seen or simulated cold item). Returns (N, out_dim); with
+        ``users_items_only``, the users' and items' rows (users first); with ``select`` (K,),
+        positions among those rows, (K, out_dim) in that order. Which rows are computed is
+        :class:`_FusionRows`' business: the values are those of the full recursion, picked.
+        """
         if select is not None and not users_items_only:
             raise ValueError("select picks among the users_items_only rows")
         ego = self.entity.weight if id_keep is None else self.entity.weight * id_keep.unsqueeze(-1)
         ego = ego if extra is None else ego + extra
-        rows = self.output_rows if (users_items_only and not self._outputs_are_all_nodes) else None
+        rows = _FusionRows(self.output_rows if (users_items_only and not self._outputs_are_all_nodes) else None, select)
+        propagate, propagate_last = self._propagators(cut_last=rows.cuts_last_layer)
+        states = [rows.read(ego, normalize=False)]  # layer 0 enters the fusion as it is
+        for l, layer in enumerate(self.layers):
+            if l == len(self.layers) - 1 and rows.cuts_last_layer:
+                ego = rows.last_layer(layer, ego, propagate_last)
+                states.append(rows.read(ego, normalize=self.normalize, cut=True))
+            else:
+                ego = layer(ego, propagate(ego))
+                states.append(rows.read(ego, normalize=self.normalize))
+        fuse = self.fusion if self.fusion is not None else self._plain_fusion
+        return fuse(rows.repeat(states))
+
+    def _propagators(self, cut_last: bool):
+        """x -> A x, for the inner layers and for the last one (whose A may be cut to the output rows)."""
         if self.attention_grad:
             head, tail, _ = self._edges()
             pi = self._attention_weights()
             propagate = lambda x: aggregate_differentiable(x, head, tail, pi)  # noqa: E731
-            propagate_last = propagate
-        else:
-            if self._adjacency is None:
-                self.refresh_attention()
-            adjacency, adjacency_out = self._adjacency, self._adjacency_out
-            propagate = lambda x: aggregate(x, adjacency)  # noqa: E731
-            propagate_last = (lambda x: aggregate(x, adjacency_out)) if rows is not None else propagate  # noqa: E731
-        # The fusion reads a few rows of each layer (a batch's users and items: 2.6k of ML-100K +
-        # Freebase's 35.8k nodes at most), so each layer's output is cut to those rows right
-        # after the layer, and only they are L2-normalised, forward and backward (by the
-        # profile's share, 5-10% of a kgat step; less memory too). Each distinct selected row is
-        # read once and repeated at the end (a batch repeats its users and items).
-        distinct = repeat = None
-        if select is not None:
-            distinct, repeat = torch.unique(select, return_inverse=True)
-        read_all = distinct if rows is None else (rows if distinct is None else rows[distinct])  # of an (N, ·) state
-        read_cut = distinct  # of a state already cut to the output rows (None: every row)
-
-        def fusion_rows(h: torch.Tensor, cut: bool, normalize: bool) -> torch.Tensor:
-            """The rows of one layer's output that the fusion reads, normalised where KGAT does."""
-            read = read_cut if cut else read_all
-            h = h if read is None else h[read]
-            return F.normalize(h, dim=-1) if normalize else h
-
-        states = [fusion_rows(ego, cut=False, normalize=False)]  # layer 0 enters the fusion as it is
-        last = len(self.layers) - 1
-        for l, layer in enumerate(self.layers):
-            if l == last and rows is not None:
-                neighbours = propagate_last(ego)
-                if neighbours.shape[0] != len(rows):  # differentiable path: full rows, cut here
-                    neighbours = neighbours[rows]
-                ego = layer(ego[rows], neighbours)
-                states.append(fusion_rows(ego, cut=True, normalize=self.normalize))
-            else:
-                ego = layer(ego, propagate(ego))
-                states.append(fusion_rows(ego, cut=False, normalize=self.normalize))
-        fuse = self.fusion if self.fusion is not None else self._plain_fusion
-        return fuse(states if repeat is None else [h[repeat] for h in states])
+            return propagate, propagate
+        if self._adjacency is None:
+            self.refresh_attention()
+        adjacency, adjacency_out = self._adjacency, self._adjacency_out
+        propagate = lambda x: aggregate(x, adjacency)  # noqa: E731
+        return propagate, ((lambda x: aggregate(x, adjacency_out)) if cut_last else propagate)  # noqa: E731
 
     # --- TransR loss ---------------------------------------------------------------------
     def kg_loss_terms(self, triples: torch.Tensor, negative_tails: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -309,8 +296,7 @@ class GraphEncoder(nn.Module):
         term is (‖e_h‖² + ‖e_t‖² + ‖e_t′‖² + ‖e_r‖²) / 2, over the batch size.
 
         Both come from one lookup of heads, tails and corrupted tails together: each separate
-        lookup's backward zero-fills a dense (N, d) gradient of the whole table: with a lookup
-        each, a TransR step on ML-100K + Freebase took 12-15% longer (alternated A/B)."""
+        lookup's backward zero-fills a dense (N, d) gradient of the whole table."""
         h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
         n = len(h)
         e = self.entity(torch.cat([h, t, negative_tails]))
@@ -326,3 +312,46 @@ class GraphEncoder(nn.Module):
             f"GraphEncoder({self.graph.graph}, entities={self.graph.num_entities}, relations={self.graph.num_relations}, "
             f"edges={self.graph.num_edges}, dim={self.dim}, layers={[l.out_dim for l in self.layers]}, fusion={self.fusion_mode!r})"
         )
+
+
+class _FusionRows:
+    """Which rows of each layer the fusion reads, so that only those are built (an optimisation).
+
+    The fusion reads a few rows of each layer (a batch's users and items), so each layer's
+    output is cut to those rows right after the layer, and only they are L2-normalised, forward
+    and backward. The last layer is computed for the output rows alone (its adjacency is cut to
+    them at each refresh). Each distinct selected row is read once and repeated at the end (a
+    batch repeats its users and items). The values are exactly those of the full recursion.
+
+    :param rows: the output rows among all N nodes (users then items), or None for every node
+    :param select: (K,) positions among the output rows, or None for all of them
+    """
+
+    def __init__(self, rows: torch.Tensor | None, select: torch.Tensor | None) -> None:
+        self.rows = rows
+        self.distinct = self.repeat_index = None
+        if select is not None:
+            self.distinct, self.repeat_index = torch.unique(select, return_inverse=True)
+        # rows to read of an (N, ·) state, and of a state already cut to the output rows
+        self.read_all = self.distinct if rows is None else (rows if self.distinct is None else rows[self.distinct])
+        self.read_cut = self.distinct
+
+    @property
+    def cuts_last_layer(self) -> bool:
+        return self.rows is not None
+
+    def read(self, h: torch.Tensor, normalize: bool, cut: bool = False) -> torch.Tensor:
+        """The rows of one layer's output that the fusion reads, normalised where KGAT does."""
+        read = self.read_cut if cut else self.read_all
+        h = h if read is None else h[read]
+        return F.normalize(h, dim=-1) if normalize else h
+
+    def last_layer(self, layer: nn.Module, ego: torch.Tensor, propagate_last) -> torch.Tensor:
+        """f_L(e^(L-1), A e^(L-1)) for the output rows only."""
+        neighbours = propagate_last(ego)
+        if neighbours.shape[0] != len(self.rows):  # differentiable path: full rows, cut here
+            neighbours = neighbours[self.rows]
+        return layer(ego[self.rows], neighbours)
+
+    def repeat(self, states: list[torch.Tensor]) -> list[torch.Tensor]:
+        return states if self.repeat_index is None else [h[self.repeat_index] for h in states]

@@ -7,8 +7,8 @@ the initialisers, so the same numbers come out whichever PyKEEN entry point is u
 
 Why grouped: PyKEEN scores a batch by gathering one ``(d, k)`` projection per triple and
 running ``B`` tiny ``(1, d) @ (d, k)`` products; on CPU that bmm (and its backward, which
-scatters ``B`` outer products back into the table) is ~70 % of an epoch and runs at about
-1 GFLOP/s. :class:`GroupedTransR` is the same PyKEEN model (same parameters, constrainers,
+scatters ``B`` outer products back into the table) dominates an epoch and runs far below the
+CPU's matrix-product speed. :class:`GroupedTransR` is the same PyKEEN model (same parameters, constrainers,
 loss, training loop, negative sampler and evaluator) whose ``score_hrt`` sorts the batch by
 relation and projects each segment with one GEMM (:func:`ckgrec.model.nn.transr.project_by_relation`),
 and whose ``score_t``/``score_h`` (used by the evaluator) project all entities once per

@@ -28,6 +28,7 @@ from ckgrec.model.core import checkpoint as ckpt
 from ckgrec.model.core.device import resolve_device
 from ckgrec.model.core.run_dir import (
     BEST,
+    RUN_FORMAT_VERSION,
     CHECKPOINT,
     RunDir,
     config_differences,
@@ -62,6 +63,7 @@ def run_config(model_name: str, model_config: ModelConfig, train_config: TrainCo
     """The ``config.json`` of a run: everything needed to rebuild the model and judge a resume."""
     store_path = str(Path(data.store.path).resolve()) if data.store is not None else None
     return {
+        "format_version": RUN_FORMAT_VERSION,
         "model": model_name,
         "model_config": to_dict(model_config),
         "train": to_dict(train_config),
@@ -100,7 +102,13 @@ def peak_rss_mib() -> float:
 
 
 def _fmt_metrics(m: dict[str, float], keys: list[str]) -> str:
-    return "  ".join(f"{k} {m[k]:.4f}" for k in keys if k in m)
+    return "  ".join(f"{k} {m[k]:.4f}" if m[k] is not None else f"{k} -" for k in keys if k in m)
+
+
+def _no_nan(metrics: dict[str, float]) -> dict[str, float | None]:
+    """Metrics of a split with no user to score are null in scores.json, never NaN (which is not
+    JSON and compares false with everything)."""
+    return {k: (None if v is None or math.isnan(v) else v) for k, v in metrics.items()}
 
 
 class Trainer:
@@ -274,11 +282,7 @@ class Trainer:
         for batch in batches:
             batch = batch.to(device)
             opt.zero_grad(set_to_none=True)
-            loss, parts = model.loss(batch)
-            if tc.l2 > 0:
-                reg = model.regularization(batch)
-                parts = {**parts, "reg": reg.detach()}
-                loss = loss + tc.l2 * reg
+            loss, parts = model.objective(batch, tc.l2)
             if not torch.isfinite(loss):
                 raise ConfigError(f"{self.cls.name}: the loss became {loss.item()} in epoch {epoch}; training diverged (lower --lr or raise --l2)")
             loss.backward()
@@ -331,8 +335,8 @@ class Trainer:
             run.write_per_user_groups(split, scored_groups(results[split].groups, unscorable))
         groups, uninformed = group_scores({s: r.groups for s, r in results.items()}, unscorable)
         scores: dict[str, Any] = {
-            "valid": results["valid"].metrics,
-            "test": results["test"].metrics,
+            "valid": _no_nan(results["valid"].metrics),
+            "test": _no_nan(results["test"].metrics),
             "protocol": "full",
             "model": self.cls.name,
             "seed": tc.seed,

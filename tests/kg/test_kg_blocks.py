@@ -133,7 +133,7 @@ def test_mean_fusion_is_lightgcns_layer_average_and_pairs_layers_across_in_the_s
     encoders = {}
     for fusion in ("concat", "mean"):
         torch.manual_seed(0)
-        encoders[fusion] = GraphEncoder(g, 8, 8, (8, 8), dropout=0.0, fusion=fusion, aggregator="linear", normalize=False).double()
+        encoders[fusion] = GraphEncoder(g, dim=8, relation_dim=8, layer_dims=(8, 8), dropout=0.0, fusion=fusion, aggregator="linear", normalize=False).double()
     concat, mean = encoders["concat"](), encoders["mean"]()
     assert encoders["mean"].out_dim == 8 and mean.shape == (g.num_entities, 8)
     layers = concat.reshape(len(concat), 3, 8)
@@ -141,7 +141,7 @@ def test_mean_fusion_is_lightgcns_layer_average_and_pairs_layers_across_in_the_s
     u, i = layers[0], layers[1]
     assert torch.allclose(mean[0] @ mean[1], sum(u[l] @ i[m] for l in range(3) for m in range(3)) / 9)
     with pytest.raises(ValueError, match="embedding size 8"):
-        GraphEncoder(g, 8, 8, (8, 4), fusion="mean")
+        GraphEncoder(g, dim=8, relation_dim=8, layer_dims=(8, 4), fusion="mean")
 
 
 def test_init_std_replaces_xaviers_graph_sized_scale(store):
@@ -153,9 +153,9 @@ def test_init_std_replaces_xaviers_graph_sized_scale(store):
 
     g = GraphTensors.from_store(store, "user_side")
     torch.manual_seed(0)
-    xavier = GraphEncoder(g, 64, 8, (8,)).entity.weight
+    xavier = GraphEncoder(g, dim=64, relation_dim=8, layer_dims=(8,)).entity.weight
     torch.manual_seed(0)
-    normal = GraphEncoder(g, 64, 8, (8,), init_std=0.1).entity.weight
+    normal = GraphEncoder(g, dim=64, relation_dim=8, layer_dims=(8,), init_std=0.1).entity.weight
     assert abs(xavier.std().item() - (2 / (g.num_entities + 64)) ** 0.5) < 0.1 * (2 / (g.num_entities + 64)) ** 0.5
     assert abs(normal.std().item() - 0.1) < 0.01 and abs(normal.mean().item()) < 0.01
     with pytest.raises(ConfigError, match="init_std"):
@@ -209,7 +209,7 @@ def test_users_items_only_forward_equals_the_full_forward_cut_to_those_rows(stor
     from ckgrec.model.nn.graph_encoder import GraphEncoder
 
     torch.manual_seed(0)
-    enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8, 6, 4), dropout=0.0, attention_grad=attention_grad).double()
+    enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), dim=8, relation_dim=8, layer_dims=(8, 6, 4), dropout=0.0, attention_grad=attention_grad).double()
     full = enc()[enc.output_rows]
     cut = enc(users_items_only=True)
     assert torch.allclose(full, cut, atol=1e-12)
@@ -229,7 +229,7 @@ def test_selected_rows_equal_the_full_forward_picked(store, fusion, all_nodes, n
     from ckgrec.model.nn.graph_encoder import GraphEncoder
 
     torch.manual_seed(0)
-    enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8, 6, 4), dropout=0.0, fusion=fusion, normalize=normalize).double()
+    enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), dim=8, relation_dim=8, layer_dims=(8, 6, 4), dropout=0.0, fusion=fusion, normalize=normalize).double()
     if not all_nodes:  # the embedded store numbers users and items first: reversed, the rows are not positions
         enc.output_rows = enc.output_rows.flip(0)
     outputs = torch.arange(enc.graph.num_entities) if all_nodes else enc.output_rows
@@ -252,7 +252,7 @@ def _edge_weight_encoder(store, mode):
     from ckgrec.model.nn.graph_encoder import GraphEncoder
 
     torch.manual_seed(0)
-    return GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 8, (8,), dropout=0.0, edge_weights=mode).double()
+    return GraphEncoder(GraphTensors.from_store(store, "user_side"), dim=8, relation_dim=8, layer_dims=(8,), dropout=0.0, edge_weights=mode).double()
 
 
 def test_symmetric_edge_weights_are_one_over_root_degrees(store):
@@ -323,7 +323,7 @@ def test_a_graph_of_users_and_items_only_skips_the_cut_without_changing_a_value(
                      labels=np.array(["u0", "u1", "i0", "i1", "i2"], dtype=object), kinds=np.array(["user"] * 2 + ["item"] * 3, dtype=object),
                      relation_names=["like", "like_inverse"])
     torch.manual_seed(0)
-    enc = GraphEncoder(g, 4, 4, (4, 3), dropout=0.0).double()
+    enc = GraphEncoder(g, dim=4, relation_dim=4, layer_dims=(4, 3), dropout=0.0).double()
     assert enc._outputs_are_all_nodes
     fast = enc(users_items_only=True)
     grad_fast = torch.autograd.grad(fast.square().sum(), enc.entity.weight)[0]
@@ -349,7 +349,7 @@ def test_stored_side_edges_keep_interactions_both_ways_and_side_triples_as_store
     stored = set(zip(g.head[g.stored].tolist(), g.relation[g.stored].tolist(), g.tail[g.stored].tolist()))
     assert stored == set(map(tuple, tr.tolist())) and int(g.stored.sum()) * 2 == g.num_edges
     torch.manual_seed(0)
-    enc = GraphEncoder(g, 8, 8, (8,), dropout=0.0, side_edges="stored").double()
+    enc = GraphEncoder(g, dim=8, relation_dim=8, layer_dims=(8,), dropout=0.0, side_edges="stored").double()
     head, tail, _ = enc._edges()
     inter = g.interaction_edges()
     expected = {(h, t) for h, t, s, i in zip(g.head.tolist(), g.tail.tolist(), g.stored.tolist(), inter.tolist()) if s or i}
@@ -361,7 +361,7 @@ def test_stored_side_edges_keep_interactions_both_ways_and_side_triples_as_store
     heard = aggregate(enc.entity.weight, enc._adjacency)
     assert torch.all(heard[only_tails] == 0)
     items_heard = heard[g.item_entity]
-    both = GraphEncoder(g, 8, 8, (8,), dropout=0.0).double()
+    both = GraphEncoder(g, dim=8, relation_dim=8, layer_dims=(8,), dropout=0.0).double()
     both.load_state_dict(enc.state_dict())
     both.refresh_attention()
     assert torch.all(aggregate(both.entity.weight, both._adjacency)[only_tails].abs().sum(-1) > 0)
@@ -376,7 +376,7 @@ def test_encoder_transr_loss_and_l2_equal_the_per_triple_formulas(store):
     from ckgrec.model.nn.transr import transr_kg_loss
 
     torch.manual_seed(0)
-    enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), 8, 6, (8,), dropout=0.0).double()
+    enc = GraphEncoder(GraphTensors.from_store(store, "user_side"), dim=8, relation_dim=6, layer_dims=(8,), dropout=0.0).double()
     gen = torch.Generator().manual_seed(1)
     triples = enc.graph.triples[torch.randint(0, len(enc.graph.triples), (64,), generator=gen)]
     neg = torch.randint(0, enc.graph.num_entities, (64,), generator=gen)

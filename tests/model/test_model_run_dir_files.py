@@ -27,3 +27,19 @@ def test_checkpoints_get_the_same_mode_as_every_other_run_file(tmp_path):
     assert os.stat(tmp_path / "best.pt").st_mode & 0o777 == 0o666 & ~mask
     assert checkpoint.load(tmp_path / "best.pt", "f")["state"] == {}
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_run_carries_its_format_version_and_a_newer_one_is_refused(tmp_path):
+    import json
+
+    import pytest
+
+    from ckgrec.model.core.run_dir import RUN_FORMAT_VERSION, RunDir
+    from ckgrec.schemas.errors import ConfigError
+
+    run = RunDir(tmp_path / "run")
+    run.write_config({"format_version": RUN_FORMAT_VERSION, "model": "bprmf"})
+    assert run.read_config()["format_version"] == RUN_FORMAT_VERSION
+    run.file("config.json").write_text(json.dumps({"format_version": RUN_FORMAT_VERSION + 1, "model": "bprmf"}))
+    with pytest.raises(ConfigError, match=f"run format version {RUN_FORMAT_VERSION + 1}"):
+        run.read_config()

@@ -124,11 +124,10 @@ def test_cli_reports_config_errors_in_one_line(tmp_path, world_dir, capsys):
     assert not (tmp_path / "out").exists()  # nothing written before the config is known to be valid
 
 
-def test_the_readme_example_config_is_valid(tmp_path, world_dir):
+def test_the_documented_example_config_is_valid(tmp_path, world_dir):
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## From raw data to a report: `ckg run`"):]
+    section = (Path(__file__).resolve().parents[2] / "docs" / "pipeline.md").read_text(encoding="utf-8")
     block = section[section.index("```toml\n") + 8: section.index("```", section.index("```toml\n") + 8)]
     cfg = _load(tmp_path, block.replace('"../shared/datasets/ml-100k-recbole"', f'"{world_dir}"'))
     assert [m.label for m in cfg.models] == ["bprmf", "dualkgat", "dualkgat-no-item-side"]
