@@ -6,6 +6,7 @@ but ``ckgrec`` lands in site-packages (``tests/test_packaging.py`` checks a buil
 other setting is in ``pyproject.toml``; this file only computes the package list, which
 ``pyproject.toml`` cannot express for folders mapped under another package.
 """
+
 from setuptools import find_packages, setup
 
 PACKAGE_DIRS = {"ckgrec": "ckgrec", "ckgrec.kgbuild": "kgbuild", "ckgrec.model": "model", "ckgrec.schemas": "schemas"}

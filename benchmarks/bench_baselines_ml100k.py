@@ -7,13 +7,14 @@ test evaluation of the best epoch; ``ckg compare`` for mean ± std over seeds an
 Wilcoxon test against the best baseline. The split is fixed in the store, so seeds vary only
 initialisation, sampling and dropout.
 
-Settings are the models' defaults (``ckg models``) except where :data:`SETTINGS` says otherwise,
-with the reason next to it. Each ``ckg train`` runs in its own process with one torch thread;
+Settings are the models' defaults (``ckg models``) except where a file
+``benchmarks/experiments/baselines/<model>.toml`` says otherwise, with the reason (``why``) in it. Each ``ckg train`` runs in its own process with one torch thread;
 its peak resident memory comes from ``os.wait4``.
 
     python benchmarks/bench_baselines_ml100k.py                     # ML-100K, 3 seeds, writes RESULTS.md
     python benchmarks/bench_baselines_ml100k.py --dataset embedded  # the embedded synthetic dataset
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,23 +33,25 @@ ML100K = ROOT.parent / "shared" / "datasets" / "ml-100k-recbole"
 MODELS = ("mostpop", "ease", "bprmf", "neumf", "ngcf", "lightgcn")
 SEEDS = (2020, 2021, 2022)
 
-# Deviations from the model defaults, and why.
-SETTINGS: dict[str, tuple[list[str], str]] = {
-    "lightgcn": (
-        ["--lr", "0.005"],
-        "lr 5e-3 instead of the paper's 1e-3: at 1e-3 LightGCN sits on a popularity plateau for ~20 epochs, so patience 10 "
-        "stops it at Recall@20 ~0.27; the paper pairs 1e-3 with patience 50 and up to 1000 epochs (after 150 epochs at 1e-3 "
-        "it had reached 0.334 and was still rising), which this shared 2-core machine cannot afford three times",
-    ),
-    "ngcf": (
-        ["--lr", "0.002"],
-        "lr 2e-3 instead of 1e-3: at 1e-3 validation Recall@20 was still creeping up at epoch 115 (0.338, ~4 s/epoch here); "
-        "at 5e-3 NGCF overfits within 25 epochs (test Recall@20 0.344); 2e-3 gave 0.363 in a trial run (seed 2020)",
-    ),
-}
+from benchmarks import experiments  # noqa: E402
+
+# Deviations from the model defaults, and why: benchmarks/experiments/baselines/<model>.toml (a
+# model without a file runs at its defaults)
+BENCH = "baselines"
+
+
+def setting(model: str) -> experiments.Experiment:
+    return experiments.get(BENCH, model, model)
+
 
 # RecBole 1.2.1 on this machine, same data and protocol (its own 8:1:1 split, seed 2020, test set): Recall@20, NDCG@20.
-RECBOLE = {"mostpop": (0.1651, 0.1244), "bprmf": (0.3668, 0.3116), "neumf": (0.3584, 0.2983), "ngcf": (0.3806, 0.3261), "lightgcn": (0.3699, 0.3168)}
+RECBOLE = {
+    "mostpop": (0.1651, 0.1244),
+    "bprmf": (0.3668, 0.3116),
+    "neumf": (0.3584, 0.2983),
+    "ngcf": (0.3806, 0.3261),
+    "lightgcn": (0.3699, 0.3168),
+}
 
 
 def run(cmd: list[str]) -> tuple[int, float, float]:
@@ -62,17 +65,44 @@ def run(cmd: list[str]) -> tuple[int, float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dataset", default="ml100k", choices=["ml100k", "embedded"], help="ml100k (default) or the embedded synthetic dataset")
+    ap.add_argument(
+        "--dataset",
+        default="ml100k",
+        choices=["ml100k", "embedded"],
+        help="ml100k (default) or the embedded synthetic dataset",
+    )
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated models (default: all baselines)")
     ap.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="comma-separated seeds (default 2020,2021,2022)")
-    ap.add_argument("--work", default=str(ROOT / "benchmarks" / "work"), help="where the store and runs go (default benchmarks/work, git-ignored)")
+    ap.add_argument(
+        "--work",
+        default=str(ROOT / "benchmarks" / "work"),
+        help="where the store and runs go (default benchmarks/work, git-ignored)",
+    )
     ap.add_argument("--epochs", type=int, default=300, help="maximum epochs (default 300)")
-    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
+    ap.add_argument(
+        "--list", action="store_true", help="print each experiment's name, label and ckg train command; run nothing"
+    )
     args = ap.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     work = Path(args.work) / args.dataset
     store = work / "store"
+    if args.list:
+        print(
+            experiments.listing(
+                [
+                    (
+                        e := setting(m),
+                        experiments.command(
+                            e, store, work / "runs" / f"{m}-s{seeds[0]}", seed=seeds[0], epochs=args.epochs, threads=1
+                        ),
+                    )
+                    for m in models
+                ]
+            )
+        )
+        return 0
     ckg = [sys.executable, "-c", "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))"]
     if not store.exists():
         if args.dataset == "ml100k":
@@ -89,32 +119,57 @@ def main(argv: list[str] | None = None) -> int:
             return code
     records = []
     for model in models:
-        extra, _ = SETTINGS.get(model, ([], ""))
+        extra = setting(model).flags()
         for seed in seeds:
             out = work / "runs" / f"{model}-s{seed}"
             if (out / "scores.json").is_file():
                 rss = json.loads((out / "scores.json").read_text()).get("peak_rss_mib", float("nan"))
                 secs = float("nan")
             else:
-                cmd = [*ckg, "train", str(store), "--model", model, "--out", str(out), "--seed", str(seed),
-                       "--epochs", str(args.epochs), "--threads", "1", "--quiet", *extra]
+                cmd = [
+                    *ckg,
+                    "train",
+                    str(store),
+                    "--model",
+                    model,
+                    "--out",
+                    str(out),
+                    "--seed",
+                    str(seed),
+                    "--epochs",
+                    str(args.epochs),
+                    "--threads",
+                    "1",
+                    "--quiet",
+                    *extra,
+                ]
                 code, secs, rss = run(cmd)
                 if code:
                     print(f"{model} seed {seed} failed ({code})", file=sys.stderr)
                     return code
             scores = json.loads((out / "scores.json").read_text())
-            records.append({"model": model, "seed": seed, "run": str(out), "scores": scores, "wall_s": secs, "peak_rss_mib": rss})
+            records.append(
+                {"model": model, "seed": seed, "run": str(out), "scores": scores, "wall_s": secs, "peak_rss_mib": rss}
+            )
             t = scores["test"]
-            print(f"{model:9s} seed {seed}: recall@20 {t['recall@20']:.4f} ndcg@20 {t['ndcg@20']:.4f} epochs {scores['epochs']} "
-                  f"best {scores['best_epoch']} s/epoch {scores.get('seconds_per_epoch') or 0:.2f} peak {rss:.0f} MiB", flush=True)
+            print(
+                f"{model:9s} seed {seed}: recall@20 {t['recall@20']:.4f} ndcg@20 {t['ndcg@20']:.4f} epochs {scores['epochs']} "
+                f"best {scores['best_epoch']} s/epoch {scores.get('seconds_per_epoch') or 0:.2f} peak {rss:.0f} MiB",
+                flush=True,
+            )
     body = report(records, models, seeds, args)
     print("\n" + body)
     if not args.no_write:
         from benchmarks.results import update_section
 
-        cmd = "python benchmarks/bench_baselines_ml100k.py" + ("" if args.dataset == "ml100k" else f" --dataset {args.dataset}")
-        title = ("Baselines on ML-100K (RecBole atomic files), full ranking, 3 seeds" if args.dataset == "ml100k"
-                 else "Baselines on the embedded synthetic dataset, full ranking")
+        cmd = "python benchmarks/bench_baselines_ml100k.py" + (
+            "" if args.dataset == "ml100k" else f" --dataset {args.dataset}"
+        )
+        title = (
+            "Baselines on ML-100K (RecBole atomic files), full ranking, 3 seeds"
+            if args.dataset == "ml100k"
+            else "Baselines on the embedded synthetic dataset, full ranking"
+        )
         update_section(f"baselines-{args.dataset}", title, cmd, body)
     return 0
 
@@ -128,6 +183,7 @@ def recbole_style_pop(store: Path, epochs: int = 10, batch_size: int = 2048, see
     tie. This replays that counting over ``epochs`` shuffled epochs and ranks by it.
     """
     import torch
+
     from ckgrec.model.data.train_data import TrainData
     from ckgrec.model.evaluation.evaluator import evaluate
     from ckgrec.model.models.registry import get_model
@@ -150,6 +206,7 @@ def recbole_style_pop(store: Path, epochs: int = 10, batch_size: int = 2048, see
 
 def report(records: list[dict], models: list[str], seeds: list[int], args) -> str:
     import numpy as np
+
     from ckgrec.model.evaluation.compare import compare, format_table
 
     def ms(vals):
@@ -176,11 +233,14 @@ def report(records: list[dict], models: list[str], seeds: list[int], args) -> st
             if ref:
                 r20 = np.mean([r["scores"]["test"]["recall@20"] for r in rs])
                 n20 = np.mean([r["scores"]["test"]["ndcg@20"] for r in rs])
-                cells += [f"{ref[0]:.4f} / {ref[1]:.4f}", f"{100 * (r20 / ref[0] - 1):+.1f}% / {100 * (n20 / ref[1] - 1):+.1f}%"]
+                cells += [
+                    f"{ref[0]:.4f} / {ref[1]:.4f}",
+                    f"{100 * (r20 / ref[0] - 1):+.1f}% / {100 * (n20 / ref[1] - 1):+.1f}%",
+                ]
             else:
                 cells += ["—", "—"]
         lines.append("| " + " | ".join(cells) + " |")
-    settings = [f"- {m}: `{' '.join(SETTINGS[m][0])}` -- {SETTINGS[m][1]}" for m in models if m in SETTINGS]
+    settings = [f"- {m}: `{' '.join(e.flags())}` -- {e.why}" for m in models if (e := setting(m)).path is not None]
     cmp = compare([r["run"] for r in records], ["recall@20", "ndcg@20"], "test")
     notes = []
     if args.dataset == "ml100k" and "mostpop" in models:

@@ -6,6 +6,7 @@ process) and interactions/s, and records seconds per build stage. Run:
 
     python benchmarks/bench_build.py [--interactions 1000000] [--keep DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,12 @@ def generate(root: Path, n_users: int, n_items: int, n_inter: int, dim: int, see
     ).to_csv(root / "interactions.csv", index=False)
     seen_users = np.unique(users)
     pd.DataFrame(
-        {"user_id": seen_users, "age": rng.integers(13, 66, len(seen_users)), "gender": rng.choice(["F", "M"], len(seen_users)),
-         "region": rng.choice([f"r{k}" for k in range(8)], len(seen_users))}
+        {
+            "user_id": seen_users,
+            "age": rng.integers(13, 66, len(seen_users)),
+            "gender": rng.choice(["F", "M"], len(seen_users)),
+            "region": rng.choice([f"r{k}" for k in range(8)], len(seen_users)),
+        }
     ).to_csv(root / "users.csv", index=False)
     seen_items = np.unique(items)
     feats = root / "features"
@@ -55,7 +60,7 @@ def main() -> int:
     ap.add_argument("--interactions", type=int, default=1_000_000, help="interaction rows drawn (default 1,000,000)")
     ap.add_argument("--dim", type=int, default=128, help="dimension of each of the three modalities (default 128)")
     ap.add_argument("--keep", help="keep the generated data and store under this directory")
-    ap.add_argument("--no-record", action="store_true", help="do not write benchmarks/RESULTS.md")
+    ap.add_argument("--no-record", action="store_true", help="do not write benchmarks/results/")
     args = ap.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ckg-bench-build-"))
     raw, store = work / "raw", work / "store"

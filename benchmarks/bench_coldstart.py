@@ -22,6 +22,7 @@ NDCG@20; warm, cold-item and activity groups from the ``k0`` store, cold users f
     python benchmarks/bench_coldstart.py                                  # both datasets, every model, 3 seeds
     python benchmarks/bench_coldstart.py --dataset embedded --models mostpop,featknn --seeds 2020
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,20 @@ if str(ROOT) not in sys.path:
 SHARED = ROOT.parent / "shared" / "datasets"
 ML100K = SHARED / "ml-100k-recbole"
 ML100K_TEXT = SHARED / "ml-100k-features"
-MODELS = ("mostpop", "ease", "bprmf", "lightgcn", "featknn", "vbpr", "kgat", "dualkgat", "dualkgat+colddrop", "neumf", "ngcf", "acf")
+MODELS = (
+    "mostpop",
+    "ease",
+    "bprmf",
+    "lightgcn",
+    "featknn",
+    "vbpr",
+    "kgat",
+    "dualkgat",
+    "dualkgat+colddrop",
+    "neumf",
+    "ngcf",
+    "acf",
+)
 # table columns that are a model with other options: column -> the --model it trains
 VARIANT_OF = {"dualkgat+colddrop": "dualkgat"}
 SEEDS = (2020, 2021, 2022)
@@ -47,23 +61,22 @@ COLD_USER_K = (0, 3)
 GROUP_ROWS = ("warm", "cold_items_all", "cold_items_only", "activity_q1", "activity_q2", "activity_q3", "activity_q4")
 METRICS = ("recall@20", "ndcg@20")
 
-# Deviations from the model defaults, and why (the same as bench_baselines_ml100k where shared).
-SETTINGS: dict[str, tuple[list[str], str]] = {
-    "lightgcn": (["--lr", "0.005"], "lr 5e-3: at the paper's 1e-3 LightGCN sits on a popularity plateau longer than patience 5 allows"),
-    "ngcf": (["--lr", "0.002"], "lr 2e-3, as in the ML-100K baseline benchmark"),
-    "kgat": (["--set", "init=random"], "random initial embeddings: no TransR pretraining in this grid"),
-    "dualkgat": (["--set", "init=random"], "random initial embeddings: no TransR pretraining in this grid"),
-    "dualkgat+colddrop": (["--set", "init=random", "--set", "cold_item_dropout=0.5", "--set", "cold_user_dropout=0.5", "--negatives-from", "trained",
-                           "--patience", "10"],
-                          "dualkgat with cold-item and cold-user dropout 0.5 (each epoch half of the items and half of the users lose "
-                          "their interaction edges and ID embedding but keep their BPR pairs) and BPR negatives among trained items "
-                          "only. The item share was chosen on the embedded k0 store's validation Recall@20 (seed 2020): 0.5 0.1807, "
-                          "0.3 0.1781, plain dualkgat 0.1762; with negatives among all items 0.1 gave 0.1663 and 0.3 0.1616 (never-seen "
-                          "items then learn to be negatives). Cold users have no validation pairs in this protocol (all their pairs "
-                          "are test), so the user share cannot be chosen on validation: it is set equal to the item share. Patience 10: each "
-                          "epoch trains on another half of the graph, so validation Recall@20 swings more between epochs; with the "
-                          "table's patience 5, seeds 2021 and 2022 stopped at epochs 9 and 15 (best 4 and 10) on the embedded k0 store"),
-}
+from benchmarks import experiments  # noqa: E402
+
+# Deviations from the model defaults, and why (the same as bench_baselines_ml100k where shared):
+# benchmarks/experiments/coldstart/<column>.toml; a column without a file is its model at its defaults
+BENCH = "coldstart"
+SETTINGS = (
+    "lightgcn",
+    "ngcf",
+    "kgat",
+    "dualkgat",
+    "dualkgat+colddrop",
+)  # the columns with a file, in the order the notes list them
+
+
+def setting(column: str) -> experiments.Experiment:
+    return experiments.get(BENCH, column, VARIANT_OF.get(column, column))
 
 
 def run(cmd: list[str], log) -> tuple[int, float]:
@@ -83,15 +96,40 @@ def build_store(dataset: str, k: int, work: Path, log) -> Path:
         return store
     cfg = work / dataset / f"build-k{k}.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(f"[build]\nseed = 2020\n[build.split]\ncold_items = 0.1\ncold_users = 0.1\ncold_user_train = {k}\n", encoding="utf-8")
+    cfg.write_text(
+        f"[build]\nseed = 2020\n[build.split]\ncold_items = 0.1\ncold_users = 0.1\ncold_user_train = {k}\n",
+        encoding="utf-8",
+    )
     if dataset == "ml100k":
         if not ML100K.exists() or not ML100K_TEXT.exists():
             raise SystemExit(f"dataset not found: {ML100K} / {ML100K_TEXT}")
-        cmd = [*ckg(), "build", str(ML100K), "--out", str(store), "--config", str(cfg), "--feature", f"text={ML100K_TEXT}", "--quiet", "--force"]
+        cmd = [
+            *ckg(),
+            "build",
+            str(ML100K),
+            "--out",
+            str(store),
+            "--config",
+            str(cfg),
+            "--feature",
+            f"text={ML100K_TEXT}",
+            "--quiet",
+            "--force",
+        ]
     else:
         from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
-        cmd = [*ckg(), "build", str(embedded_dataset_dir()), "--out", str(store), "--config", str(cfg), "--quiet", "--force"]
+        cmd = [
+            *ckg(),
+            "build",
+            str(embedded_dataset_dir()),
+            "--out",
+            str(store),
+            "--config",
+            str(cfg),
+            "--quiet",
+            "--force",
+        ]
     code, _ = run(cmd, log)
     if code:
         raise SystemExit(f"build of {store} failed ({code})")
@@ -102,9 +140,27 @@ def train_run(store: Path, model: str, seed: int, out: Path, args, log, epochs: 
     if not (out / "scores.json").is_file():
         if args.cached_only:
             return None
-        extra, _ = SETTINGS.get(model, ([], ""))
-        cmd = [*ckg(), "train", str(store), "--model", VARIANT_OF.get(model, model), "--out", str(out), "--seed", str(seed), "--epochs", str(epochs),
-               "--patience", str(args.patience), "--threads", "1", "--quiet", *extra]
+        exp = setting(model)
+        extra = exp.flags()  # after --patience: a column's own patience wins
+        cmd = [
+            *ckg(),
+            "train",
+            str(store),
+            "--model",
+            exp.model,
+            "--out",
+            str(out),
+            "--seed",
+            str(seed),
+            "--epochs",
+            str(epochs),
+            "--patience",
+            str(args.patience),
+            "--threads",
+            "1",
+            "--quiet",
+            *extra,
+        ]
         code, secs = run(cmd, log)
         if code:
             print(f"{out.name}: failed ({code}), see the log", flush=True)
@@ -168,19 +224,23 @@ def dataset_section(dataset: str, records: dict, models: list[str], seeds: list[
     m0 = Store.open(stores[0]).counts
     rows = [(g, 0) for g in GROUP_ROWS] + [("cold_users", k) for k in sorted(stores)]
     have = [m for m in models if records.get((0, m))]
-    out = [f"### {dataset}", "",
-           f"Store k0: {m0['users']:,} users x {m0['items']:,} items, pairs by protocol {m0['pairs_by_protocol']}.", ""]
+    out = [
+        f"### {dataset}",
+        "",
+        f"Store k0: {m0['users']:,} users x {m0['items']:,} items, pairs by protocol {m0['pairs_by_protocol']}.",
+        "",
+    ]
     for metric in METRICS:
         head = ["group", "users", *have]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for g, k in rows:
             label = f"cold users k={k}" if g == "cold_users" else g.replace("_", " ")
             every = [s for m in have for s in records.get((k, m), [])]
-            cells = [label, n_users(every, g)] + [cell(records.get((k, m), []), g, metric) if records.get((k, m)) else "—" for m in have]
+            cells = [label, n_users(every, g)] + [
+                cell(records.get((k, m), []), g, metric) if records.get((k, m)) else "—" for m in have
+            ]
             lines.append("| " + " | ".join(cells) + " |")
-        overall = ["all test users (k0)", ""] + [
-            _overall(records[(0, m)], metric) for m in have
-        ]
+        overall = ["all test users (k0)", ""] + [_overall(records[(0, m)], metric) for m in have]
         lines.append("| " + " | ".join(overall) + " |")
         out += [f"Test {metric}, mean ± std over seeds:", "", *lines, ""]
     shown = _uninformed(records, have)
@@ -232,72 +292,142 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="comma-separated seeds (default 2020,2021,2022)")
     ap.add_argument("--ml100k-seeds", help="seeds for ml100k only (default: --seeds)")
     ap.add_argument("--ml100k-k3-seeds", help="seeds for the ml100k k3 store only (default: the ml100k seeds)")
-    ap.add_argument("--ml100k-model-epochs", default="", help="per-model epoch caps on ml100k, e.g. dualkgat=10,kgat=10")
+    ap.add_argument(
+        "--ml100k-model-epochs", default="", help="per-model epoch caps on ml100k, e.g. dualkgat=10,kgat=10"
+    )
     ap.add_argument("--epochs", type=int, default=60, help="maximum epochs (default 60)")
-    ap.add_argument("--cached-only", action="store_true", help="train nothing; report the runs that finished (the rest as omitted)")
+    ap.add_argument(
+        "--cached-only", action="store_true", help="train nothing; report the runs that finished (the rest as omitted)"
+    )
     ap.add_argument("--patience", type=int, default=5, help="early-stopping patience in evaluations (default 5)")
-    ap.add_argument("--work", default=str(ROOT / "benchmarks" / "work" / "coldstart"), help="stores and runs (git-ignored)")
+    ap.add_argument(
+        "--work", default=str(ROOT / "benchmarks" / "work" / "coldstart"), help="stores and runs (git-ignored)"
+    )
     ap.add_argument("--log", default=None, help="where ckg's output goes (default WORK/bench.log)")
-    ap.add_argument("--note", action="append", default=[], help="a line added to the section (e.g. what was omitted and why)")
-    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
+    ap.add_argument(
+        "--note", action="append", default=[], help="a line added to the section (e.g. what was omitted and why)"
+    )
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
+    ap.add_argument(
+        "--list",
+        action="store_true",
+        help="print each experiment's name, label and ckg train command (first dataset, k0, first seed); run nothing",
+    )
     args = ap.parse_args(argv)
     work = Path(args.work)
+    if args.list:
+        d = [x.strip() for x in args.dataset.split(",") if x.strip()][0]
+        seed = int(args.seeds.split(",")[0])
+        rows = []
+        for m in [m.strip() for m in args.models.split(",") if m.strip()]:
+            e = setting(m)
+            cmd = experiments.command(
+                e,
+                work / d / "store-k0",
+                work / d / "runs-k0" / f"{m}-s{seed}",
+                seed=seed,
+                epochs=args.epochs,
+                patience=args.patience,
+                threads=1,
+            )
+            rows.append(
+                (e, [*cmd[: cmd.index("--threads") + 2], *e.flags()])
+            )  # the column's own patience after the table's, as train_run
+        print(experiments.listing(rows))
+        return 0
     work.mkdir(parents=True, exist_ok=True)
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     log = open(args.log or work / "bench.log", "a", encoding="utf-8")
     sections, all_models, all_seeds, omitted = [], {}, {}, []
     for dataset in datasets:
-        models = [m.strip() for m in ((args.ml100k_models if dataset == "ml100k" and args.ml100k_models else args.models).split(",")) if m.strip()]
-        seeds = [int(s) for s in ((args.ml100k_seeds if dataset == "ml100k" and args.ml100k_seeds else args.seeds).split(",")) if s.strip()]
+        models = [
+            m.strip()
+            for m in ((args.ml100k_models if dataset == "ml100k" and args.ml100k_models else args.models).split(","))
+            if m.strip()
+        ]
+        seeds = [
+            int(s)
+            for s in ((args.ml100k_seeds if dataset == "ml100k" and args.ml100k_seeds else args.seeds).split(","))
+            if s.strip()
+        ]
         all_models[dataset], all_seeds[dataset] = models, seeds
-        caps = dict(kv.split("=") for kv in args.ml100k_model_epochs.split(",") if kv.strip()) if dataset == "ml100k" else {}
+        caps = (
+            dict(kv.split("=") for kv in args.ml100k_model_epochs.split(",") if kv.strip())
+            if dataset == "ml100k"
+            else {}
+        )
         stores = {k: build_store(dataset, k, work, log) for k in COLD_USER_K}
         records: dict[tuple[int, str], list[dict]] = {}
         for k, store in stores.items():
-            k_seeds = [int(x) for x in args.ml100k_k3_seeds.split(",")] if (dataset == "ml100k" and k == 3 and args.ml100k_k3_seeds) else seeds
+            k_seeds = (
+                [int(x) for x in args.ml100k_k3_seeds.split(",")]
+                if (dataset == "ml100k" and k == 3 and args.ml100k_k3_seeds)
+                else seeds
+            )
             for model in models:
-                got = [train_run(store, model, seed, work / dataset / f"runs-k{k}" / f"{model}-s{seed}", args, log, int(caps.get(model, args.epochs)))
-                       for seed in k_seeds]
+                got = [
+                    train_run(
+                        store,
+                        model,
+                        seed,
+                        work / dataset / f"runs-k{k}" / f"{model}-s{seed}",
+                        args,
+                        log,
+                        int(caps.get(model, args.epochs)),
+                    )
+                    for seed in k_seeds
+                ]
                 records[(k, model)] = [with_current_rules(s, model, store) for s in got if s is not None]
                 if len(records[(k, model)]) < len(k_seeds):
-                    omitted.append(f"{dataset} k{k} {model}: {len(records[(k, model)])} of seeds {', '.join(map(str, k_seeds))} finished")
+                    omitted.append(
+                        f"{dataset} k{k} {model}: {len(records[(k, model)])} of seeds {', '.join(map(str, k_seeds))} finished"
+                    )
             if caps:
                 omitted.extend(f"{dataset}: {m} capped at {c} epochs" for m, c in caps.items() if m in models)
         sections.append(dataset_section(dataset, records, models, seeds, stores))
-    settings = [f"- {m}: `{' '.join(v[0])}` -- {v[1]}" for m, v in SETTINGS.items() if any(m in ms for ms in all_models.values())]
+    settings = [
+        f"- {m}: `{' '.join(e.flags())}` -- {e.why}"
+        for m in SETTINGS
+        if any(m in ms for ms in all_models.values())
+        for e in [setting(m)]
+    ]
     grid = "; ".join(f"{d}: {', '.join(all_models[d])} x seeds {', '.join(map(str, all_seeds[d]))}" for d in datasets)
-    body = "\n".join([
-        "Two stores per dataset, split seed 2020: 10% of items held out with all their interactions (cold items); 10% of users "
-        "reduced to k = 0 (store k0) or k = 3 (store k3) training pairs, the same cold items and users in both. Test split; "
-        f"early stopping on validation Recall@20 (patience {args.patience}, at most {args.epochs} epochs); one torch thread per run. "
-        "Groups and candidate sets as in `model/evaluation/groups.py`: warm = non-cold users' pairs on non-cold items, ranked among non-cold "
-        "items; cold items all / only = non-cold users' pairs on cold items ranked among all items (their other held-out items "
-        "removed) / among cold items only; activity q1..q4 = warm split by training-pair quartile (q1 least active); cold users = "
-        "their pairs, ranked as warm. n/a: the model cannot score never-seen items (ID-only), or, for k = 0 cold users, cannot "
-        "rank for a user without history (an untrained ID embedding or an empty history: bprmf, neumf, lightgcn, ngcf, ease, "
-        "featknn, acf, kgat, whose graph has no profile edges); mostpop (popularity), vbpr (its learned item bias) and dualkgat "
-        "(the profile edges of the item-side graph) can. No figure is reported for n/a.",
-        "",
-        f"Grid: {grid}.",
-        *[f"- note: {n}" for n in args.note],
-        *[f"- not run / reduced: {o}" for o in dict.fromkeys(omitted)],
-        "",
-        *sections,
-        "Settings other than the model defaults:",
-        *settings,
-    ])
+    body = "\n".join(
+        [
+            "Two stores per dataset, split seed 2020: 10% of items held out with all their interactions (cold items); 10% of users "
+            "reduced to k = 0 (store k0) or k = 3 (store k3) training pairs, the same cold items and users in both. Test split; "
+            f"early stopping on validation Recall@20 (patience {args.patience}, at most {args.epochs} epochs); one torch thread per run. "
+            "Groups and candidate sets as in `model/evaluation/groups.py`: warm = non-cold users' pairs on non-cold items, ranked among non-cold "
+            "items; cold items all / only = non-cold users' pairs on cold items ranked among all items (their other held-out items "
+            "removed) / among cold items only; activity q1..q4 = warm split by training-pair quartile (q1 least active); cold users = "
+            "their pairs, ranked as warm. n/a: the model cannot score never-seen items (ID-only), or, for k = 0 cold users, cannot "
+            "rank for a user without history (an untrained ID embedding or an empty history: bprmf, neumf, lightgcn, ngcf, ease, "
+            "featknn, acf, kgat, whose graph has no profile edges); mostpop (popularity), vbpr (its learned item bias) and dualkgat "
+            "(the profile edges of the item-side graph) can. No figure is reported for n/a.",
+            "",
+            f"Grid: {grid}.",
+            *[f"- note: {n}" for n in args.note],
+            *[f"- not run / reduced: {o}" for o in dict.fromkeys(omitted)],
+            "",
+            *sections,
+            "Settings other than the model defaults:",
+            *settings,
+        ]
+    )
     print(body)
     if not args.no_write:
         from benchmarks.results import update_section
 
         shown, skip = [], False
-        for a in (argv if argv is not None else sys.argv[1:]):
+        for a in argv if argv is not None else sys.argv[1:]:
             if skip or a.startswith("--note"):
                 skip = a == "--note"
                 continue
             shown.append(a)
         cmd = "python benchmarks/bench_coldstart.py " + " ".join(shown)
-        update_section("coldstart", "Cold start and sparse users: groups x models (Recall@20, NDCG@20)", cmd.strip(), body)
+        update_section(
+            "coldstart", "Cold start and sparse users: groups x models (Recall@20, NDCG@20)", cmd.strip(), body
+        )
     return 0
 
 

@@ -18,6 +18,7 @@ batches and extrapolates the epoch (marked as such in the output).
     python benchmarks/bench_harness.py                     # full run, writes RESULTS.md
     python benchmarks/bench_harness.py --users 5000 --items 10000 --pairs 100000 --no-write   # quick look
 """
+
 from __future__ import annotations
 
 import argparse
@@ -126,10 +127,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, default=100_000, help="number of items (default 100,000)")
     ap.add_argument("--pairs", type=int, default=1_000_000, help="distinct (user, item) pairs (default 1,000,000)")
     ap.add_argument("--models", default="bprmf,lightgcn", help="comma-separated models (default bprmf,lightgcn)")
-    ap.add_argument("--max-batches", type=int, default=0, help="time only this many batches and extrapolate (default 0 = the full epoch)")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads in the timed process (default 1: the 2 cores are shared; 0 = torch's choice)")
-    ap.add_argument("--work", help="directory for the generated data and store, reused when present (default: a temporary directory, removed)")
-    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
+    ap.add_argument(
+        "--max-batches",
+        type=int,
+        default=0,
+        help="time only this many batches and extrapolate (default 0 = the full epoch)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads in the timed process (default 1: the 2 cores are shared; 0 = torch's choice)",
+    )
+    ap.add_argument(
+        "--work",
+        help="directory for the generated data and store, reused when present (default: a temporary directory, removed)",
+    )
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     args = ap.parse_args(argv)
 
     from ckgrec.kgbuild.build import build
@@ -190,8 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         from benchmarks.results import update_section
 
-        cmd = "python benchmarks/bench_harness.py" + (f" --max-batches {args.max_batches}" if args.max_batches else "") + (f" --threads {args.threads}" if args.threads != 1 else "")
-        update_section("harness-speed", "Harness speed and memory: BPR-MF and LightGCN, 50k x 100k x 1M (CPU)", cmd, body)
+        cmd = (
+            "python benchmarks/bench_harness.py"
+            + (f" --max-batches {args.max_batches}" if args.max_batches else "")
+            + (f" --threads {args.threads}" if args.threads != 1 else "")
+        )
+        update_section(
+            "harness-speed", "Harness speed and memory: BPR-MF and LightGCN, 50k x 100k x 1M (CPU)", cmd, body
+        )
     return 0
 
 

@@ -13,12 +13,15 @@ Two tables, one section each of ``benchmarks/RESULTS.md``:
   identical split (same (user, item, split) triples by label) before putting them in one table.
 
 Each run is ``ckg train`` in its own process with one torch thread, early stopping on validation
-Recall@20; finished runs are reused (delete a run directory to redo it). Settings other than the
-model defaults are in :data:`SETTINGS` with the reason.
+Recall@20; finished runs are reused (delete a run directory to redo it). Each row is a file
+``benchmarks/experiments/kg-models-<dataset>/<name>.toml`` (its options, and for a model's own
+row the reason it deviates from the defaults); the run directory is ``<name>-s<seed>``.
 
     python benchmarks/bench_kg_models.py --dataset embedded
+    python benchmarks/bench_kg_models.py --dataset ml100k --list      # the experiments and their commands
     python benchmarks/bench_kg_models.py --dataset ml100k --seeds 2020 --variant-seeds 2020
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_baselines_ml100k import SETTINGS as BASELINE_SETTINGS  # noqa: E402
+from benchmarks import experiments  # noqa: E402
 from benchmarks.bench_baselines_ml100k import run  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -38,120 +41,102 @@ WORK = ROOT / "benchmarks" / "work"
 BASELINES = ("mostpop", "ease", "bprmf", "neumf", "ngcf", "lightgcn")
 MAIN = ("kgat", "acf", "dualkgat")
 
-# LightGCN's training regime for dualkgat/kgat: linear aggregator, no per-layer normalisation, no
-# message dropout, no TransR loss, L2 1e-4 on the batch's layer-0 embeddings, batch 2048
-LIGHT = ["--set", "aggregator=linear", "--set", "layer_norm=false", "--set", "dropout=0", "--set", "kg_weight=0", "--set", "regularize=ego",
-         "--l2", "0.0001", "--batch-size", "2048"]
-# the propagation bench_dualkgat_sweep.py found on the embedded data: that regime with LightGCN's
-# weights shared out by attention, plain concat, no dimension importance
-LIGHT_AD = [*LIGHT, "--set", "edge_weights=attention_degree", "--set", "fusion=concat", "--set", "dimension_importance=false"]
-
-
-def _drop_option(args: list[str], value: str) -> list[str]:
-    """``args`` without the ``--set value`` pair."""
-    out, skip = [], False
-    for i, a in enumerate(args):
-        if skip:
-            skip = False
-            continue
-        if a == "--set" and i + 1 < len(args) and args[i + 1] == value:
-            skip = True
-            continue
-        out.append(a)
-    return out
-
-
-# that propagation at lr 2e-3: the embedded sweep's best validation setting, shipped as configs/dualkgat-lightgcn-regime.toml
-SHIPPED = [*LIGHT_AD, "--lr", "0.002"]
-SHIPPED_LABEL = ("dualkgat, LightGCN regime at lr 2e-3, degree-prior attention, plain concat, no dimension importance, no TransR loss "
-                 "(best validation setting of the sweep)")
-# ... with LightGCN's layer mean instead of plain concat, the best single change of the ML-100K sweep
-# (bench_dualkgat_sweep.py --dataset ml100k); on the embedded data concat validates better
-SHIPPED_MEAN = [*SHIPPED, "--set", "fusion=mean"]
-SHIPPED_MEAN_LABEL = "dualkgat, the setting above with LightGCN's layer mean (--set fusion=mean)"
-
-
-# label -> (model, extra ckg-train arguments)
-ABLATIONS: dict[str, tuple[str, list[str]]] = {
-    "dualkgat −item-side graph": ("dualkgat", ["--set", "use_item_side=false"]),
-    "dualkgat −user-side graph": ("dualkgat", ["--set", "use_user_side=false"]),
-    "dualkgat −layer attention (plain concat)": ("dualkgat", ["--set", "fusion=concat"]),
-    "dualkgat −dimension importance": ("dualkgat", ["--set", "dimension_importance=false"]),
-    "dualkgat L=1": ("dualkgat", ["--set", "layer_dims=64"]),
-    "dualkgat L=2": ("dualkgat", ["--set", "layer_dims=64,32"]),
-    "dualkgat L=4": ("dualkgat", ["--set", "layer_dims=64,32,16,16"]),
+# The rows, in table order: files benchmarks/experiments/kg-models-<dataset>/<name>.toml (label,
+# model, options; the file name is the run directory's). A model's own row is <model>.toml
+# (the deviations from its defaults, and why), or its defaults where there is none; the other
+# rows name it as their base. [train] epochs/patience in a row: limits other than the table's.
+ABLATIONS = (
+    "dualkgat-no-item-side",
+    "dualkgat-no-user-side",
+    "dualkgat-concat",
+    "dualkgat-no-dim-importance",
+    "dualkgat-L1",
+    "dualkgat-L2",
+    "dualkgat-L4",
+)
+EMBEDDED_VARIANTS = (
+    "dualkgat-pretrained-init",
+    "dualkgat-max-16-neighbours",
+    "dualkgat-L2-best-single",
+    "dualkgat-light-ad-kg",
+    "dualkgat-light-ad",
+    "dualkgat-shipped",
+    "dualkgat-shipped-mean",
+)
+# the rows trained as long as the baselines ([train] epochs 300, patience 10) see what the table's
+# 20-epoch cap costs: a kgat/dualkgat epoch with TransR batches costs 12-24 s here, and kgat's best
+# epoch was the 20th in every seed (dualkgat's the 15th-19th)
+ML100K_VARIANTS = (
+    "dualkgat-light-ad-kg",
+    "dualkgat-light-ad",
+    "dualkgat-shipped",
+    "dualkgat-shipped-mean",
+    "dualkgat-shipped-mean-batch-1024",
+    "kgat-long",
+    "kgat-lr-1e-3-long",
+    "kgat-lr-1e-3-patience-20",
+    "dualkgat-long",
+    "kgat-side-edges-stored",
+    "kgat-no-transr",
+    "kgat-kg-triples-side",
+    "kgat-kg-optimizer-shared",
+    "dualkgat-kg-optimizer-shared",
+    "dualkgat-no-transr",
+)
+# rows on the store of the interactions alone (same split, not in the paired test)
+INTERACTIONS_ONLY = {
+    "embedded": ("kgat-interactions-only",),
+    "ml100k": (
+        "kgat-interactions-only",
+        "dualkgat-shipped-interactions-only",
+        "dualkgat-shipped-mean-interactions-only",
+    ),
 }
-# ML-100K rows beside the ablations (lr and batch from the table's dualkgat settings)
-# the baselines' limits (bench_baselines_ml100k.py), and the label of a row trained under them
-BASELINE_LIMITS = (300, 10)
-LONG = f"trained as long as the baselines (≤ {BASELINE_LIMITS[0]} epochs, patience {BASELINE_LIMITS[1]})"
-KGAT_PATIENT = f"kgat at lr 1e-3 (RecBole's), at most {BASELINE_LIMITS[0]} epochs, patience 20"
-ML100K_VARIANTS: dict[str, tuple[str, list[str]]] = {
-    "dualkgat, LightGCN regime with the TransR loss, degree-prior attention, plain concat, no dimension importance": (
-        "dualkgat", _drop_option(LIGHT_AD, "kg_weight=0")),
-    "dualkgat, LightGCN regime, degree-prior attention, plain concat, no dimension importance (no TransR loss)": ("dualkgat", LIGHT_AD),
-    f"dualkgat, shipped setting (configs/dualkgat-lightgcn-regime.toml: the row above at lr 2e-3), {LONG}": (
-        "dualkgat", SHIPPED),
-    f"dualkgat, shipped setting with LightGCN's layer mean (--set fusion=mean: ML-100K's validation choice), {LONG}": ("dualkgat", SHIPPED_MEAN),
-    # the second round's best on validation (seed 2020: 0.3559 against 0.3489 for the row above)
-    f"dualkgat, shipped setting with the layer mean and batch 1024 (the ML-100K sweep's round 2), {LONG}": ("dualkgat", [*SHIPPED_MEAN, "--batch-size", "1024"]),
-    f"kgat, {LONG}": ("kgat", []),
-    f"kgat at lr 1e-3 (RecBole's), {LONG}": ("kgat", ["--lr", "0.001"]),
-    # at lr 1e-3 validation sits on long plateaus: patience 10 stopped two of the three seeds above within 36 epochs
-    KGAT_PATIENT: ("kgat", ["--lr", "0.001"]),
-    f"dualkgat, {LONG}": ("dualkgat", []),
-    # RecBole's KGAT propagates over interactions both ways and KG triples only as stored
-    "kgat, side triples only as stored (RecBole's graph: an attribute hears nothing)": ("kgat", ["--set", "side_edges=stored"]),
-    "kgat without the TransR loss (kg_weight 0: attention from the CF-trained embeddings)": ("kgat", ["--set", "kg_weight=0"]),
-    # RecBole's KGAT: its TransR loss is over the KG's triples, not the interactions
-    "kgat, TransR loss over the side triples only (RecBole's)": ("kgat", ["--set", "kg_triples=side"]),
-    # RecBole's KGAT steps one Adam for both phases; KGAT's code (and the default here) one each
-    "kgat, TransR phase on the CF phase's Adam (RecBole's)": ("kgat", ["--set", "kg_optimizer=shared"]),
-    "dualkgat, TransR phase on the CF phase's Adam": ("dualkgat", ["--set", "kg_optimizer=shared"]),
-    "dualkgat without the TransR loss (kg_weight 0)": ("dualkgat", ["--set", "kg_weight=0"]),
-}
-# rows trained under other limits than the table's (epochs, patience), and why: the table's 20-epoch
-# cap is there because a kgat/dualkgat epoch with TransR batches costs 12-24 s here, and kgat's best
-# epoch was the 20th in every seed (dualkgat's the 15th-19th); these rows are trained as long as the baselines were
-# (bench_baselines_ml100k.py: at most 300 epochs, patience 10), to see what the cap costs
-VARIANT_LIMITS: dict[str, tuple[int, int]] = {label: BASELINE_LIMITS for label in ML100K_VARIANTS if label.endswith(LONG)}
-VARIANT_LIMITS[KGAT_PATIENT] = (BASELINE_LIMITS[0], 20)
+# the models whose settings a table lists as deviations (embedded: the baselines' too)
+SETTING_MODELS = {"embedded": ("lightgcn", "ngcf", "kgat", "dualkgat"), "ml100k": ("kgat", "dualkgat")}
 
-RANDOM_INIT = (["--set", "init=random"], "random initialisation, stated explicitly so that a pretrained/ folder in the store cannot change the run (pretrained init is its own row)")
-# Deviations from the model defaults, and why (per dataset).
-SETTINGS: dict[str, dict[str, tuple[list[str], str]]] = {
-    "embedded": {**BASELINE_SETTINGS, "kgat": RANDOM_INIT, "dualkgat": RANDOM_INIT},
-    "ml100k": {
-        "kgat": (["--batch-size", "2048", "--lr", "0.005", *RANDOM_INIT[0]], "batch 2048 (RecBole's default) instead of KGAT's 1024: halves the CF phase's "
-                 "full-graph propagations per epoch; lr 5e-3 instead of 1e-3: at 1e-3 kgat sat at validation Recall@20 0.20-0.22 for 7 epochs (40 s each) "
-                 "and RecBole needed 130 epochs, more than this machine allows per run (the same reason as lightgcn's lr in the baseline table); "
-                 "random initialisation (no TransR pretraining on this store: ~23 s per pretraining epoch on G_u here)"),
-        "dualkgat": (["--batch-size", "2048", "--lr", "0.005", *RANDOM_INIT[0]], "as kgat"),
-    },
-}
-# label -> (model, extra ckg-train arguments), rows of the embedded table beside the main models
-EMBEDDED_VARIANTS: dict[str, tuple[str, list[str]]] = {
-    "dualkgat, TransR-pretrained init": ("dualkgat", ["--set", "init=pretrained"]),
-    "dualkgat, ≤ 16 neighbours per node per epoch (confidence-sampled)": ("dualkgat", ["--set", "max_neighbours=16"]),
-    # the best single option of bench_dualkgat_sweep.py by validation Recall@20 (seed 2020); its seed-2020 run is the L=2 ablation's
-    "dualkgat L=2 (best single option of the sweep)": ("dualkgat", ["--set", "layer_dims=64,32"]),
-    # bench_dualkgat_sweep.py's LightGCN-regime settings (seed 2020 validation Recall@20: 0.2624 with the
-    # TransR loss, 0.2597 without, 0.2691 without and at lr 2e-3, the sweep's best)
-    "dualkgat, LightGCN regime with the TransR loss, degree-prior attention, plain concat, no dimension importance": (
-        "dualkgat", _drop_option(LIGHT_AD, "kg_weight=0")),
-    "dualkgat, LightGCN regime, degree-prior attention, plain concat, no dimension importance (no TransR loss)": ("dualkgat", LIGHT_AD),
-    SHIPPED_LABEL: ("dualkgat", SHIPPED),
-    SHIPPED_MEAN_LABEL: ("dualkgat", SHIPPED_MEAN),
-}
+
+def bench(dataset: str) -> str:
+    return f"kg-models-{dataset}"
+
+
+def setting(dataset: str, model: str) -> experiments.Experiment:
+    """``model``'s own row on ``dataset``: its file, else its defaults."""
+    return experiments.get(bench(dataset), model, model)
+
+
+def variant_names(dataset: str, ablations: bool, pretrained_variant: bool = True) -> list[str]:
+    """The variant rows of ``dataset``'s table, in order."""
+    names = list(EMBEDDED_VARIANTS) if dataset == "embedded" and pretrained_variant else []
+    if ablations:
+        names += ABLATIONS
+    if dataset == "ml100k":
+        names += ML100K_VARIANTS
+    return list(dict.fromkeys(names))
+
+
+def _seeds_of(exp: experiments.Experiment, seeds: list[int], vseeds: list[int]) -> list[int]:
+    return seeds if exp.meta.get("seeds") == "main" else vseeds
+
+
+LIMITS = ("epochs", "patience")  # passed by train_run, from the row or the table
+
+
+def store_path(dataset: str) -> Path:
+    """Where :func:`store_for` puts the store (``embedded``'s is shared with bench_baselines_ml100k --dataset embedded)."""
+    return WORK / "embedded" / "store" if dataset == "embedded" else WORK / "kg" / "ml100k-text"
+
+
+def interaction_only_path(dataset: str) -> Path:
+    return WORK / "kg" / f"{dataset}-interactions-only"
 
 
 def store_for(dataset: str) -> Path:
     """Build (once) the store the KG models train on."""
+    out = store_path(dataset)
     if dataset == "embedded":
-        out = WORK / "embedded" / "store"  # shared with bench_baselines_ml100k --dataset embedded
         source, extra = None, None
     else:
-        out = WORK / "kg" / "ml100k-text"
         source, extra = SHARED / "ml-100k-recbole", {"text": str(SHARED / "ml-100k-features")}
     if not (out / "manifest.json").exists():
         from ckgrec.kgbuild.build import build
@@ -170,8 +155,8 @@ def interaction_only_store(dataset: str = "embedded") -> Path:
     """The dataset without profiles, item attributes, features or KG: the graphs hold only the
     interactions (the same pairs, so the same split), so a model there measures what the
     knowledge in the graph adds."""
+    out = interaction_only_path(dataset)
     if dataset == "ml100k":
-        out = WORK / "kg" / "ml100k-interactions-only"
         if not (out / "manifest.json").exists():
             from ckgrec.kgbuild.build import build
 
@@ -182,9 +167,9 @@ def interaction_only_store(dataset: str = "embedded") -> Path:
                 link.symlink_to((SHARED / "ml-100k-recbole" / "ml-100k.inter").resolve())
             build(raw, out, force=True)
         return out
-    out = WORK / "kg" / "embedded-interactions-only"
     if not (out / "manifest.json").exists():
         import pandas as pd
+
         from ckgrec.kgbuild.build import build
         from ckgrec.kgbuild.embedded import embedded_dataset_dir
 
@@ -214,13 +199,39 @@ class NotRun(Exception):
     """A run left out under --only-finished."""
 
 
-def train_run(store: Path, out: Path, model: str, seed: int, extra: list[str], epochs: int, patience: int, only_finished: bool = False) -> dict:
+def train_run(
+    store: Path,
+    out: Path,
+    model: str,
+    seed: int,
+    extra: list[str],
+    epochs: int,
+    patience: int,
+    only_finished: bool = False,
+) -> dict:
     if only_finished and not (out / "scores.json").is_file():
         raise NotRun(out.name)
     ckg = [sys.executable, "-c", "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))"]
     if not (out / "scores.json").is_file():
-        cmd = [*ckg, "train", str(store), "--model", model, "--out", str(out), "--seed", str(seed), "--epochs", str(epochs),
-               "--patience", str(patience), "--threads", "1", "--quiet", *extra]
+        cmd = [
+            *ckg,
+            "train",
+            str(store),
+            "--model",
+            model,
+            "--out",
+            str(out),
+            "--seed",
+            str(seed),
+            "--epochs",
+            str(epochs),
+            "--patience",
+            str(patience),
+            "--threads",
+            "1",
+            "--quiet",
+            *extra,
+        ]
         code, secs, rss = run(cmd)
         if code:
             raise SystemExit(f"{' '.join(cmd)} failed ({code})")
@@ -228,16 +239,17 @@ def train_run(store: Path, out: Path, model: str, seed: int, extra: list[str], e
     scores = json.loads((out / "scores.json").read_text())
     closed_form = scores.get("epochs") == 0  # limits play no part
     if not closed_form and (trained["epochs"], trained["patience"]) != (epochs, patience):
-        raise SystemExit(f"{out} was trained with at most {trained['epochs']} epochs and patience {trained['patience']}, this table asks for "
-                         f"{epochs} and {patience}: pass those, or move the run away to retrain it")
+        raise SystemExit(
+            f"{out} was trained with at most {trained['epochs']} epochs and patience {trained['patience']}, this table asks for "
+            f"{epochs} and {patience}: pass those, or move the run away to retrain it"
+        )
     t = scores["test"]
-    print(f"{out.name:40s} recall@20 {t['recall@20']:.4f} ndcg@20 {t['ndcg@20']:.4f} epochs {scores['epochs']} best {scores['best_epoch']} "
-          f"s/epoch {scores.get('seconds_per_epoch') or 0:.1f}", flush=True)
+    print(
+        f"{out.name:40s} recall@20 {t['recall@20']:.4f} ndcg@20 {t['ndcg@20']:.4f} epochs {scores['epochs']} best {scores['best_epoch']} "
+        f"s/epoch {scores.get('seconds_per_epoch') or 0:.1f}",
+        flush=True,
+    )
     return scores
-
-
-def _slug(label: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in label.replace("−", "no-").replace("≤", "max")).strip("-").replace("--", "-")
 
 
 def table(rows: list[tuple[str, list[dict]]]) -> str:
@@ -249,32 +261,88 @@ def table(rows: list[tuple[str, list[dict]]]) -> str:
 
     metrics = ["recall@20", "ndcg@20", "recall@10", "ndcg@10"]
     best = {m: max(np.mean([s["test"][m] for s in runs]) for _, runs in rows) for m in metrics}
-    lines = ["| model | seeds | " + " | ".join(metrics) + " | valid recall@20 | epochs (best) | s/epoch |", "|---|---|" + "---|" * (len(metrics) + 3)]
+    lines = [
+        "| model | seeds | " + " | ".join(metrics) + " | valid recall@20 | epochs (best) | s/epoch |",
+        "|---|---|" + "---|" * (len(metrics) + 3),
+    ]
     for label, runs in rows:
         cells = []
         for m in metrics:
             c = ms([s["test"][m] for s in runs])
             cells.append(f"**{c}**" if np.isclose(np.mean([s["test"][m] for s in runs]), best[m]) else c)
-        ep = f"{np.mean([s['epochs'] for s in runs]):.0f} ({np.mean([s['best_epoch'] for s in runs]):.0f})" if runs[0]["epochs"] else "closed form"
+        ep = (
+            f"{np.mean([s['epochs'] for s in runs]):.0f} ({np.mean([s['best_epoch'] for s in runs]):.0f})"
+            if runs[0]["epochs"]
+            else "closed form"
+        )
         spe = runs[0].get("seconds_per_epoch")
-        lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + f" | {ms([s['valid']['recall@20'] for s in runs])} | {ep} | "
-                     + (f"{np.mean([s['seconds_per_epoch'] for s in runs]):.1f}" if spe else "—") + " |")
+        lines.append(
+            f"| {label} | {len(runs)} | "
+            + " | ".join(cells)
+            + f" | {ms([s['valid']['recall@20'] for s in runs])} | {ep} | "
+            + (f"{np.mean([s['seconds_per_epoch'] for s in runs]):.1f}" if spe else "—")
+            + " |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dataset", default="embedded", choices=["embedded", "ml100k"], help="embedded (default) or ml100k (+ Freebase + text features)")
-    ap.add_argument("--seeds", default="2020,2021,2022", help="seeds of the baselines and the main models (default 2020,2021,2022)")
-    ap.add_argument("--variant-seeds", default="2020,2021,2022", help="seeds of the dualkgat ablations (ml100k only; default 2020,2021,2022)")
-    ap.add_argument("--models", default=",".join(BASELINES + MAIN), help="comma-separated models (default: baselines + kgat, acf, dualkgat)")
-    ap.add_argument("--ablations", action=argparse.BooleanOptionalAction, default=None, help="run dualkgat's ablations (default: on for ml100k, off for embedded)")
-    ap.add_argument("--pretrained-variant", action=argparse.BooleanOptionalAction, default=True, help="embedded: also train dualkgat from TransR-pretrained embeddings (runs ckg pretrain on the store once; default on)")
-    ap.add_argument("--interaction-only", action=argparse.BooleanOptionalAction, default=True, help="also train kgat (and on ml100k the shipped dualkgat setting, with plain concat and with the layer mean) on a store of the interactions alone, to measure what the KG adds (default on)")
-    ap.add_argument("--epochs", type=int, default=None, help="maximum epochs per run (default: 200 on embedded, 20 on ml100k)")
-    ap.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs (default: 10 on embedded, 5 on ml100k)")
-    ap.add_argument("--only-finished", action="store_true", help="train nothing: tabulate the finished runs and list the missing ones")
-    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
+    ap.add_argument(
+        "--dataset",
+        default="embedded",
+        choices=["embedded", "ml100k"],
+        help="embedded (default) or ml100k (+ Freebase + text features)",
+    )
+    ap.add_argument(
+        "--seeds", default="2020,2021,2022", help="seeds of the baselines and the main models (default 2020,2021,2022)"
+    )
+    ap.add_argument(
+        "--variant-seeds",
+        default="2020,2021,2022",
+        help="seeds of the dualkgat ablations (ml100k only; default 2020,2021,2022)",
+    )
+    ap.add_argument(
+        "--models",
+        default=",".join(BASELINES + MAIN),
+        help="comma-separated models (default: baselines + kgat, acf, dualkgat)",
+    )
+    ap.add_argument(
+        "--ablations",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run dualkgat's ablations (default: on for ml100k, off for embedded)",
+    )
+    ap.add_argument(
+        "--pretrained-variant",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="embedded: also train dualkgat from TransR-pretrained embeddings (runs ckg pretrain on the store once; default on)",
+    )
+    ap.add_argument(
+        "--interaction-only",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also train kgat (and on ml100k the shipped dualkgat setting, with plain concat and with the layer mean) on a store of the interactions alone, to measure what the KG adds (default on)",
+    )
+    ap.add_argument(
+        "--epochs", type=int, default=None, help="maximum epochs per run (default: 200 on embedded, 20 on ml100k)"
+    )
+    ap.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="early-stopping patience in epochs (default: 10 on embedded, 5 on ml100k)",
+    )
+    ap.add_argument(
+        "--only-finished",
+        action="store_true",
+        help="train nothing: tabulate the finished runs and list the missing ones",
+    )
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
+    ap.add_argument(
+        "--list", action="store_true", help="print each experiment's name, label and ckg train command; run nothing"
+    )
     args = ap.parse_args(argv)
     if args.epochs is None:
         args.epochs = 200 if args.dataset == "embedded" else 20
@@ -284,16 +352,67 @@ def main(argv: list[str] | None = None) -> int:
     vseeds = [int(s) for s in args.variant_seeds.split(",")]
     models = [m for m in args.models.split(",") if m]
     ablations = args.ablations if args.ablations is not None else args.dataset == "ml100k"
-    store = store_for(args.dataset)
     runs_dir = WORK / "kg" / f"runs-{args.dataset}"
-    settings = SETTINGS[args.dataset]
+    variants = [
+        experiments.load(bench(args.dataset), n)
+        for n in variant_names(args.dataset, ablations, args.pretrained_variant)
+    ]
+    io_exps = (
+        [experiments.load(bench(args.dataset), n) for n in INTERACTIONS_ONLY[args.dataset]]
+        if args.interaction_only
+        else []
+    )
+    if args.list:
+
+        def limits(exp, seed):
+            return {
+                "seed": seed,
+                "epochs": exp.limit("epochs", args.epochs),
+                "patience": exp.limit("patience", args.patience),
+                "threads": 1,
+            }
+
+        rows = [
+            (
+                e := setting(args.dataset, m),
+                experiments.command(e, store_path(args.dataset), runs_dir / f"{m}-s{seeds[0]}", **limits(e, seeds[0])),
+            )
+            for m in models
+            if not (args.dataset == "ml100k" and m in BASELINES)
+        ]
+        rows += [
+            (
+                e,
+                experiments.command(
+                    e, interaction_only_path(args.dataset), runs_dir / f"{e.name}-s{seeds[0]}", **limits(e, seeds[0])
+                ),
+            )
+            for e in io_exps
+        ]
+        rows += [
+            (
+                e,
+                experiments.command(
+                    e,
+                    store_path(args.dataset),
+                    runs_dir / f"{e.name}-s{(s := _seeds_of(e, seeds, vseeds)[0])}",
+                    **limits(e, s),
+                ),
+            )
+            for e in variants
+        ]
+        print(experiments.listing(rows))
+        return 0
+    store = store_for(args.dataset)
     rows: list[tuple[str, list[dict]]] = []
     run_paths: list[str] = []
     notes: list[str] = []
     for model in models:
         if args.dataset == "ml100k" and model in BASELINES:
             base_store = WORK / "ml100k" / "store"
-            found = [base for s in seeds if (base := WORK / "ml100k" / "runs" / f"{model}-s{s}" / "scores.json").is_file()]
+            found = [
+                base for s in seeds if (base := WORK / "ml100k" / "runs" / f"{model}-s{s}" / "scores.json").is_file()
+            ]
             if not found:
                 notes.append(f"- {model}: no run of `bench_baselines_ml100k.py` found; run it first")
                 continue
@@ -301,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{base_store} and {store} hold different splits; rebuild one of them")
             rows.append((model, [json.loads(p.read_text()) for p in found]))
             continue
-        extra = settings.get(model, ([], ""))[0]
+        extra = setting(args.dataset, model).flags()
         rs = []
         for seed in seeds:
             out = runs_dir / f"{model}-s{seed}"
@@ -312,49 +431,65 @@ def main(argv: list[str] | None = None) -> int:
                 notes.append(f"- {model} seed {seed}: not run (compute budget of this session)")
         if rs:
             rows.append((model, rs))
-    variants: dict[str, tuple[str, list[str]]] = {}
     if args.dataset == "embedded" and args.pretrained_variant:
         if not (store / "pretrained").is_dir():
-            code, _, _ = run([sys.executable, "-c", "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))", "pretrain", str(store), "--quiet"])
+            code, _, _ = run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))",
+                    "pretrain",
+                    str(store),
+                    "--quiet",
+                ]
+            )
             if code:
                 raise SystemExit(f"ckg pretrain {store} failed ({code})")
-        variants.update(EMBEDDED_VARIANTS)
-    if ablations:
-        variants.update(ABLATIONS)
-    if args.dataset == "ml100k":
-        variants.update(ML100K_VARIANTS)
     if args.interaction_only:
         ui = interaction_only_store(args.dataset)
         if not same_split(ui, store):
             raise SystemExit(f"{ui} and {store} hold different splits")
         # another store: same split, but not in the paired test (ckg compare pairs runs of one store)
-        io_rows = [("kgat", "kgat", settings["kgat"][0], (args.epochs, args.patience), "kgat-interactions-only")]
-        if args.dataset == "ml100k":
-            io_rows.append((f"the shipped dualkgat setting, {LONG}", "dualkgat",
-                            [*settings["dualkgat"][0], *SHIPPED], BASELINE_LIMITS, "dualkgat-shipped-interactions-only"))
-            io_rows.append((f"the shipped dualkgat setting with the layer mean (fusion=mean), {LONG}", "dualkgat",
-                            [*settings["dualkgat"][0], *SHIPPED_MEAN], BASELINE_LIMITS, "dualkgat-shipped-mean-interactions-only"))
-        for what, model, extra, (epochs, patience), stem in io_rows:
+        for exp in io_exps:
+            what, epochs, patience = exp.label, exp.limit("epochs", args.epochs), exp.limit("patience", args.patience)
             rs = []
             for seed in seeds:
                 try:
-                    rs.append(train_run(ui, runs_dir / f"{stem}-s{seed}", model, seed, extra, epochs, patience, args.only_finished))
+                    rs.append(
+                        train_run(
+                            ui,
+                            runs_dir / f"{exp.name}-s{seed}",
+                            exp.model,
+                            seed,
+                            exp.flags(skip=LIMITS),
+                            epochs,
+                            patience,
+                            args.only_finished,
+                        )
+                    )
                 except NotRun:
-                    notes.append(f"- {what} on the interaction-only graph, seed {seed}: not run (compute budget of this session)")
+                    notes.append(
+                        f"- {what} on the interaction-only graph, seed {seed}: not run (compute budget of this session)"
+                    )
             if rs:
-                left_out = "attributes, profiles, Freebase KG or text features" if args.dataset == "ml100k" else "attributes, concepts or profiles"
-                rows.append((f"{what} on the interaction graph only (no {left_out}; same split; not in the paired test)", rs))
-    for label, (model, extra) in variants.items():
-        base_extra = settings.get(model, ([], ""))[0]
-        if "init=pretrained" in extra:  # the variant's own init replaces the explicit random one
-            base_extra = _drop_option(base_extra, "init=random")
-        var_seeds = seeds if (args.dataset == "embedded" and label in EMBEDDED_VARIANTS) else vseeds
+                left_out = (
+                    "attributes, profiles, Freebase KG or text features"
+                    if args.dataset == "ml100k"
+                    else "attributes, concepts or profiles"
+                )
+                rows.append(
+                    (f"{what} on the interaction graph only (no {left_out}; same split; not in the paired test)", rs)
+                )
+    for exp in variants:
+        label = exp.label
         rs = []
-        for seed in var_seeds:
-            out = runs_dir / f"{_slug(label)}-s{seed}"
+        for seed in _seeds_of(exp, seeds, vseeds):
+            out = runs_dir / f"{exp.name}-s{seed}"
             try:
-                epochs, patience = VARIANT_LIMITS.get(label, (args.epochs, args.patience))
-                rs.append(train_run(store, out, model, seed, [*base_extra, *extra], epochs, patience, args.only_finished))
+                epochs, patience = exp.limit("epochs", args.epochs), exp.limit("patience", args.patience)
+                rs.append(
+                    train_run(store, out, exp.model, seed, exp.flags(skip=LIMITS), epochs, patience, args.only_finished)
+                )
                 run_paths.append(str(out))
             except NotRun:
                 notes.append(f"- {label} seed {seed}: not run (compute budget of this session)")
@@ -362,46 +497,79 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((label, rs))
     body = [
         f"Test split, mean ± std over seeds (column 'seeds'); early stopping on validation recall@20 (patience {args.patience}, at most "
-        f"{args.epochs} epochs{' unless a row says otherwise' if any(l in VARIANT_LIMITS for l, _ in rows) else ''}); one torch thread per run; s/epoch is sampling + training (all phases) without evaluation, on this shared "
+        f"{args.epochs} epochs{' unless a row says otherwise' if any(e.has_limits() and e.label in {l for l, _ in rows} for e in variants) else ''}); one torch thread per run; s/epoch is sampling + training (all phases) without evaluation, on this shared "
         "2-core machine (noisy). Best mean per column in bold.",
         "",
         table(rows),
         "",
     ]
-    used = [f"- {m}: `{' '.join(v[0])}` — {v[1]}" for m, v in settings.items() if m in models or (ablations and m == "dualkgat")]
+    used = [
+        f"- {m}: `{' '.join((e := setting(args.dataset, m)).flags())}` — {e.why}"
+        for m in SETTING_MODELS[args.dataset]
+        if m in models or (ablations and m == "dualkgat")
+    ]
     rescored = sum(bool(r.get("rescored")) for _, runs in rows for r in runs)
     if rescored:
-        notes.append(f"- {rescored} kgat/dualkgat runs of this table were trained before 2026-11-27 and rescored with `ckg evaluate --rescore` "
-                     "(their final evaluation had paired the best epoch's weights with the last epoch's attention); their weights are unchanged")
+        notes.append(
+            f"- {rescored} kgat/dualkgat runs of this table were trained before 2026-11-27 and rescored with `ckg evaluate --rescore` "
+            "(their final evaluation had paired the best epoch's weights with the last epoch's attention); their weights are unchanged"
+        )
     shown = {label for label, _ in rows}
-    used += [f"- {label}: `{' '.join(extra)}` on top of {model}'s settings" for label, (model, extra) in variants.items()
-             if label in shown and label not in ABLATIONS]
-    body += ["Settings other than the model defaults:" if used else "All models at their defaults (`ckg models`).", *used, *notes]
+    used += [
+        f"- {e.label}: `{' '.join(e.diff(setting(args.dataset, e.model)))}` on top of {e.model}'s settings"
+        for e in variants
+        if e.label in shown and e.name not in ABLATIONS
+    ]
+    body += [
+        "Settings other than the model defaults:" if used else "All models at their defaults (`ckg models`).",
+        *used,
+        *notes,
+    ]
     if args.dataset == "ml100k":
-        body += ["", "The baseline rows are the runs of `bench_baselines_ml100k.py` (patience 10, at most 300 epochs) on the store built "
-                 "without text features; this script checked that it holds the same split as the store the KG models used."]
+        body += [
+            "",
+            "The baseline rows are the runs of `bench_baselines_ml100k.py` (patience 10, at most 300 epochs) on the store built "
+            "without text features; this script checked that it holds the same split as the store the KG models used.",
+        ]
     if run_paths:
         from ckgrec.model.evaluation.compare import compare, format_table
 
         cmp = compare(run_paths, ["recall@20", "ndcg@20"], "test")
-        body += ["", "`ckg compare` over the runs of this table (paired over test users, Wilcoxon signed-rank):", "", format_table(cmp)]
+        body += [
+            "",
+            "`ckg compare` over the runs of this table (paired over test users, Wilcoxon signed-rank):",
+            "",
+            format_table(cmp),
+        ]
         # the default reference leads on the first metric; a baseline leading on NDCG gets its own test
         import numpy as np
 
         means = {label: np.mean([r["test"]["ndcg@20"] for r in runs]) for label, runs in rows if label in BASELINES}
         ndcg_best = max(means, key=means.get) if means else None
-        if ndcg_best and ndcg_best != cmp.reference and any(g.label == ndcg_best for g in cmp.groups):  # ml100k: baselines are another store's runs
+        if (
+            ndcg_best and ndcg_best != cmp.reference and any(g.label == ndcg_best for g in cmp.groups)
+        ):  # ml100k: baselines are another store's runs
             again = compare(run_paths, ["ndcg@20", "recall@20"], "test", reference=ndcg_best)
             again.group_tables = []
-            body += ["", f"The same runs against {ndcg_best}, the baseline with the best NDCG@20:", "", format_table(again)]
+            body += [
+                "",
+                f"The same runs against {ndcg_best}, the baseline with the best NDCG@20:",
+                "",
+                format_table(again),
+            ]
     text = "\n".join(body)
     print(text)
     if not args.no_write:
         from benchmarks.results import update_section
 
-        title = ("KG models vs baselines on the embedded dataset (3 seeds, paired test)" if args.dataset == "embedded"
-                 else "KG models and dualkgat ablations on ML-100K + Freebase + text features")
-        update_section(f"kg-models-{args.dataset}", title, f"python benchmarks/bench_kg_models.py --dataset {args.dataset}", text)
+        title = (
+            "KG models vs baselines on the embedded dataset (3 seeds, paired test)"
+            if args.dataset == "embedded"
+            else "KG models and dualkgat ablations on ML-100K + Freebase + text features"
+        )
+        update_section(
+            f"kg-models-{args.dataset}", title, f"python benchmarks/bench_kg_models.py --dataset {args.dataset}", text
+        )
     return 0
 
 

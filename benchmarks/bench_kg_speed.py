@@ -31,6 +31,7 @@ metrics.jsonl.
     python benchmarks/bench_kg_speed.py --threads 1,2 --full-epoch ml100k:kgat:1,1m:kgat:2 --recbole-python /tmp/recbole-env/bin/python   # the RESULTS.md section
     python benchmarks/bench_kg_speed.py --no-write --batches 3 --stores ml100k
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,21 @@ def ml100k_store() -> Path:
 def harness_store() -> Path:
     out = WORK / "harness" / "store"
     if not (out / "manifest.json").exists():
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_harness.py"), "--no-write", "--models", "bprmf", "--max-batches", "1",
-                        "--work", str(out.parent)], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "bench_harness.py"),
+                "--no-write",
+                "--models",
+                "bprmf",
+                "--max-batches",
+                "1",
+                "--work",
+                str(out.parent),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
     return out
 
 
@@ -80,9 +94,23 @@ def _clock() -> float:
 # what an op is, for the profile: the matrix products are the floor of a step (any implementation of
 # the same model does them), the rest is what an implementation can still save
 KINDS = {
-    "matrix products (dense and sparse)": ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_sparse_mm", "aten::_sparse_addmm",
-                                           "aten::_sparse_csr_mm", "aten::addmv"),
-    "random numbers (dropout masks, samples)": ("aten::bernoulli_", "aten::uniform_", "aten::random_", "aten::normal_", "aten::randint"),
+    "matrix products (dense and sparse)": (
+        "aten::mm",
+        "aten::addmm",
+        "aten::bmm",
+        "aten::baddbmm",
+        "aten::_sparse_mm",
+        "aten::_sparse_addmm",
+        "aten::_sparse_csr_mm",
+        "aten::addmv",
+    ),
+    "random numbers (dropout masks, samples)": (
+        "aten::bernoulli_",
+        "aten::uniform_",
+        "aten::random_",
+        "aten::normal_",
+        "aten::randint",
+    ),
     "optimizer (fused Adam)": ("aten::_fused_adam_", "aten::_fused_adamw_"),
 }
 OTHER = "everything else (element-wise, copies, indexing, allocation)"
@@ -109,12 +137,15 @@ def full_epoch_seconds(data, model, config, batch_size: int, dev, threads: int, 
     import tempfile
 
     import torch
+
     from ckgrec.model.training.config import TrainConfig
     from ckgrec.model.training.sampler import BPRSampler
     from ckgrec.model.training.trainer import Trainer, make_optimizers
 
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(data, model.name, config, TrainConfig(batch_size=batch_size, lr=1e-3, l2=1e-5, threads=threads), tmp)
+        trainer = Trainer(
+            data, model.name, config, TrainConfig(batch_size=batch_size, lr=1e-3, l2=1e-5, threads=threads), tmp
+        )
         tc = trainer.tc
         sampler = BPRSampler(data.train, num_negatives=tc.num_negatives, negatives_from=tc.negatives_from)
         optimizers = make_optimizers(model, tc)
@@ -124,7 +155,16 @@ def full_epoch_seconds(data, model, config, batch_size: int, dev, threads: int, 
         return {"cpu_s": time.process_time() - t, "wall_s": time.perf_counter() - wall}
 
 
-def child(store: str, model_name: str, batch_size: int, n_batches: int, device: str, threads: int, profile_steps: int = 0, full_epoch: bool = False) -> dict:
+def child(
+    store: str,
+    model_name: str,
+    batch_size: int,
+    n_batches: int,
+    device: str,
+    threads: int,
+    profile_steps: int = 0,
+    full_epoch: bool = False,
+) -> dict:
     """Runs in the subprocess: build, time phases, print one JSON line."""
     import resource
 
@@ -173,7 +213,11 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
 
     def cf_step() -> None:
         idx = torch.randint(0, n_pairs, (batch_size,), generator=gen)
-        b = Batch(torch.from_numpy(users)[idx], torch.from_numpy(items)[idx], torch.randint(0, data.n_items, (batch_size, 1), generator=gen)).to(dev)
+        b = Batch(
+            torch.from_numpy(users)[idx],
+            torch.from_numpy(items)[idx],
+            torch.randint(0, data.n_items, (batch_size, 1), generator=gen),
+        ).to(dev)
         loss, _ = model.objective(b, 1e-5)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -206,12 +250,17 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
     kg_step_s, kg_wall_s = timed(kg_step, kg_steps)
     profile = None
     if profile_steps:
-        profile = {"cf": profile_by_kind(lambda _: cf_step(), [None] * profile_steps), "kg": profile_by_kind(kg_step, kg_steps[:profile_steps])}
+        profile = {
+            "cf": profile_by_kind(lambda _: cf_step(), [None] * profile_steps),
+            "kg": profile_by_kind(kg_step, kg_steps[:profile_steps]),
+        }
     measured = full_epoch_seconds(data, model, config, batch_size, dev, threads, sync) if full_epoch else None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {
         "store": Path(store).name,
-        "model": name + (f" ({Path(preset).name})" if preset else "") + (f" ({', '.join(assignments)})" if assignments else ""),
+        "model": name
+        + (f" ({Path(preset).name})" if preset else "")
+        + (f" ({', '.join(assignments)})" if assignments else ""),
         "device": device,
         "threads": threads,
         "users": data.n_users,
@@ -239,8 +288,29 @@ def child(store: str, model_name: str, batch_size: int, n_batches: int, device: 
     return out
 
 
-def run_child(store: Path, model: str, batch_size: int, n_batches: int, device: str, threads: int, profile_steps: int, full_epoch: bool) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(store), model, str(batch_size), str(n_batches), device, str(threads), str(profile_steps), str(int(full_epoch))]
+def run_child(
+    store: Path,
+    model: str,
+    batch_size: int,
+    n_batches: int,
+    device: str,
+    threads: int,
+    profile_steps: int,
+    full_epoch: bool,
+) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(store),
+        model,
+        str(batch_size),
+        str(n_batches),
+        device,
+        str(threads),
+        str(profile_steps),
+        str(int(full_epoch)),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
@@ -249,8 +319,17 @@ def run_child(store: Path, model: str, batch_size: int, n_batches: int, device: 
 
 def run_recbole(python: str, threads: int, epochs: int, batch_size: int) -> dict:
     """RecBole's KGAT epochs on ML-100K in the interpreter ``python`` (see recbole_kgat_epoch.py)."""
-    cmd = [python, str(ROOT / "benchmarks" / "recbole_kgat_epoch.py"), str(SHARED / "ml-100k-recbole"), "--epochs", str(epochs),
-           "--threads", str(threads), "--batch-size", str(batch_size)]
+    cmd = [
+        python,
+        str(ROOT / "benchmarks" / "recbole_kgat_epoch.py"),
+        str(SHARED / "ml-100k-recbole"),
+        "--epochs",
+        str(epochs),
+        "--threads",
+        str(threads),
+        "--batch-size",
+        str(batch_size),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
@@ -261,12 +340,16 @@ def run_recbole(python: str, threads: int, epochs: int, batch_size: int) -> dict
 
 
 def recbole_table(runs: dict[int, dict]) -> str:
-    lines = ["| RecBole | threads | users + entities | relations | edges (A_in) | batch | epochs: CPU s (wall) | **CPU s/epoch** (median) | peak RSS MiB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| RecBole | threads | users + entities | relations | edges (A_in) | batch | epochs: CPU s (wall) | **CPU s/epoch** (median) | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for t, r in sorted(runs.items()):
         epochs = ", ".join(f"{e['cpu_s']:.1f} ({e['wall_s']:.1f})" for e in r["epochs"])
-        lines.append(f"| {r['recbole']} KGAT, torch {r['torch']}, DGL: {r['dgl']} | {t} | {r['users']:,} + {r['entities']:,} | {r['relations']} | "
-                     f"{r['edges']:,} | {r['batch_size']} | {epochs} | **{r['cpu_s']:.1f}** | {r['peak_rss_mib']:.0f} |")
+        lines.append(
+            f"| {r['recbole']} KGAT, torch {r['torch']}, DGL: {r['dgl']} | {t} | {r['users']:,} + {r['entities']:,} | {r['relations']} | "
+            f"{r['edges']:,} | {r['batch_size']} | {epochs} | **{r['cpu_s']:.1f}** | {r['peak_rss_mib']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -295,15 +378,20 @@ def table(records: list[dict], n_batches: int, recbole: dict[int, dict] | None =
         if r["store"] == "ml100k-text":
             reference, source = recbole_reference(r, recbole)
             ratio = reference / r["epoch_s"]
-            ratio_s = (f"{ratio:.2f}× faster" if ratio >= 1 else f"{1 / ratio:.2f}× slower") + f" ({reference:.1f} s, {source})"
+            ratio_s = (
+                f"{ratio:.2f}× faster" if ratio >= 1 else f"{1 / ratio:.2f}× slower"
+            ) + f" ({reference:.1f} s, {source})"
         full = f"{r['full_epoch']['cpu_s']:.1f} ({r['full_epoch']['wall_s']:.1f})" if r.get("full_epoch") else "—"
         lines.append(
             f"| {STORE_NAMES.get(r['store'], r['store'])} | {r['model']} | {r['device']} | {r['threads']} | {ents} | {edges} | {r['batch_size']} | "
             f"{r['cf_batches']} × {r['cf_step_s']:.3f} ({r['cf_step_wall_s']:.3f}) | {r['kg_batches']} × {r['kg_step_s']:.3f} ({r['kg_step_wall_s']:.3f}) | "
             f"{r['refresh_s']:.2f} | **{r['epoch_s']:.1f}** | {r['epoch_wall_s']:.1f} | {full} | {ratio_s} | {r['peak_rss_mib']:.0f} |"
         )
-    lines += ["", f"CPU and wall s/epoch are extrapolated from {n_batches} timed batches per phase (after one warm-up batch); 'one whole epoch' is "
-              "an epoch through the trainer's own loop (sampling included), where --full-epoch asked for it."]
+    lines += [
+        "",
+        f"CPU and wall s/epoch are extrapolated from {n_batches} timed batches per phase (after one warm-up batch); 'one whole epoch' is "
+        "an epoch through the trainer's own loop (sampling included), where --full-epoch asked for it.",
+    ]
     return "\n".join(lines)
 
 
@@ -313,13 +401,18 @@ def profile_table(records: list[dict]) -> str:
     rows = [r for r in records if r.get("profile")]
     if not rows:
         return ""
-    lines = ["| store | model | threads | kind of operator | CF CPU s/step | KG CPU s/step | CPU s/epoch | share |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| store | model | threads | kind of operator | CF CPU s/step | KG CPU s/step | CPU s/epoch | share |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         cf, kg = r["profile"]["cf"], r["profile"].get("kg") or {}
         epoch = {k: cf[k] * r["cf_batches"] + kg.get(k, 0.0) * r["kg_batches"] for k in cf}
         total = sum(epoch.values())
         for k in cf:
-            lines.append(f"| {STORE_NAMES.get(r['store'], r['store'])} | {r['model']} | {r['threads']} | {k} | {cf[k]:.4f} | {kg.get(k, 0.0):.4f} | {epoch[k]:.1f} | {epoch[k] / total:.0%} |")
+            lines.append(
+                f"| {STORE_NAMES.get(r['store'], r['store'])} | {r['model']} | {r['threads']} | {k} | {cf[k]:.4f} | {kg.get(k, 0.0):.4f} | {epoch[k]:.1f} | {epoch[k] / total:.0%} |"
+            )
     return "\n".join(lines)
 
 
@@ -337,23 +430,37 @@ def targets(records: list[dict], recbole: dict[int, dict] | None = None) -> str:
             ours, how = r["epoch_s"], "extrapolated"
             if r.get("full_epoch"):  # like for like: RecBole's figure is whole epochs, sampling included
                 ours, how = r["full_epoch"]["cpu_s"], "one whole epoch"
-            line = (f"- kgat on ML-100K, one thread: {ours:.1f} CPU s per epoch ({how}) against RecBole's {reference:.1f} s ({source}): "
-                    f"{reference / ours:.2f}× as fast; the 5× target is {goal:.2f} s.")
+            line = (
+                f"- kgat on ML-100K, one thread: {ours:.1f} CPU s per epoch ({how}) against RecBole's {reference:.1f} s ({source}): "
+                f"{reference / ours:.2f}× as fast; the 5× target is {goal:.2f} s."
+            )
             if r.get("profile"):
                 cf, kg = r["profile"]["cf"], r["profile"]["kg"]
                 k = next(iter(KINDS))
                 products = cf[k] * r["cf_batches"] + kg[k] * r["kg_batches"]
-                line += (f" The matrix products alone take {products:.2f} CPU s per epoch (profile above), which RecBole's KGAT computes as well "
-                         "(the same float32 products of every CF batch's full-graph propagation): "
-                         f"{'the target is out of reach without changing what an epoch computes' if products >= goal else 'less than the target'}.")
+                line += (
+                    f" The matrix products alone take {products:.2f} CPU s per epoch (profile above), which RecBole's KGAT computes as well "
+                    "(the same float32 products of every CF batch's full-graph propagation): "
+                    f"{'the target is out of reach without changing what an epoch computes' if products >= goal else 'less than the target'}."
+                )
             out.append(line)
         if r["store"] != "ml100k-text":
             whole = r.get("full_epoch")
-            wall, how = (whole["wall_s"], "one whole epoch, wall") if whole else (r["epoch_wall_s"], "extrapolated wall")
-            out.append(f"- kgat on the 1M store, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: {wall:.0f} s per epoch ({how}; "
-                       f"{r['epoch_s']:.0f} CPU s) against the target of 600 s on this 2-core CPU: {'met' if wall < 600 else 'missed'}.")
-    out.append("- under 2 s per 1M kgat epoch on one H100: " + ("see the cuda rows." if any(r["device"] != "cpu" for r in records)
-                                                               else "not measured here (no GPU in this run)."))
+            wall, how = (
+                (whole["wall_s"], "one whole epoch, wall") if whole else (r["epoch_wall_s"], "extrapolated wall")
+            )
+            out.append(
+                f"- kgat on the 1M store, {r['threads']} thread{'s' if r['threads'] > 1 else ''}: {wall:.0f} s per epoch ({how}; "
+                f"{r['epoch_s']:.0f} CPU s) against the target of 600 s on this 2-core CPU: {'met' if wall < 600 else 'missed'}."
+            )
+    out.append(
+        "- under 2 s per 1M kgat epoch on one H100: "
+        + (
+            "see the cuda rows."
+            if any(r["device"] != "cpu" for r in records)
+            else "not measured here (no GPU in this run)."
+        )
+    )
     return "Targets of the issue:\n\n" + "\n".join(out)
 
 
@@ -364,24 +471,59 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(store, model, int(bs), int(nb), device, int(threads), int(prof), bool(int(full)))))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--stores", default="ml100k,1m", help="comma-separated: ml100k (ML-100K + Freebase + text), 1m (generated 1M interactions)")
-    ap.add_argument("--models", default=f"kgat,dualkgat,dualkgat:{LIGHT_PRESET}",
-                    help="comma-separated models; MODEL:FILE takes the [model] options of that TOML file, MODEL@KEY=VALUE@... sets options "
-                         f"by hand (default kgat, dualkgat and dualkgat with {LIGHT_PRESET})")
-    ap.add_argument("--batch-size", type=int, default=2048, help="CF batch size (default 2048, RecBole's default train_batch_size)")
-    ap.add_argument("--batches", type=int, default=5, help="timed batches per phase, after one warm-up batch (default 5)")
+    ap.add_argument(
+        "--stores",
+        default="ml100k,1m",
+        help="comma-separated: ml100k (ML-100K + Freebase + text), 1m (generated 1M interactions)",
+    )
+    ap.add_argument(
+        "--models",
+        default=f"kgat,dualkgat,dualkgat:{LIGHT_PRESET}",
+        help="comma-separated models; MODEL:FILE takes the [model] options of that TOML file, MODEL@KEY=VALUE@... sets options "
+        f"by hand (default kgat, dualkgat and dualkgat with {LIGHT_PRESET})",
+    )
+    ap.add_argument(
+        "--batch-size", type=int, default=2048, help="CF batch size (default 2048, RecBole's default train_batch_size)"
+    )
+    ap.add_argument(
+        "--batches", type=int, default=5, help="timed batches per phase, after one warm-up batch (default 5)"
+    )
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    ap.add_argument("--threads", default="1", help="comma-separated torch CPU thread counts; every (store, model) runs at each (default 1)")
-    ap.add_argument("--profile", type=int, default=3, help="profile this many more steps of each phase and split the epoch by kind of operator "
-                                                         "(CPU only; 0 = off; default 3)")
-    ap.add_argument("--full-epoch", nargs="?", const="all", default="", metavar="STORE:MODEL:THREADS,...",
-                    help="also run one whole epoch through the trainer's epoch loop, beside the extrapolation, for these runs (e.g. 1m:kgat:2; "
-                         "alone: for every run; a 1M dualkgat epoch takes over 20 minutes here)")
-    ap.add_argument("--recbole-python", default="", metavar="PYTHON",
-                    help="an interpreter with RecBole 1.2.1 installed (see benchmarks/recbole_kgat_epoch.py): also time RecBole's KGAT on the same "
-                         "ML-100K files at each thread count, side by side; without it the comparison uses the issue's figure (9.4 s, another machine)")
-    ap.add_argument("--recbole-epochs", type=int, default=3, help="RecBole epochs to time per thread count; the median is compared (default 3)")
-    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/RESULTS.md")
+    ap.add_argument(
+        "--threads",
+        default="1",
+        help="comma-separated torch CPU thread counts; every (store, model) runs at each (default 1)",
+    )
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=3,
+        help="profile this many more steps of each phase and split the epoch by kind of operator "
+        "(CPU only; 0 = off; default 3)",
+    )
+    ap.add_argument(
+        "--full-epoch",
+        nargs="?",
+        const="all",
+        default="",
+        metavar="STORE:MODEL:THREADS,...",
+        help="also run one whole epoch through the trainer's epoch loop, beside the extrapolation, for these runs (e.g. 1m:kgat:2; "
+        "alone: for every run; a 1M dualkgat epoch takes over 20 minutes here)",
+    )
+    ap.add_argument(
+        "--recbole-python",
+        default="",
+        metavar="PYTHON",
+        help="an interpreter with RecBole 1.2.1 installed (see benchmarks/recbole_kgat_epoch.py): also time RecBole's KGAT on the same "
+        "ML-100K files at each thread count, side by side; without it the comparison uses the issue's figure (9.4 s, another machine)",
+    )
+    ap.add_argument(
+        "--recbole-epochs",
+        type=int,
+        default=3,
+        help="RecBole epochs to time per thread count; the median is compared (default 3)",
+    )
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     args = ap.parse_args(argv)
     stores = {"ml100k": ml100k_store, "1m": harness_store}
     thread_counts = [int(t) for t in args.threads.split(",")]
@@ -392,7 +534,16 @@ def main(argv: list[str] | None = None) -> int:
         for m in args.models.split(","):
             for t in thread_counts:
                 whole = "all" in full or f"{s}:{m}:{t}" in full
-                r = run_child(path, m, args.batch_size, args.batches, args.device, t, args.profile if args.device == "cpu" else 0, whole)
+                r = run_child(
+                    path,
+                    m,
+                    args.batch_size,
+                    args.batches,
+                    args.device,
+                    t,
+                    args.profile if args.device == "cpu" else 0,
+                    whole,
+                )
                 print(json.dumps(r), flush=True)
                 records.append(r)
     recbole = {}
@@ -402,13 +553,20 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(recbole[t]), flush=True)
     body = table(records, args.batches, recbole)
     if recbole:
-        body += ("\n\nRecBole's KGAT on the same ML-100K atomic files, in the same run (benchmarks/recbole_kgat_epoch.py: RecBole's own "
-                 "KGATTrainer epoch, CF phase + KG phase + attention update, its default KGAT settings). Its graph has the side triples "
-                 "in their stored direction only, ckgrec's kgat in both (KGAT's paper and code), hence fewer edges:\n\n" + recbole_table(recbole))
+        body += (
+            "\n\nRecBole's KGAT on the same ML-100K atomic files, in the same run (benchmarks/recbole_kgat_epoch.py: RecBole's own "
+            "KGATTrainer epoch, CF phase + KG phase + attention update, its default KGAT settings). Its graph has the side triples "
+            "in their stored direction only, ckgrec's kgat in both (KGAT's paper and code), hence fewer edges:\n\n"
+            + recbole_table(recbole)
+        )
     prof = profile_table(records)
     if prof:
-        body += ("\n\nWhere the CPU time goes (torch.profiler over " f"{args.profile} more steps of each phase; self time per operator, "
-                 "refresh left out; the profiler's own overhead makes the totals a little larger than the timed ones):\n\n" + prof)
+        body += (
+            "\n\nWhere the CPU time goes (torch.profiler over "
+            f"{args.profile} more steps of each phase; self time per operator, "
+            "refresh left out; the profiler's own overhead makes the totals a little larger than the timed ones):\n\n"
+            + prof
+        )
     body += "\n\n" + targets(records, recbole)
     print(body)
     if not args.no_write:
@@ -418,11 +576,19 @@ def main(argv: list[str] | None = None) -> int:
         text = (
             f"Load average {load:.1f} when finished (the machine is shared: times carry noise).\n\n{body}\n\n"
             "One epoch = every CF batch (each re-propagates the whole graph, as KGAT does) + every KG batch + one attention refresh. "
-            + ("RecBole was timed side by side in this run (table above); the issue's own figure, 9.4 s per epoch on one thread, came from another machine.\n"
-               if recbole else "RecBole's figure (9.4 s/epoch, KGAT, ML-100K, one thread) was measured by the issue's author on another machine, "
-               "not side by side in this run.\n")
+            + (
+                "RecBole was timed side by side in this run (table above); the issue's own figure, 9.4 s per epoch on one thread, came from another machine.\n"
+                if recbole
+                else "RecBole's figure (9.4 s/epoch, KGAT, ML-100K, one thread) was measured by the issue's author on another machine, "
+                "not side by side in this run.\n"
+            )
         )
-        update_section("kg-speed", "KG models: seconds per epoch and memory (kgat, dualkgat)", " ".join(["python benchmarks/bench_kg_speed.py", *argv]), text)
+        update_section(
+            "kg-speed",
+            "KG models: seconds per epoch and memory (kgat, dualkgat)",
+            " ".join(["python benchmarks/bench_kg_speed.py", *argv]),
+            text,
+        )
     return 0
 
 

@@ -11,6 +11,7 @@ untrained TransR, TransE warm start vs none) and PyKEEN's Nations (our trainer v
 ``pykeen.pipeline`` with the same settings, several seeds). Writes the ``pretrain`` section of
 benchmarks/RESULTS.md; raw numbers go to benchmarks/work/pretrain.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,10 +58,13 @@ def ensure_store(name: str) -> Path:
 # one measurement, in its own process
 
 
-def measure(store_path: str, graph: str, scorer: str, epochs: int, threads: int, gc_freeze: bool, batch_size: int) -> dict:
+def measure(
+    store_path: str, graph: str, scorer: str, epochs: int, threads: int, gc_freeze: bool, batch_size: int
+) -> dict:
     import gc
 
     import torch
+
     from ckgrec.model.data.kg_splits import splits_from_store
     from ckgrec.model.pretraining import pretrain as pt
     from ckgrec.schemas.store import Store
@@ -78,7 +82,13 @@ def measure(store_path: str, graph: str, scorer: str, epochs: int, threads: int,
     gc.callbacks.append(gc_clock)
     torch.set_num_threads(threads)
     cfg = pt.PretrainConfig(
-        epochs=epochs, warm_start="none", patience=0, scorer=scorer, threads=threads, device="cpu", batch_size=batch_size
+        epochs=epochs,
+        warm_start="none",
+        patience=0,
+        scorer=scorer,
+        threads=threads,
+        device="cpu",
+        batch_size=batch_size,
     )
     splits = splits_from_store(Store.open(store_path), graph, holdout=cfg.holdout, seed=cfg.seed)
     base = _rss_mib()
@@ -89,18 +99,40 @@ def measure(store_path: str, graph: str, scorer: str, epochs: int, threads: int,
     d, k = cfg.embedding_dim, cfg.relation_dim
     params = n * d + r * k + r * d * k
     return {
-        "graph": graph, "scorer": scorer, "threads": threads, "gc_freeze": gc_freeze, "batch_size": batch_size, "epochs": m["epochs_run"],
-        "entities": n, "relations": r, "train_triples": len(splits.train),
-        "seconds_per_epoch": statistics.median(m["epoch_seconds"]), "min_epoch_seconds": min(m["epoch_seconds"]),
+        "graph": graph,
+        "scorer": scorer,
+        "threads": threads,
+        "gc_freeze": gc_freeze,
+        "batch_size": batch_size,
+        "epochs": m["epochs_run"],
+        "entities": n,
+        "relations": r,
+        "train_triples": len(splits.train),
+        "seconds_per_epoch": statistics.median(m["epoch_seconds"]),
+        "min_epoch_seconds": min(m["epoch_seconds"]),
         "gc_seconds_per_epoch": gc_seconds[0] / max(m["epochs_run"], 1),
         "rank_seconds_500": m["test_seconds"] * 500 / max(m["test"]["triples"], 1),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "base_rss_mib": base,
-        "parameters_mib": params * 4 / 2**20, "parameters_with_adam_mib": 3 * params * 4 / 2**20,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "base_rss_mib": base,
+        "parameters_mib": params * 4 / 2**20,
+        "parameters_with_adam_mib": 3 * params * 4 / 2**20,
     }
 
 
-def run_measure(store: Path, graph: str, scorer: str, epochs: int, threads: int = 1, gc_freeze: bool = True, batch_size: int = 1024) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.bench_pretrain", "--measure", str(store), graph, scorer, str(epochs), str(threads)]
+def run_measure(
+    store: Path, graph: str, scorer: str, epochs: int, threads: int = 1, gc_freeze: bool = True, batch_size: int = 1024
+) -> dict:
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_pretrain",
+        "--measure",
+        str(store),
+        graph,
+        scorer,
+        str(epochs),
+        str(threads),
+    ]
     cmd += ["--batch-size", str(batch_size)]
     if not gc_freeze:
         cmd.append("--no-gc-freeze")
@@ -114,12 +146,13 @@ def run_measure(store: Path, graph: str, scorer: str, epochs: int, threads: int 
 
 def nations(seeds: list[int], epochs: int) -> dict:
     import torch
-    from ckgrec.model.data.kg_splits import splits_from_pykeen
-    from ckgrec.model.pretraining.pretrain import PretrainConfig, train_transr
     from pykeen.datasets import Nations
     from pykeen.nn.init import xavier_uniform_, xavier_uniform_norm_
     from pykeen.pipeline import pipeline
     from pykeen.utils import clamp_norm
+
+    from ckgrec.model.data.kg_splits import splits_from_pykeen
+    from ckgrec.model.pretraining.pretrain import PretrainConfig, train_transr
 
     torch.set_num_threads(1)
     settings = dict(embedding_dim=32, relation_dim=32, epochs=epochs, batch_size=256, learning_rate=0.01, negatives=4)
@@ -130,18 +163,28 @@ def nations(seeds: list[int], epochs: int) -> dict:
         base = PretrainConfig(**settings, warm_start="none", patience=0, eval_sample=10_000, device="cpu", seed=seed)
         rows["ours"].append(train_transr(splits, base, progress=False).metrics["test"]["both"]["mrr"])
         rows["ours_pykeen_scorer"].append(
-            train_transr(splits, dataclasses.replace(base, scorer="pykeen"), progress=False).metrics["test"]["both"]["mrr"]
+            train_transr(splits, dataclasses.replace(base, scorer="pykeen"), progress=False).metrics["test"]["both"][
+                "mrr"
+            ]
         )
         rows["ours_transe_warm_start"].append(
-            train_transr(splits, dataclasses.replace(base, warm_start="transe"), progress=False).metrics["test"]["both"]["mrr"]
+            train_transr(splits, dataclasses.replace(base, warm_start="transe"), progress=False).metrics["test"][
+                "both"
+            ]["mrr"]
         )
         result = pipeline(
             dataset=dataset,
             model="TransR",
             model_kwargs=dict(
-                embedding_dim=32, relation_dim=32, scoring_fct_norm=2, power_norm=True, max_projection_norm=1.0,
-                entity_initializer=xavier_uniform_, relation_initializer=xavier_uniform_norm_,
-                entity_constrainer=clamp_norm, relation_constrainer=clamp_norm,
+                embedding_dim=32,
+                relation_dim=32,
+                scoring_fct_norm=2,
+                power_norm=True,
+                max_projection_norm=1.0,
+                entity_initializer=xavier_uniform_,
+                relation_initializer=xavier_uniform_norm_,
+                entity_constrainer=clamp_norm,
+                relation_constrainer=clamp_norm,
             ),
             loss="PairwiseLogisticLoss",
             optimizer="Adam",
@@ -155,7 +198,9 @@ def nations(seeds: list[int], epochs: int) -> dict:
             random_seed=seed,
             device="cpu",
         )
-        rows["pykeen_pipeline"].append(float(result.metric_results.get_metric("both.realistic.inverse_harmonic_mean_rank")))
+        rows["pykeen_pipeline"].append(
+            float(result.metric_results.get_metric("both.realistic.inverse_harmonic_mean_rank"))
+        )
     return {"settings": settings, "seeds": seeds, "test_triples": len(splits.test), "mrr": rows}
 
 
@@ -163,6 +208,7 @@ def embedded_quality(store: Path, epochs: int, seeds: list[int]) -> dict:
     """Per graph and seed (the seed draws the held-out split and the initialisation): test metrics
     of TransR after a TransE warm start, from random init, and of the untrained random init."""
     import torch
+
     from ckgrec.model.data.kg_splits import splits_from_store
     from ckgrec.model.pretraining.pretrain import (
         PretrainConfig,
@@ -183,14 +229,23 @@ def embedded_quality(store: Path, epochs: int, seeds: list[int]) -> dict:
                 t0 = time.perf_counter()
                 m = train_transr(splits, dataclasses.replace(cfg, warm_start=warm), progress=False).metrics
                 es = m.get("early_stopping", {})
-                runs[warm].append({
-                    "seed": seed, "test": m["test"], "epochs": m["epochs_run"], "best_epoch": es.get("best_epoch"),
-                    "seconds": time.perf_counter() - t0, "warm_start_seconds": m["warm_start"].get("seconds", 0.0),
-                    "valid_history": es.get("history", []),
-                })
+                runs[warm].append(
+                    {
+                        "seed": seed,
+                        "test": m["test"],
+                        "epochs": m["epochs_run"],
+                        "best_epoch": es.get("best_epoch"),
+                        "seconds": time.perf_counter() - t0,
+                        "warm_start_seconds": m["warm_start"].get("seconds", 0.0),
+                        "valid_history": es.get("history", []),
+                    }
+                )
             runs["untrained"].append({"seed": seed, "test": evaluate_tensors(splits, cfg)})
             print(graph, seed, {k: round(v[-1]["test"]["both"]["mrr"], 4) for k, v in runs.items()}, flush=True)
-        out[graph] = {"split": {"train": len(splits.train), "valid": len(splits.valid), "test": len(splits.test)}, "runs": runs}
+        out[graph] = {
+            "split": {"train": len(splits.train), "valid": len(splits.valid), "test": len(splits.test)},
+            "runs": runs,
+        }
     return {"seeds": seeds, "graphs": out}
 
 
@@ -220,7 +275,11 @@ def report(res: dict) -> str:
             "| graph | init | epochs (best) | wall s | test MRR | per seed | Hits@1 | Hits@10 |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        labels = (("transe", "TransE warm start (20 ep) → TransR"), ("none", "random → TransR"), ("untrained", "random, untrained"))
+        labels = (
+            ("transe", "TransE warm start (20 ep) → TransR"),
+            ("none", "random → TransR"),
+            ("untrained", "random, untrained"),
+        )
         for graph, g in q["graphs"].items():
             for name, label in labels:
                 rs = g["runs"][name]
@@ -237,7 +296,10 @@ def report(res: dict) -> str:
         lines.append("")
         for graph, g in q["graphs"].items():
             mean = {k: statistics.mean(r["test"]["both"]["mrr"] for r in v) for k, v in g["runs"].items()}
-            wins = sum(a["test"]["both"]["mrr"] > b["test"]["both"]["mrr"] for a, b in zip(g["runs"]["transe"], g["runs"]["none"]))
+            wins = sum(
+                a["test"]["both"]["mrr"] > b["test"]["both"]["mrr"]
+                for a, b in zip(g["runs"]["transe"], g["runs"]["none"])
+            )
             lines.append(
                 f"- {graph}: pretrained vs untrained TransR {mean['transe']:.4f} vs {mean['untrained']:.4f} MRR; "
                 f"TransE warm start vs none {mean['transe'] - mean['none']:+.4f} MRR (better in {wins} of {len(g['runs']['none'])} seeds)."
@@ -329,16 +391,24 @@ def report(res: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--measure", nargs=5, metavar=("STORE", "GRAPH", "SCORER", "EPOCHS", "THREADS"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--measure", nargs=5, metavar=("STORE", "GRAPH", "SCORER", "EPOCHS", "THREADS"), help=argparse.SUPPRESS
+    )
     ap.add_argument("--no-gc-freeze", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--batch-size", type=int, default=1024, help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true", help="fewer epochs and seeds (smoke run)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip (their last figures are kept): speed,quality,nations")
-    ap.add_argument("--report-only", action="store_true", help="rewrite the RESULTS.md section from benchmarks/work/pretrain.json")
+    ap.add_argument(
+        "--skip", default="", help="comma-separated parts to skip (their last figures are kept): speed,quality,nations"
+    )
+    ap.add_argument(
+        "--report-only", action="store_true", help="rewrite the RESULTS.md section from benchmarks/work/pretrain.json"
+    )
     args = ap.parse_args(argv)
     if args.measure:
         store, graph, scorer, epochs, threads = args.measure
-        print(json.dumps(measure(store, graph, scorer, int(epochs), int(threads), not args.no_gc_freeze, args.batch_size)))
+        print(
+            json.dumps(measure(store, graph, scorer, int(epochs), int(threads), not args.no_gc_freeze, args.batch_size))
+        )
         return 0
     skip = set(filter(None, args.skip.split(",")))
     if args.report_only:
@@ -357,7 +427,11 @@ def main(argv: list[str] | None = None) -> int:
                     row["dataset"] = name
                     speed.append(row)
                     print(json.dumps(row), flush=True)
-        extras = [("embedded", dict(threads=2)), ("embedded", dict(gc_freeze=False)), ("ml-100k-recbole", dict(batch_size=4096))]
+        extras = [
+            ("embedded", dict(threads=2)),
+            ("embedded", dict(gc_freeze=False)),
+            ("ml-100k-recbole", dict(batch_size=4096)),
+        ]
         for name, extra in extras:
             row = run_measure(stores[name], "user_side", "grouped", fast, **extra)
             row["dataset"] = name

@@ -20,6 +20,7 @@ training process, the size of ``best.pt`` and the exit status. Run:
 
     python benchmarks/bench_weights.py --before /tmp/before [--epochs 2] [--threads 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,16 +99,24 @@ def describe(store_path: Path) -> dict:
     return {
         "read as": f"{w['mode']} ({w['reason']})" if w else "behaviours (no rating column)",
         "relations": f"{len(names):,}: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}",
-        "confidence": (w["scale"] if w else "per behaviour") + f"; min {conf.min():.3f} / median {np.median(conf):.3f} / max {conf.max():.3f}"
-                      + (f"; {', '.join(f'{r} {c:.2f}' for r, c in t.groupby('relation')['confidence'].first().items())}" if len(names) <= 5 and not w or (w and w['mode'] == 'levels') else ""),
-        "split": split["method"] + (f" ({split['origin'].split(' of ')[0]}; valid {split['valid']})" if split["method"] == "given" else ""),
+        "confidence": (w["scale"] if w else "per behaviour")
+        + f"; min {conf.min():.3f} / median {np.median(conf):.3f} / max {conf.max():.3f}"
+        + (
+            f"; {', '.join(f'{r} {c:.2f}' for r, c in t.groupby('relation')['confidence'].first().items())}"
+            if len(names) <= 5 and not w or (w and w["mode"] == "levels")
+            else ""
+        ),
+        "split": split["method"]
+        + (f" ({split['origin'].split(' of ')[0]}; valid {split['valid']})" if split["method"] == "given" else ""),
         "pairs train/valid/test": "/".join(f"{s.counts['pairs'][k]:,}" for k in ("train", "valid", "test")),
     }
 
 
 def run_ckg(checkout: Path | None, args: list[str], log: Path) -> tuple[int, float, float]:
     """(exit status, wall seconds, peak RSS MiB) of one ``ckg`` process."""
-    cmd = [sys.executable, "-c", BOOT, str(checkout), *args] if checkout else [sys.executable, "-m", "ckgrec.cli", *args]
+    cmd = (
+        [sys.executable, "-c", BOOT, str(checkout), *args] if checkout else [sys.executable, "-m", "ckgrec.cli", *args]
+    )
     if checkout is None:
         cmd = [sys.executable, "-c", "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))", *args]
     start = time.perf_counter()
@@ -131,17 +140,51 @@ def train_side(label: str, checkout: Path | None, source: Path, work: Path, epoc
     n_rel = len(Store.open(out / "store").counts["interaction_relations"])
     for model in MODELS:
         run = out / f"run-{model}"
-        rc, wall, rss = run_ckg(checkout, ["train", str(out / "store"), "--model", model, "--out", str(run), "--epochs", str(epochs),
-                                           "--patience", "0", "--valid-users", "200", "--threads", str(threads), "--device", "cpu", "--quiet"],
-                                out / f"train-{model}.log")
-        epochs_s = [r["seconds_sample"] + r["seconds_train"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())] if (run / "metrics.jsonl").exists() else []
+        rc, wall, rss = run_ckg(
+            checkout,
+            [
+                "train",
+                str(out / "store"),
+                "--model",
+                model,
+                "--out",
+                str(run),
+                "--epochs",
+                str(epochs),
+                "--patience",
+                "0",
+                "--valid-users",
+                "200",
+                "--threads",
+                str(threads),
+                "--device",
+                "cpu",
+                "--quiet",
+            ],
+            out / f"train-{model}.log",
+        )
+        epochs_s = (
+            [
+                r["seconds_sample"] + r["seconds_train"]
+                for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
+            ]
+            if (run / "metrics.jsonl").exists()
+            else []
+        )
         best = run / "best.pt"
-        rows.append({
-            "code": label, "model": model, "interaction relations": f"{n_rel:,}",
-            "s/epoch (median)": f"{np.median(epochs_s):.1f}" if epochs_s else "-", "epochs run": len(epochs_s),
-            "peak RSS MiB": f"{rss:,.0f}", "best.pt MiB": f"{best.stat().st_size / 2**20:,.1f}" if best.exists() else "-",
-            "exit": rc, "wall s": f"{wall:.0f}",
-        })
+        rows.append(
+            {
+                "code": label,
+                "model": model,
+                "interaction relations": f"{n_rel:,}",
+                "s/epoch (median)": f"{np.median(epochs_s):.1f}" if epochs_s else "-",
+                "epochs run": len(epochs_s),
+                "peak RSS MiB": f"{rss:,.0f}",
+                "best.pt MiB": f"{best.stat().st_size / 2**20:,.1f}" if best.exists() else "-",
+                "exit": rc,
+                "wall s": f"{wall:.0f}",
+            }
+        )
         print(rows[-1], flush=True)
     return rows
 
@@ -155,12 +198,14 @@ def table(rows: list[dict]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--before", type=Path, help="clean checkout of the code to compare with (omit to skip part 2's 'before')")
+    ap.add_argument(
+        "--before", type=Path, help="clean checkout of the code to compare with (omit to skip part 2's 'before')"
+    )
     ap.add_argument("--epochs", type=int, default=2, help="training epochs per model (default 2)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "weights", help="scratch directory")
     ap.add_argument("--skip-training", action="store_true", help="part 1 only")
-    ap.add_argument("--no-record", action="store_true", help="do not write benchmarks/RESULTS.md")
+    ap.add_argument("--no-record", action="store_true", help="do not write benchmarks/results/")
     args = ap.parse_args()
     import warnings
 
@@ -168,8 +213,12 @@ def main() -> int:
 
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
-    sources = {"ML-100K ratings": SHARED / "ml-100k", "embedded behaviours": ROOT / "data",
-               "play counts (1..10^5)": make_playcount(work), "MMRec layout, given split": make_mmrec(work)}
+    sources = {
+        "ML-100K ratings": SHARED / "ml-100k",
+        "embedded behaviours": ROOT / "data",
+        "play counts (1..10^5)": make_playcount(work),
+        "MMRec layout, given split": make_mmrec(work),
+    }
     built_rows = []
     for name, src in sources.items():
         if not src.exists():
@@ -184,14 +233,23 @@ def main() -> int:
     if not args.skip_training:
         rows = []
         if args.before:
-            rows += train_side("before", args.before.resolve(), sources["play counts (1..10^5)"], work, args.epochs, args.threads)
+            rows += train_side(
+                "before", args.before.resolve(), sources["play counts (1..10^5)"], work, args.epochs, args.threads
+            )
         rows += train_side("after", None, sources["play counts (1..10^5)"], work, args.epochs, args.threads)
-        body += (f"\n\n### kgat and dualkgat on the play-count data, {args.epochs} epochs, {args.threads} threads, CPU\n\n" + table(rows))
+        body += (
+            f"\n\n### kgat and dualkgat on the play-count data, {args.epochs} epochs, {args.threads} threads, CPU\n\n"
+            + table(rows)
+        )
     print(body)
     if not args.no_record:
         from benchmarks.results import update_section
 
-        cmd = "python benchmarks/bench_weights.py" + (f" --before {args.before}" if args.before else "") + f" --epochs {args.epochs} --threads {args.threads}"
+        cmd = (
+            "python benchmarks/bench_weights.py"
+            + (f" --before {args.before}" if args.before else "")
+            + f" --epochs {args.epochs} --threads {args.threads}"
+        )
         update_section("weights", "Interaction weights: relations, confidences, and their training cost", cmd, body)
     return 0
 

@@ -22,6 +22,7 @@ starting matrix; nothing it provides runs inside an epoch.
 
 Prints one JSON line: per-epoch CPU and wall seconds, the graph's sizes, peak RSS.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,7 +56,9 @@ def _install_dgl_stand_in() -> None:
 
         def adjacency_matrix(self, transpose=False, scipy_fmt="coo"):
             rows, cols = (self.dst, self.src) if transpose else (self.src, self.dst)
-            return sp.coo_matrix((np.ones(len(rows)), (rows.numpy(), cols.numpy())), shape=(self.num_nodes, self.num_nodes))
+            return sp.coo_matrix(
+                (np.ones(len(rows)), (rows.numpy(), cols.numpy())), shape=(self.num_nodes, self.num_nodes)
+            )
 
     def edge_subgraph(graph, edge_ids, preserve_nodes=True):
         sub = _Graph(graph.src[edge_ids], graph.dst[edge_ids], num_nodes=graph.num_nodes)
@@ -70,8 +73,12 @@ def _install_dgl_stand_in() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dataset_dir", type=Path, help="directory holding ml-100k.{inter,item,user,kg,link} (RecBole atomic files)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "dataset_dir", type=Path, help="directory holding ml-100k.{inter,item,user,kg,link} (RecBole atomic files)"
+    )
     ap.add_argument("--epochs", type=int, default=3, help="epochs to time (default 3)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     ap.add_argument("--batch-size", type=int, default=2048, help="train_batch_size (default 2048, RecBole's default)")
@@ -99,12 +106,24 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         # RecBole reads <data_path>/<dataset>/<dataset>.inter etc.; link the files under that name
         (Path(tmp) / name).symlink_to(source, target_is_directory=True)
-        config = Config(model="KGAT", dataset=name, config_file_list=[], config_dict={
-            "data_path": tmp, "epochs": args.epochs, "seed": args.seed, "train_batch_size": args.batch_size,
-            "device": "cpu", "use_gpu": False, "show_progress": False, "checkpoint_dir": str(Path(tmp) / "saved"),
-            "eval_args": {"split": {"RS": [0.8, 0.1, 0.1]}, "order": "RO", "group_by": "user", "mode": "full"},
-            "worker": 0, "state": "WARNING",
-        })
+        config = Config(
+            model="KGAT",
+            dataset=name,
+            config_file_list=[],
+            config_dict={
+                "data_path": tmp,
+                "epochs": args.epochs,
+                "seed": args.seed,
+                "train_batch_size": args.batch_size,
+                "device": "cpu",
+                "use_gpu": False,
+                "show_progress": False,
+                "checkpoint_dir": str(Path(tmp) / "saved"),
+                "eval_args": {"split": {"RS": [0.8, 0.1, 0.1]}, "order": "RO", "group_by": "user", "mode": "full"},
+                "worker": 0,
+                "state": "WARNING",
+            },
+        )
         init_seed(config["seed"], config["reproducibility"])
         dataset = create_dataset(config)
         train, _, _ = data_preparation(config, dataset)
@@ -115,12 +134,23 @@ def main(argv: list[str] | None = None) -> int:
             cpu, wall = time.process_time(), time.perf_counter()
             trainer._train_epoch(train, epoch, show_progress=False)
             epochs.append({"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall})
-    print(json.dumps({
-        "recbole": recbole.__version__, "torch": torch.__version__, "dgl": dgl_used, "threads": args.threads,
-        "batch_size": args.batch_size, "users": int(model.n_users), "entities": int(model.n_entities),
-        "relations": int(model.n_relations), "edges": int(model.A_in._nnz()), "epochs": epochs,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    print(
+        json.dumps(
+            {
+                "recbole": recbole.__version__,
+                "torch": torch.__version__,
+                "dgl": dgl_used,
+                "threads": args.threads,
+                "batch_size": args.batch_size,
+                "users": int(model.n_users),
+                "entities": int(model.n_entities),
+                "relations": int(model.n_relations),
+                "edges": int(model.A_in._nnz()),
+                "epochs": epochs,
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
     return 0
 
 

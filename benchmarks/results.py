@@ -1,20 +1,22 @@
-"""Writing into the one results file, ``benchmarks/RESULTS.md``.
+"""Writing benchmark results: one file per table, ``benchmarks/results/<name>.md``.
 
-Each benchmark owns one section, delimited by HTML comments, and replaces only that section,
-so benchmarks can run in any order and a rerun updates its figures in place. Every section
-states the command, the machine and the date next to its figures.
+Every file states the command, the machine and the date next to its figures;
+``benchmarks/RESULTS.md`` is an index of them, regenerated on every write.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import fcntl
 import os
 import platform
-import re
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-HEADER = "# ckgrec benchmark results\n\nEach section is rewritten by the benchmark named in it; figures are measured, never typed in.\n"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+HEADER = (
+    "# ckgrec benchmark results\n\nOne file per benchmark table in `results/`, each rewritten by the benchmark "
+    "named in it (command, machine, date); figures are measured, never typed in. This index is generated.\n"
+)
 
 
 def machine() -> str:
@@ -30,20 +32,42 @@ def machine() -> str:
     return f"{cpu}, {cores} cores{mem}, Python {platform.python_version()}"
 
 
-def update_section(name: str, title: str, command: str, body: str, results: Path = RESULTS) -> None:
-    """Replace (or append) the section ``name`` with ``body`` plus command/machine/date lines."""
+def section_path(name: str, results_dir: Path = RESULTS_DIR) -> Path:
+    return results_dir / f"{name}.md"
+
+
+def update_section(name: str, title: str, command: str, body: str, results_dir: Path = RESULTS_DIR) -> Path:
+    """Rewrite ``results/<name>.md`` with ``body`` plus command/machine/date lines, then the index.
+
+    Each benchmark owns its files, so benchmarks run in any order and a rerun replaces its
+    figures; the write is a temporary file renamed into place.
+    """
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    block = (
-        f"<!-- section:{name} -->\n## {title}\n\n"
-        f"- command: `{command}`\n- machine: {machine()}\n- date: {stamp}\n\n{body.strip()}\n"
-        f"<!-- /section:{name} -->\n"
-    )
-    lock = results.with_suffix(".lock")
+    text = f"## {title}\n\n- command: `{command}`\n- machine: {machine()}\n- date: {stamp}\n\n{body.strip()}\n"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    lock = results_dir / ".lock"
     with open(lock, "w") as lf:
         fcntl.flock(lf, fcntl.LOCK_EX)
-        text = results.read_text(encoding="utf-8") if results.exists() else HEADER
-        pattern = re.compile(rf"<!-- section:{re.escape(name)} -->.*?<!-- /section:{re.escape(name)} -->\n", re.S)
-        text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block
-        tmp = results.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, results)
+        target = section_path(name, results_dir)
+        _atomic_write(target, text)
+        write_index(results_dir)
+    return target
+
+
+def write_index(results_dir: Path = RESULTS_DIR, index: Path | None = None) -> Path:
+    """``RESULTS.md``: one line per results file, with its title and date, generated from the files."""
+    index = index or results_dir.parent / "RESULTS.md"
+    lines = [HEADER]
+    for f in sorted(results_dir.glob("*.md")):
+        body = f.read_text(encoding="utf-8")
+        title = next((line[3:] for line in body.splitlines() if line.startswith("## ")), f.stem)
+        date = next((line[len("- date: ") :] for line in body.splitlines() if line.startswith("- date: ")), "")
+        lines.append(f"- [{title}](results/{f.name}) — `{f.stem}`, {date}")
+    _atomic_write(index, "\n".join(lines) + "\n")
+    return index
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -13,6 +13,7 @@ modality features, user tastes -> interactions) is documented in ``data/README.m
 :func:`build` also returns the latent variables (topic mixtures, tastes, popularity) so a
 signal check can score an oracle recommender.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,26 @@ ITEM_DOMINANT_CONC = 2.0
 
 # --- tags --------------------------------------------------------------------------------------
 TAGS = (
-    "tutorial", "challenge", "funny", "cute", "asmr", "live", "remix", "cover", "recipe", "street_food",
-    "esports", "speedrun", "kitten", "puppy", "roadtrip", "nature", "prank", "highlights", "workout", "outfit",
+    "tutorial",
+    "challenge",
+    "funny",
+    "cute",
+    "asmr",
+    "live",
+    "remix",
+    "cover",
+    "recipe",
+    "street_food",
+    "esports",
+    "speedrun",
+    "kitten",
+    "puppy",
+    "roadtrip",
+    "nature",
+    "prank",
+    "highlights",
+    "workout",
+    "outfit",
 )
 # topic -> tags it tends to carry (weight 1.0); every tag also has a small base weight.
 TOPIC_TAGS = {
@@ -78,26 +97,32 @@ REGIONS = ("north_america", "latin_america", "europe", "east_asia", "south_asia"
 REGION_P = np.array([0.18, 0.15, 0.20, 0.22, 0.15, 0.10])
 DEVICES = ("android", "ios", "web")
 # P(device | age group): the young are on phones, web use grows with age.
-DEVICE_P = np.array([
-    [0.55, 0.42, 0.03],
-    [0.52, 0.43, 0.05],
-    [0.50, 0.40, 0.10],
-    [0.48, 0.32, 0.20],
-    [0.45, 0.20, 0.35],
-])
+DEVICE_P = np.array(
+    [
+        [0.55, 0.42, 0.03],
+        [0.52, 0.43, 0.05],
+        [0.50, 0.40, 0.10],
+        [0.48, 0.32, 0.20],
+        [0.45, 0.20, 0.35],
+    ]
+)
 # Topic-preference logit shifts (columns follow TOPICS). Hand-set for face validity.
 #                      music dance cook  game  pets  trvl  cmdy  sprt  fash  howto
-AGE_PREF = np.array([
-    [1.0,  1.1, -1.0,  1.4, -0.2, -1.2,  0.9,  0.0,  0.4, -0.6],  # 13-17
-    [0.8,  0.7, -0.4,  0.9, -0.1, -0.2,  0.8,  0.2,  0.5, -0.1],  # 18-24
-    [0.1,  0.0,  0.5,  0.2,  0.3,  0.6,  0.3,  0.2,  0.1,  0.5],  # 25-34
-    [-0.4, -0.6,  1.0, -0.5,  0.6,  0.8, -0.1,  0.3, -0.3,  0.8],  # 35-49
-    [-0.3, -1.0,  1.2, -1.2,  0.9,  1.0, -0.3, -0.1, -0.6,  0.6],  # 50-65
-])
-GENDER_PREF = np.array([
-    [0.1,  0.6,  0.3, -0.7,  0.3,  0.1, -0.1, -0.6,  0.9,  0.0],  # F
-    [0.0, -0.5, -0.2,  0.7, -0.2,  0.0,  0.2,  0.7, -0.8,  0.2],  # M
-])
+AGE_PREF = np.array(
+    [
+        [1.0, 1.1, -1.0, 1.4, -0.2, -1.2, 0.9, 0.0, 0.4, -0.6],  # 13-17
+        [0.8, 0.7, -0.4, 0.9, -0.1, -0.2, 0.8, 0.2, 0.5, -0.1],  # 18-24
+        [0.1, 0.0, 0.5, 0.2, 0.3, 0.6, 0.3, 0.2, 0.1, 0.5],  # 25-34
+        [-0.4, -0.6, 1.0, -0.5, 0.6, 0.8, -0.1, 0.3, -0.3, 0.8],  # 35-49
+        [-0.3, -1.0, 1.2, -1.2, 0.9, 1.0, -0.3, -0.1, -0.6, 0.6],  # 50-65
+    ]
+)
+GENDER_PREF = np.array(
+    [
+        [0.1, 0.6, 0.3, -0.7, 0.3, 0.1, -0.1, -0.6, 0.9, 0.0],  # F
+        [0.0, -0.5, -0.2, 0.7, -0.2, 0.0, 0.2, 0.7, -0.8, 0.2],  # M
+    ]
+)
 REGION_PREF_STD = 0.5  # region shifts are drawn at random (one vector per region)
 DEVICE_PREF_STD = 0.15
 INDIVIDUAL_STD = 0.45  # user-specific taste noise
@@ -170,12 +195,14 @@ def _items(rng: np.random.Generator) -> dict:
     rank = rng.permutation(N_ITEMS) + 1
     popularity = rank.astype(float) ** -POP_ZIPF
 
-    table = pd.DataFrame({
-        "item_id": [f"v{i + 1:05d}" for i in range(N_ITEMS)],
-        "name": names,
-        "category": category,
-        "tags": tags,
-    })
+    table = pd.DataFrame(
+        {
+            "item_id": [f"v{i + 1:05d}" for i in range(N_ITEMS)],
+            "name": names,
+            "category": category,
+            "tags": tags,
+        }
+    )
     style = rng.normal(size=(N_ITEMS, STYLE_DIM))
     return {"table": table, "theta": theta, "dominant": dominant, "popularity": popularity, "style": style}
 
@@ -216,14 +243,22 @@ def _users(rng: np.random.Generator) -> dict:
     taste = _softmax(logits / TASTE_TEMPERATURE)
     style_pref = rng.normal(size=(N_USERS, STYLE_DIM))
 
-    table = pd.DataFrame({
-        "user_id": [f"u{u + 1:04d}" for u in range(N_USERS)],
-        "age": age,
-        "gender": [GENDERS[g] for g in gender],
-        "region": [REGIONS[r] for r in region],
-        "device": [DEVICES[d] for d in device],
-    })
-    return {"table": table, "taste": taste, "style_pref": style_pref, "age_group": group, "profile_logits": profile_logits}
+    table = pd.DataFrame(
+        {
+            "user_id": [f"u{u + 1:04d}" for u in range(N_USERS)],
+            "age": age,
+            "gender": [GENDERS[g] for g in gender],
+            "region": [REGIONS[r] for r in region],
+            "device": [DEVICES[d] for d in device],
+        }
+    )
+    return {
+        "table": table,
+        "taste": taste,
+        "style_pref": style_pref,
+        "age_group": group,
+        "profile_logits": profile_logits,
+    }
 
 
 def _interactions(rng: np.random.Generator, users: dict, items: dict) -> pd.DataFrame:
@@ -260,11 +295,18 @@ def _interactions(rng: np.random.Generator, users: dict, items: dict) -> pd.Data
         for k, i in enumerate(chosen):
             t = int(T0 + times[k])
             if not fav_only[k]:
-                rows_u.append(user_ids[u]); rows_i.append(item_ids[i]); rows_b.append("like"); rows_t.append(t)
+                rows_u.append(user_ids[u])
+                rows_i.append(item_ids[i])
+                rows_b.append("like")
+                rows_t.append(t)
             if fav[k]:
-                rows_u.append(user_ids[u]); rows_i.append(item_ids[i]); rows_b.append("favorite")
+                rows_u.append(user_ids[u])
+                rows_i.append(item_ids[i])
+                rows_b.append("favorite")
                 rows_t.append(t + int(fav_delay[k]) if not fav_only[k] else t)
-    df = pd.DataFrame({"user_id": rows_u, "item_id": rows_i, "behavior": rows_b, "timestamp": np.array(rows_t, dtype=np.int64)})
+    df = pd.DataFrame(
+        {"user_id": rows_u, "item_id": rows_i, "behavior": rows_b, "timestamp": np.array(rows_t, dtype=np.int64)}
+    )
     df = df.sort_values(["user_id", "timestamp", "item_id", "behavior"], kind="mergesort").reset_index(drop=True)
     return df
 
@@ -321,7 +363,12 @@ def write(out: Path, seed: int = DEFAULT_SEED) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="output directory (default: beside this script)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent,
+        help="output directory (default: beside this script)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     args = parser.parse_args(argv)
     for path in write(args.out, args.seed):

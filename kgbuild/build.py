@@ -5,6 +5,7 @@ assembled from training interactions only, so no validation or test pair can lea
 edge. Every step is seeded and sorts before numbering, so the same input and seed give a
 byte-identical store.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,21 +16,29 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.kgbuild import graphs
 from ckgrec.kgbuild.adapters import detect_format, get_adapter
 from ckgrec.kgbuild.attributes import attribute_facts
 from ckgrec.kgbuild.concepts import assign_concepts
 from ckgrec.kgbuild.config import BuildConfig
 from ckgrec.kgbuild.features import read_feature
-from ckgrec.kgbuild.raw import RawDataset
 from ckgrec.kgbuild.notices import Notices
-from ckgrec.kgbuild.split import assign_cold_start, assign_given, assign_splits, empty_split_reason, filter_pairs, resolve_method
-from ckgrec.kgbuild.weights import rating_relations
+from ckgrec.kgbuild.raw import RawDataset
+from ckgrec.kgbuild.split import (
+    assign_cold_start,
+    assign_given,
+    assign_splits,
+    empty_split_reason,
+    filter_pairs,
+    resolve_method,
+)
 from ckgrec.kgbuild.store_output import natural_order, store_counts, write_store
 from ckgrec.kgbuild.validate import ValidTables, validate
+from ckgrec.kgbuild.weights import rating_relations
 from ckgrec.schemas.config_io import to_dict
-from ckgrec.schemas.errors import ConfigError, InputValidationError, Problem, StoreError
-from ckgrec.schemas.store import compute_fingerprint
+from ckgrec.schemas.errors import ConfigError, InputValidationError, Problem
+from ckgrec.schemas.store import store_fingerprint, writing_store
 from ckgrec.schemas.tables import (
     FAMILY_CONCEPT,
     FAMILY_EXTERNAL,
@@ -71,17 +80,23 @@ class _Stages:
             self._name = None
 
 
-def load_source(source: str | Path, fmt: str = "auto", extra_features: dict[str, str] | None = None) -> tuple[RawDataset, str]:
+def load_source(
+    source: str | Path, fmt: str = "auto", extra_features: dict[str, str] | None = None
+) -> tuple[RawDataset, str]:
     fmt = detect_format(source) if fmt == "auto" else fmt
     ds = get_adapter(fmt).read(Path(source))
     for name, path in (extra_features or {}).items():
         if not MODALITY_NAME.match(name):
-            raise ConfigError(f"--feature {name}=...: a modality name must be a letter followed by letters, digits or '_'")
+            raise ConfigError(
+                f"--feature {name}=...: a modality name must be a letter followed by letters, digits or '_'"
+            )
         fm = read_feature(path)
         if name in ds.features:
             old = ds.features[name]
-            message = (f"--feature {name}={path} replaces the modality '{name}' the source already has "
-                       f"({len(old.item_ids):,} items from {old.source}) with {len(fm.item_ids):,} items")
+            message = (
+                f"--feature {name}={path} replaces the modality '{name}' the source already has "
+                f"({len(old.item_ids):,} items from {old.source}) with {len(fm.item_ids):,} items"
+            )
             ds.warnings.append(message)
             Notices().warn(message)
         ds.features[name] = fm
@@ -99,14 +114,14 @@ def build(
     verbose: bool = False,
 ) -> BuildReport:
     cfg = config or BuildConfig()
-    if Path(out).exists() and not force:
-        raise StoreError(f"{out} already exists; pass --force to replace it")
-    st = _Stages(verbose)
-    st.start("read")
-    ds, fmt = load_source(source, fmt, extra_features)
-    st.start("validate")
-    vt = validate(ds, cfg.interactions.default_behavior, cfg.user_attributes, cfg.item_attributes)
-    report = build_from_tables(ds, vt, out, cfg=cfg, fmt=fmt, force=force, stages=st)
+    # one builder per --out, and never onto the source itself or a directory ckgrec did not write
+    with writing_store(out, force=force, sources=[source, *(extra_features or {}).values()]):
+        st = _Stages(verbose)
+        st.start("read")
+        ds, fmt = load_source(source, fmt, extra_features)
+        st.start("validate")
+        vt = validate(ds, cfg.interactions.default_behavior, cfg.user_attributes, cfg.item_attributes)
+        report = build_from_tables(ds, vt, out, cfg=cfg, fmt=fmt, force=force, stages=st)
     return report
 
 
@@ -130,10 +145,18 @@ def _interaction_relations(vt: ValidTables, cfg: BuildConfig) -> tuple[pd.DataFr
     bad = ~relation.str.match(r"^[A-Za-z0-9_\-]+$")
     if bad.any():
         pos = np.flatnonzero(bad.to_numpy())[0]
-        raise ConfigError(f"interaction relation name '{relation.iat[pos]}' must use letters, digits, '_' or '-'; rename it with [build.interactions.relation_names]")
+        raise ConfigError(
+            f"interaction relation name '{relation.iat[pos]}' must use letters, digits, '_' or '-'; rename it with [build.interactions.relation_names]"
+        )
     out = pd.DataFrame(
-        {"user_id": inter["user_id"].to_numpy(), "item_id": inter["item_id"].to_numpy(), "relation": relation.to_numpy(dtype=object),
-         "timestamp": inter["timestamp"].to_numpy(), "confidence": confidence.to_numpy(), "given": inter["split"].to_numpy(dtype=object)}
+        {
+            "user_id": inter["user_id"].to_numpy(),
+            "item_id": inter["item_id"].to_numpy(),
+            "relation": relation.to_numpy(dtype=object),
+            "timestamp": inter["timestamp"].to_numpy(),
+            "confidence": confidence.to_numpy(),
+            "given": inter["split"].to_numpy(dtype=object),
+        }
     )
     # a repeated (user, item, behaviour) is one edge; keep its first time
     out = out.sort_values(["user_id", "item_id", "relation", "timestamp"], kind="stable", na_position="last")
@@ -155,17 +178,31 @@ def build_from_tables(
     notices.messages.extend(ds.warnings)  # raised while reading the source
     st.start("interactions")
     inter, weights = _interaction_relations(vt, cfg)
-    pairs = inter.groupby(["user_id", "item_id"], sort=False, as_index=False).agg(first_ts=("timestamp", "min"), given=("given", "first"))
+    pairs = inter.groupby(["user_id", "item_id"], sort=False, as_index=False).agg(
+        first_ts=("timestamp", "min"), given=("given", "first")
+    )
     pairs, dropped = filter_pairs(pairs, cfg.split)
     if len(pairs) == 0:
-        raise InputValidationError([Problem(ds.source("interactions"), None, None, "no interactions left after filtering", f"split config: {cfg.split}")])
+        raise InputValidationError(
+            [
+                Problem(
+                    ds.source("interactions"),
+                    None,
+                    None,
+                    "no interactions left after filtering",
+                    f"split config: {cfg.split}",
+                )
+            ]
+        )
 
     user_ids = natural_order(pairs["user_id"].unique())
     item_ids = pairs["item_id"].unique()
     if vt.items is not None and cfg.split.min_item_pairs <= 1 and cfg.split.k_core == 0:
         # catalogue items nobody interacted with stay as cold-start items (features, attributes)
         catalogue = vt.items["item_id"]
-        item_ids = np.concatenate([item_ids, catalogue[~catalogue.isin(vt.interactions["item_id"])].to_numpy(dtype=object)])
+        item_ids = np.concatenate(
+            [item_ids, catalogue[~catalogue.isin(vt.interactions["item_id"])].to_numpy(dtype=object)]
+        )
     item_ids = natural_order(item_ids)
     user_index, item_index = pd.Index(user_ids), pd.Index(item_ids)
     pairs["user"] = user_index.get_indexer(pairs["user_id"])
@@ -177,7 +214,9 @@ def build_from_tables(
     cold_split, protocol = assign_cold_start(pairs, cfg.split, cfg.seed)
     pairs["split"] = np.where(cold_split != "", cold_split, pairs["split"].to_numpy())
     pairs["protocol"] = protocol
-    inter = inter.merge(pairs[["user_id", "item_id", "user", "item", "split", "protocol"]], on=["user_id", "item_id"], how="inner")
+    inter = inter.merge(
+        pairs[["user_id", "item_id", "user", "item", "split", "protocol"]], on=["user_id", "item_id"], how="inner"
+    )
     inter = inter.sort_values(["user", "item", "relation"], kind="stable").reset_index(drop=True)
     train = inter[inter["split"] == "train"]
 
@@ -223,27 +262,53 @@ def build_from_tables(
     entities = pd.concat([gi.entities, gu.entities], ignore_index=True)
     relations = pd.concat([gi.relations, gu.relations], ignore_index=True)
     triples = pd.concat([gi.triples, gu.triples], ignore_index=True)
-    users_t = pd.DataFrame({"user": np.arange(n_users, dtype=np.int64), "label": user_ids.astype(str), "name": _names(ds.users, "user_id", ds.user_name_column, user_index)})
-    items_t = pd.DataFrame({"item": np.arange(n_items, dtype=np.int64), "label": item_ids.astype(str), "name": _names(ds.items, "item_id", ds.item_name_column, item_index)})
-    ext_of_item = pd.Series(links, dtype=object).reindex(range(n_items)).to_numpy(dtype=object) if links else np.full(n_items, None, dtype=object)
+    users_t = pd.DataFrame(
+        {
+            "user": np.arange(n_users, dtype=np.int64),
+            "label": user_ids.astype(str),
+            "name": _names(ds.users, "user_id", ds.user_name_column, user_index),
+        }
+    )
+    items_t = pd.DataFrame(
+        {
+            "item": np.arange(n_items, dtype=np.int64),
+            "label": item_ids.astype(str),
+            "name": _names(ds.items, "item_id", ds.item_name_column, item_index),
+        }
+    )
+    ext_of_item = (
+        pd.Series(links, dtype=object).reindex(range(n_items)).to_numpy(dtype=object)
+        if links
+        else np.full(n_items, None, dtype=object)
+    )
     align_items = pd.DataFrame(
-        {"graph": np.repeat(["item_side", "user_side"], n_items), "item": np.tile(np.arange(n_items, dtype=np.int64), 2),
-         "entity": np.r_[np.arange(n_items), n_users + np.arange(n_items)].astype(np.int64), "external": np.tile(ext_of_item, 2)}
+        {
+            "graph": np.repeat(["item_side", "user_side"], n_items),
+            "item": np.tile(np.arange(n_items, dtype=np.int64), 2),
+            "entity": np.r_[np.arange(n_items), n_users + np.arange(n_items)].astype(np.int64),
+            "external": np.tile(ext_of_item, 2),
+        }
     )
     align_users = pd.DataFrame(
-        {"graph": np.repeat(["item_side", "user_side"], n_users), "user": np.tile(np.arange(n_users, dtype=np.int64), 2),
-         "entity": np.r_[n_items + np.arange(n_users), np.arange(n_users)].astype(np.int64)}
+        {
+            "graph": np.repeat(["item_side", "user_side"], n_users),
+            "user": np.tile(np.arange(n_users, dtype=np.int64), 2),
+            "entity": np.r_[n_items + np.arange(n_users), np.arange(n_users)].astype(np.int64),
+        }
     )
     interactions_t = pd.DataFrame(
-        {"user": inter["user"].to_numpy(np.int64), "item": inter["item"].to_numpy(np.int64), "relation": inter["relation"].to_numpy(dtype=object),
-         "split": inter["split"].to_numpy(dtype=object), "timestamp": pd.array(inter["timestamp"], dtype="Int64"),
-         "confidence": inter["confidence"].to_numpy(np.float32), "protocol": inter["protocol"].to_numpy(dtype=object)}
+        {
+            "user": inter["user"].to_numpy(np.int64),
+            "item": inter["item"].to_numpy(np.int64),
+            "relation": inter["relation"].to_numpy(dtype=object),
+            "split": inter["split"].to_numpy(dtype=object),
+            "timestamp": pd.array(inter["timestamp"], dtype="Int64"),
+            "confidence": inter["confidence"].to_numpy(np.float32),
+            "protocol": inter["protocol"].to_numpy(dtype=object),
+        }
     )
 
-    fingerprint = compute_fingerprint(
-        {"entities": entities[["graph", "entity", "label", "kind"]], "relations": relations[["graph", "relation", "name"]],
-         "users": users_t[["user", "label"]], "items": items_t[["item", "label"]]}
-    )
+    fingerprint = store_fingerprint(entities, relations, users_t, items_t, triples)
     counts = store_counts(n_users, n_items, pairs, inter, entities, relations, triples, dropped, kept_features)
     manifest = {
         "source": {"format": fmt, "name": ds.name},
@@ -262,9 +327,19 @@ def build_from_tables(
 
     st.start("write")
     path = write_store(
-        out, fingerprint, manifest, force=force, entities=entities, relations=relations, triples=triples,
-        alignment_items=align_items, alignment_users=align_users, interactions=interactions_t, users=users_t,
-        items=items_t, features=kept_features,
+        out,
+        fingerprint,
+        manifest,
+        force=force,
+        entities=entities,
+        relations=relations,
+        triples=triples,
+        alignment_items=align_items,
+        alignment_users=align_users,
+        interactions=interactions_t,
+        users=users_t,
+        items=items_t,
+        features=kept_features,
     )
     st.stop()
     return BuildReport(path, counts, st.seconds, notices.messages)
@@ -287,7 +362,11 @@ def _split(pairs: pd.DataFrame, ds: RawDataset, cfg: BuildConfig, notices: Notic
     else:
         pairs["split"] = assign_splits(pairs, replace(cfg.split, method=method), cfg.seed)
     for split, name, consequence in (
-        ("valid", "validation", "'ckg train' refuses a store without validation pairs (nothing to select the best epoch on)"),
+        (
+            "valid",
+            "validation",
+            "'ckg train' refuses a store without validation pairs (nothing to select the best epoch on)",
+        ),
         ("test", "test", "the store cannot be evaluated"),
     ):
         if not (pairs["split"] == split).any():
@@ -312,7 +391,12 @@ def _user_facts(vt, ds, cfg, user_index, user_labels) -> pd.DataFrame:
     users = vt.users[vt.users["user_id"].isin(user_index)]
     skip = tuple(c for c in (ds.user_name_column, *ds.ignore_columns) if c)
     f = attribute_facts(users, "user_id", cfg.user_attributes, ds.multi_valued, skip)
-    return graphs.facts(user_labels[user_index.get_indexer(f["owner"])], f["relation"].to_numpy(dtype=object), f["value"].to_numpy(dtype=object), FAMILY_USER_ATTRIBUTE)
+    return graphs.facts(
+        user_labels[user_index.get_indexer(f["owner"])],
+        f["relation"].to_numpy(dtype=object),
+        f["value"].to_numpy(dtype=object),
+        FAMILY_USER_ATTRIBUTE,
+    )
 
 
 def _item_attribute_facts(vt, ds, cfg, item_index, item_labels) -> pd.DataFrame:
@@ -321,7 +405,12 @@ def _item_attribute_facts(vt, ds, cfg, item_index, item_labels) -> pd.DataFrame:
     items = vt.items[vt.items["item_id"].isin(item_index)]
     skip = tuple(c for c in (ds.item_name_column, *ds.ignore_columns) if c)
     f = attribute_facts(items, "item_id", cfg.item_attributes, ds.multi_valued, skip)
-    return graphs.facts(item_labels[item_index.get_indexer(f["owner"])], f["relation"].to_numpy(dtype=object), f["value"].to_numpy(dtype=object), FAMILY_ITEM_ATTRIBUTE)
+    return graphs.facts(
+        item_labels[item_index.get_indexer(f["owner"])],
+        f["relation"].to_numpy(dtype=object),
+        f["value"].to_numpy(dtype=object),
+        FAMILY_ITEM_ATTRIBUTE,
+    )
 
 
 def _warn_unknown_links(vt: ValidTables, ds: RawDataset, notices: Notices) -> None:
@@ -334,8 +423,10 @@ def _warn_unknown_links(vt: ValidTables, ds: RawDataset, notices: Notices) -> No
     unknown = vt.kg_links.loc[~vt.kg_links["item_id"].isin(known), "item_id"]
     if len(unknown):
         first = ", ".join(f"'{i}'" for i in unknown.iloc[:3])
-        notices.warn(f"links: {len(unknown):,} of {len(vt.kg_links):,} links in {ds.source('links')} name items that are not in "
-                     f"the data (first: {first}); they link nothing and their KG entities stay plain external entities")
+        notices.warn(
+            f"links: {len(unknown):,} of {len(vt.kg_links):,} links in {ds.source('links')} name items that are not in "
+            f"the data (first: {first}); they link nothing and their KG entities stay plain external entities"
+        )
 
 
 def _external_facts(vt, cfg, item_index, item_labels) -> tuple[pd.DataFrame, dict[int, str]]:
@@ -357,8 +448,10 @@ def _external_facts(vt, cfg, item_index, item_labels) -> tuple[pd.DataFrame, dic
                 entity_label[ent] = item_labels[p]
                 links[int(p)] = ent
     kg = vt.kg_triples
+
     def lab(col):
         s = kg[col]
         mapped = s.map(entity_label)
         return mapped.where(mapped.notna(), graphs.external_label("") + s).to_numpy(dtype=object)
+
     return graphs.facts(lab("head"), kg["relation"].to_numpy(dtype=object), lab("tail"), FAMILY_EXTERNAL), links

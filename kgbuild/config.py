@@ -3,6 +3,7 @@
 Loaded from the ``[build]`` table of a TOML file by :func:`ckgrec.schemas.config_io.load_toml`; an
 unknown key is an error that suggests the closest valid key.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ class InteractionConfig:
     """
 
     relation_names: dict[str, str] = field(default_factory=dict)
-    confidence: dict[str, float] = field(default_factory=lambda: {"favorite": 1.0, "like": 0.7, "interact": 0.7, "view": 0.3})
+    confidence: dict[str, float] = field(
+        default_factory=lambda: {"favorite": 1.0, "like": 0.7, "interact": 0.7, "view": 0.3}
+    )
     min_rating: float | None = None
     default_behavior: str = "interact"
     # what the numeric ``rating`` column is (see kgbuild.weights):
@@ -46,13 +49,20 @@ class InteractionConfig:
     rating: str = "auto"
     max_levels: int = 10
     weight_bins: int = 4
-    weight_scale: str = "log"  # log: log-scaled between the smallest and largest weight | user_quantile: rank within the user
+    weight_scale: str = (
+        "log"  # log: log-scaled between the smallest and largest weight | user_quantile: rank within the user
+    )
 
     def __post_init__(self) -> None:
         for k, v in self.confidence.items():
             _check(0.0 < float(v) <= 1.0, f"interactions.confidence.{k} = {v}: must be in (0, 1]")
-        _check(self.rating in RATING_MODES, f"interactions.rating = '{self.rating}': use one of {', '.join(RATING_MODES)}")
-        _check(self.weight_scale in WEIGHT_SCALES, f"interactions.weight_scale = '{self.weight_scale}': use one of {', '.join(WEIGHT_SCALES)}")
+        _check(
+            self.rating in RATING_MODES, f"interactions.rating = '{self.rating}': use one of {', '.join(RATING_MODES)}"
+        )
+        _check(
+            self.weight_scale in WEIGHT_SCALES,
+            f"interactions.weight_scale = '{self.weight_scale}': use one of {', '.join(WEIGHT_SCALES)}",
+        )
         _check(self.max_levels >= 2, f"interactions.max_levels = {self.max_levels}: must be >= 2")
         _check(self.weight_bins >= 2, f"interactions.weight_bins = {self.weight_bins}: must be >= 2")
 
@@ -85,13 +95,24 @@ class SplitConfig:
         _check(0.0 <= self.cold_items < 1.0, f"split.cold_items = {self.cold_items}: must be in [0, 1)")
         _check(0.0 <= self.cold_users < 1.0, f"split.cold_users = {self.cold_users}: must be in [0, 1)")
         _check(self.cold_user_train >= 0, f"split.cold_user_train = {self.cold_user_train}: must be >= 0")
-        _check(self.method in SPLIT_METHODS, f"split.method = '{self.method}': use 'random' or 'temporal', 'given' (the source's own split) or 'auto' (given when there is one, else random)")
-        _check(self.method != "given" or (self.cold_items == 0 and self.cold_users == 0),
-               "split.method = 'given' keeps the source's split; it cannot be combined with cold_items or cold_users")
-        _check(len(self.ratios) == 3 and all(r >= 0 for r in self.ratios), f"split.ratios = {self.ratios}: need three non-negative numbers")
+        _check(
+            self.method in SPLIT_METHODS,
+            f"split.method = '{self.method}': use 'random' or 'temporal', 'given' (the source's own split) or 'auto' (given when there is one, else random)",
+        )
+        _check(
+            self.method != "given" or (self.cold_items == 0 and self.cold_users == 0),
+            "split.method = 'given' keeps the source's split; it cannot be combined with cold_items or cold_users",
+        )
+        _check(
+            len(self.ratios) == 3 and all(r >= 0 for r in self.ratios),
+            f"split.ratios = {self.ratios}: need three non-negative numbers",
+        )
         _check(abs(sum(self.ratios) - 1.0) < 1e-6, f"split.ratios = {self.ratios}: must sum to 1")
         _check(self.ratios[0] > 0, "split.ratios: the train share must be positive")
-        _check(self.k_core >= 0 and self.min_user_pairs >= 1 and self.min_item_pairs >= 1, "split: filters must be >= 1 (k_core >= 0)")
+        _check(
+            self.k_core >= 0 and self.min_user_pairs >= 1 and self.min_item_pairs >= 1,
+            "split: filters must be >= 1 (k_core >= 0)",
+        )
         _check(self.min_pairs_for_holdout >= 1, "split.min_pairs_for_holdout must be >= 1")
 
 
@@ -142,3 +163,9 @@ class BuildConfig:
     item_attributes: AttributeConfig = field(default_factory=AttributeConfig)
     concepts: ConceptConfig = field(default_factory=ConceptConfig)
     external_kg: bool = True  # include external KG triples and links when the source has them
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
+            raise ConfigError(f"build.seed = {self.seed!r}: must be an integer from 0 to {2**32 - 1}, e.g. seed = 2020")
+        if not isinstance(self.external_kg, bool):
+            raise ConfigError(f"build.external_kg = {self.external_kg!r}: must be true or false")

@@ -7,12 +7,14 @@ attributes, modality concepts, external entities; for G_i: items, users, user at
 that a user's or item's entity id is a fixed offset from its store id, and its own relation
 ids: forward relations first, then one inverse per forward relation (``<name>_inverse``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.schemas.tables import (
     FAMILY_CONCEPT,
     FAMILY_EXTERNAL,
@@ -27,7 +29,12 @@ from ckgrec.schemas.tables import (
     KIND_USER_ATTRIBUTE,
 )
 
-FAMILY_ORDER = {f: k for k, f in enumerate((FAMILY_INTERACTION, FAMILY_USER_ATTRIBUTE, FAMILY_ITEM_ATTRIBUTE, FAMILY_CONCEPT, FAMILY_EXTERNAL))}
+FAMILY_ORDER = {
+    f: k
+    for k, f in enumerate(
+        (FAMILY_INTERACTION, FAMILY_USER_ATTRIBUTE, FAMILY_ITEM_ATTRIBUTE, FAMILY_CONCEPT, FAMILY_EXTERNAL)
+    )
+}
 FACT_COLUMNS = ["head", "relation", "tail", "family", "confidence"]
 INVERSE_SUFFIX = "_inverse"
 INTERACTION_BY_SUFFIX = "_by"
@@ -76,16 +83,25 @@ def assemble(graph: str, blocks: list[tuple[str, np.ndarray]], fact_frames: list
     sorted so ids do not depend on input row order.
     """
     labels = np.concatenate([np.asarray(b, dtype=object) for _, b in blocks]) if blocks else np.array([], dtype=object)
-    kinds = np.concatenate([np.full(len(b), k, dtype=object) for k, b in blocks]) if blocks else np.array([], dtype=object)
+    kinds = (
+        np.concatenate([np.full(len(b), k, dtype=object) for k, b in blocks]) if blocks else np.array([], dtype=object)
+    )
     index = pd.Index(labels)
     if not index.is_unique:
         dup = index[index.duplicated()][0]
         raise ValueError(f"internal: entity label '{dup}' appears twice in {graph}")
-    entities = pd.DataFrame({"graph": graph, "entity": np.arange(len(labels), dtype=np.int64), "label": labels, "kind": kinds})
+    entities = pd.DataFrame(
+        {"graph": graph, "entity": np.arange(len(labels), dtype=np.int64), "label": labels, "kind": kinds}
+    )
 
-    all_facts = pd.concat([f for f in fact_frames if len(f)], ignore_index=True) if any(len(f) for f in fact_frames) else pd.DataFrame(columns=FACT_COLUMNS)
+    all_facts = (
+        pd.concat([f for f in fact_frames if len(f)], ignore_index=True)
+        if any(len(f) for f in fact_frames)
+        else pd.DataFrame(columns=FACT_COLUMNS)
+    )
     rel_table = (
-        all_facts[["relation", "family"]].drop_duplicates("relation")
+        all_facts[["relation", "family"]]
+        .drop_duplicates("relation")
         .assign(order=lambda d: d["family"].map(FAMILY_ORDER))
         .sort_values(["order", "relation"], kind="stable")
     )
@@ -124,7 +140,9 @@ def assemble(graph: str, blocks: list[tuple[str, np.ndarray]], fact_frames: list
         }
     )
     triples = (
-        triples.sort_values(["relation", "head", "tail", "confidence"], ascending=[True, True, True, False], kind="stable")
+        triples.sort_values(
+            ["relation", "head", "tail", "confidence"], ascending=[True, True, True, False], kind="stable"
+        )
         .drop_duplicates(["relation", "head", "tail"], keep="first")
         .reset_index(drop=True)
     )
@@ -146,7 +164,11 @@ def user_side(
     attr = item_facts[item_facts["family"] == FAMILY_ITEM_ATTRIBUTE]["tail"]
     concepts = item_facts[item_facts["family"] == FAMILY_CONCEPT]["tail"]
     linked = set(item_labels)
-    ext = pd.concat([external_facts["head"], external_facts["tail"]]) if len(external_facts) else pd.Series([], dtype=object)
+    ext = (
+        pd.concat([external_facts["head"], external_facts["tail"]])
+        if len(external_facts)
+        else pd.Series([], dtype=object)
+    )
     ext = ext[~ext.isin(linked)]
     blocks = [
         (KIND_USER, user_labels),

@@ -5,6 +5,7 @@ and kept in the store manifest under ``warnings``, where the build summary shows
 for data the builder keeps as it is (an empty split, links to unknown items, a replaced
 modality), never for data it drops: bad data is an error.
 """
+
 from __future__ import annotations
 
 import warnings

@@ -4,6 +4,7 @@ Adapters (MovieLens, RecBole, MMGCN, KGAT, native files) differ only in how they
 source is a :class:`RawDataset`, validation, splitting and graph building are shared. All ids
 are kept as strings (their source spelling) until the builder assigns dense ids.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,10 +4,12 @@ The unit is the pair, not the interaction row: a pair liked and favourited goes 
 split, otherwise the favourite could sit in train while the like is the test target, and the
 test would reward remembering rather than predicting.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.kgbuild.config import SplitConfig
 
 
@@ -159,9 +161,11 @@ def empty_split_reason(pairs: pd.DataFrame, split: str, cfg: SplitConfig, method
     if method == "given" and split == "test":
         return f"the source's split ({origin}) has no {split} pairs"
     if cfg.ratios[k] == 0:
-        return f"split.ratios gives it 0"
+        return "split.ratios gives it 0"
     per_user = pairs.groupby("user").size()
     if not (per_user >= cfg.min_pairs_for_holdout).any():
-        return (f"no user has {cfg.min_pairs_for_holdout} or more pairs (split.min_pairs_for_holdout = "
-                f"{cfg.min_pairs_for_holdout}), so every pair stays in train")
+        return (
+            f"no user has {cfg.min_pairs_for_holdout} or more pairs (split.min_pairs_for_holdout = "
+            f"{cfg.min_pairs_for_holdout}), so every pair stays in train"
+        )
     return "no user had a pair to spare for it"

@@ -4,12 +4,15 @@ Both must number ids by the same rules and describe the store with the same mani
 an export/import round trip would not reproduce the fingerprint. Kept free of scikit-learn and
 the adapters so importing RDF does not pay for them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.schemas.store import StoreWriter
 from ckgrec.schemas.tables import (
     ALIGNMENT_ITEMS,
@@ -39,8 +42,12 @@ def store_counts(n_users, n_items, pairs, inter, entities, relations, triples, d
         "users": int(n_users),
         "items": int(n_items),
         "pairs": {s: int((pairs["split"] == s).sum()) for s in SPLITS},
-        "pairs_by_protocol": {f"{p}/{s}": int(((pairs["protocol"] == p) & (pairs["split"] == s)).sum())
-                              for p in ("warm", "cold_item", "cold_user") for s in SPLITS if ((pairs["protocol"] == p) & (pairs["split"] == s)).any()},
+        "pairs_by_protocol": {
+            f"{p}/{s}": int(((pairs["protocol"] == p) & (pairs["split"] == s)).sum())
+            for p in ("warm", "cold_item", "cold_user")
+            for s in SPLITS
+            if ((pairs["protocol"] == p) & (pairs["split"] == s)).any()
+        },
         "interactions": {s: int((inter["split"] == s).sum()) for s in SPLITS},
         "interaction_relations": sorted(inter["relation"].unique().tolist()),
         "entities": per(entities, "graph"),
@@ -67,11 +74,23 @@ def write_store(
     users: pd.DataFrame,
     items: pd.DataFrame,
     features: dict[str, tuple[np.ndarray, np.ndarray]],
+    sources: Iterable[str | Path] = (),
 ) -> Path:
-    """Write every table and modality through one atomic :class:`StoreWriter`; returns the store path."""
-    with StoreWriter(out, fingerprint, force=force) as w:
-        for spec, frame in ((ENTITIES, entities), (RELATIONS, relations), (TRIPLES, triples), (ALIGNMENT_ITEMS, alignment_items),
-                            (ALIGNMENT_USERS, alignment_users), (INTERACTIONS, interactions), (USERS, users), (ITEMS, items)):
+    """Write every table and modality through one atomic, locked :class:`StoreWriter`; returns the store path.
+
+    ``sources``: the inputs, which ``out`` may not be, lie in or contain (see :func:`check_output_path`).
+    """
+    with StoreWriter(out, fingerprint, force=force, sources=sources) as w:
+        for spec, frame in (
+            (ENTITIES, entities),
+            (RELATIONS, relations),
+            (TRIPLES, triples),
+            (ALIGNMENT_ITEMS, alignment_items),
+            (ALIGNMENT_USERS, alignment_users),
+            (INTERACTIONS, interactions),
+            (USERS, users),
+            (ITEMS, items),
+        ):
             w.write_table(spec, frame)
         for modality, (items_dense, matrix) in sorted(features.items()):
             w.write_feature(modality, items_dense, matrix)

@@ -3,6 +3,7 @@
 Never more than a screenful: every list (relations, modalities, warnings) shows its count and
 its first :data:`FIRST` names, however large the store.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,11 +40,19 @@ def format_summary(path: str | Path) -> str:
     split = s.manifest.get("split")
     if split:
         extra = f" from {split['origin']}; validation {split['valid']}" if split.get("method") == "given" else ""
-        lines.append(f"split: {split['method']}" + (f" (requested {split['requested']})" if split["requested"] != split["method"] else "") + extra)
+        lines.append(
+            f"split: {split['method']}"
+            + (f" (requested {split['requested']})" if split["requested"] != split["method"] else "")
+            + extra
+        )
     density = sum(c["pairs"].values()) / max(1, c["users"] * c["items"])
-    lines.append(f"density {density:.4%}; items without a training interaction: {c['items_without_train_interaction']:,}")
+    lines.append(
+        f"density {density:.4%}; items without a training interaction: {c['items_without_train_interaction']:,}"
+    )
     for g in ("user_side", "item_side"):
-        lines.append(f"{g:10s} entities {c['entities'].get(g, 0):,}  relations {c['relations'].get(g, 0)} (+ inverses)  triples {c['triples'].get(g, 0):,}")
+        lines.append(
+            f"{g:10s} entities {c['entities'].get(g, 0):,}  relations {c['relations'].get(g, 0)} (+ inverses)  triples {c['triples'].get(g, 0):,}"
+        )
     d = c["dropped_by_filters"]
     if any(d.values()):
         lines.append(f"dropped by filters: {d['users']} users, {d['items']} items, {d['pairs']} pairs")

@@ -3,11 +3,13 @@
 pandas' own errors on a bad file ("'utf-8' codec can't decode byte 0xe9 in position 3110")
 name neither the file nor a fix; these helpers wrap them with both.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
+
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 
@@ -62,22 +64,48 @@ def read_table(
         except UnicodeDecodeError as e:
             row, byte = _first_undecodable_row(p, encoding, header is not None)
             raise InputValidationError(
-                [Problem(str(p), row, None, f"not valid {encoding} text", f"byte 0x{byte:02x}; re-save the file as {encoding} or pass the right encoding")]
+                [
+                    Problem(
+                        str(p),
+                        row,
+                        None,
+                        f"not valid {encoding} text",
+                        f"byte 0x{byte:02x}; re-save the file as {encoding} or pass the right encoding",
+                    )
+                ]
             ) from e
         except pd.errors.ParserError as e:
             raise InputValidationError([Problem(str(p), None, None, "malformed delimited file", str(e))]) from e
         except pd.errors.EmptyDataError as e:
-            raise InputValidationError([Problem(str(p), None, None, "file is empty", "expected a header row and data")]) from e
+            raise InputValidationError(
+                [Problem(str(p), None, None, "file is empty", "expected a header row and data")]
+            ) from e
     if header is not None and p.suffix != ".parquet":
         # pandas renames a repeated header cell ('age', 'age.1'); read the header as it is
-        cells = pd.read_csv(p, sep=sep, encoding=encoding, header=None, nrows=1, dtype=str, keep_default_na=False,
-                            na_values=[], engine="python" if len(sep) > 1 else "c").iloc[0].tolist()
+        cells = (
+            pd.read_csv(
+                p,
+                sep=sep,
+                encoding=encoding,
+                header=None,
+                nrows=1,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[],
+                engine="python" if len(sep) > 1 else "c",
+            )
+            .iloc[0]
+            .tolist()
+        )
         _check_unique_columns(str(p), cells)
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputValidationError(
-            [Problem(str(p), None, c, "required column is missing", f"columns present: {', '.join(df.columns)}") for c in missing]
+            [
+                Problem(str(p), None, c, "required column is missing", f"columns present: {', '.join(df.columns)}")
+                for c in missing
+            ]
         )
     if len(df) == 0:
         raise InputValidationError([Problem(str(p), None, None, "file has a header but no data rows")])
@@ -92,8 +120,15 @@ def duplicate_columns(file: str, names: list) -> list[Problem]:
         positions = [k + 1 for k, n in enumerate(stripped) if n == name]
         if len(positions) > 1:
             where = ", ".join(str(k) for k in positions)
-            problems.append(Problem(file, None, name, "duplicate column name in the header",
-                                    f"columns {where} are all named '{name}'; rename or remove all but one"))
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    name,
+                    "duplicate column name in the header",
+                    f"columns {where} are all named '{name}'; rename or remove all but one",
+                )
+            )
     return problems
 
 

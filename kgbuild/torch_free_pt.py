@@ -24,6 +24,7 @@ and bool, with any size/stride/offset that stays inside its storage. Sparse, qua
 subclassed tensors, storage views and arbitrary Python objects raise
 :class:`~ckgrec.schemas.errors.InputValidationError` naming the file.
 """
+
 from __future__ import annotations
 
 import collections
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -163,9 +165,21 @@ def load(path: str | Path) -> Any:
             obj, storages = _load_legacy(p)
         return _materialize(obj, storages)
     except _Refused as e:
-        raise InputValidationError([Problem(str(p), None, None, "unsupported content in a torch .pt file", str(e))]) from e
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-            struct.error, zipfile.BadZipFile, UnicodeDecodeError) as e:
+        raise InputValidationError(
+            [Problem(str(p), None, None, "unsupported content in a torch .pt file", str(e))]
+        ) from e
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        struct.error,
+        zipfile.BadZipFile,
+        UnicodeDecodeError,
+    ) as e:
         raise InputValidationError(
             [Problem(str(p), None, None, "not a readable torch.save file", f"{type(e).__name__}: {e}")]
         ) from e
@@ -287,7 +301,7 @@ def _to_array(t: _TensorRef) -> np.ndarray:
                 f"of a storage with {len(flat)} elements"
             )
         view = np.lib.stride_tricks.as_strided(
-            flat[t.offset:], shape=t.size, strides=tuple(s * flat.itemsize for s in t.stride), writeable=False
+            flat[t.offset :], shape=t.size, strides=tuple(s * flat.itemsize for s in t.stride), writeable=False
         )
         out = np.array(view, dtype=flat.dtype.newbyteorder("="), copy=True, order="C")
     if kind == BFLOAT16:

@@ -4,12 +4,14 @@ Rows are reported 1-based, header excluded (row 1 is the first data line), as in
 spreadsheet with the header frozen. Parsing happens here, once: after validation the builder
 can trust types and never re-checks.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.kgbuild.attributes import NUMERIC_MIN_DISTINCT
 from ckgrec.kgbuild.config import AttributeConfig
 from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
@@ -46,7 +48,9 @@ class _Collector:
             detail = f"{detail}; {hint}" if detail and hint else (detail or hint)
             self.problems.append(Problem(file, int(pos) + 1, column, rule, detail))
         if len(positions) > MAX_PER_RULE:
-            self.problems.append(Problem(file, None, column, rule, f"{len(positions) - MAX_PER_RULE} more rows like this"))
+            self.problems.append(
+                Problem(file, None, column, rule, f"{len(positions) - MAX_PER_RULE} more rows like this")
+            )
 
     def add(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -90,8 +94,12 @@ def validate(
             c.add(Problem(f_inter, None, col, "required column is missing"))
     if c.problems:
         raise InputValidationError(c.problems)
-    out = pd.DataFrame({"user_id": _check_ids(c, inter, "user_id", f_inter, unique=False),
-                        "item_id": _check_ids(c, inter, "item_id", f_inter, unique=False)})
+    out = pd.DataFrame(
+        {
+            "user_id": _check_ids(c, inter, "user_id", f_inter, unique=False),
+            "item_id": _check_ids(c, inter, "item_id", f_inter, unique=False),
+        }
+    )
     if "behavior" in inter.columns:
         c.rows(f_inter, _blank(inter["behavior"]), "behavior", "behavior must not be empty")
         out["behavior"] = inter["behavior"].astype(str).str.strip()
@@ -174,14 +182,31 @@ def _check_one_split_per_pair(c: _Collector, out: pd.DataFrame, file: str, col: 
         return
     splits = torn.groupby(["user_id", "item_id"], sort=False)["split"].agg(lambda x: " and ".join(sorted(x)))
     for (user, item), where in list(splits.items())[:MAX_PER_RULE]:
-        c.add(Problem(file, None, col, "a (user, item) pair is in more than one split",
-                      f"user '{user}', item '{item}' is in {where}; a pair must be wholly in one split, or its held-out "
-                      "interaction leaks into a training edge"))
+        c.add(
+            Problem(
+                file,
+                None,
+                col,
+                "a (user, item) pair is in more than one split",
+                f"user '{user}', item '{item}' is in {where}; a pair must be wholly in one split, or its held-out "
+                "interaction leaks into a training edge",
+            )
+        )
     if len(splits) > MAX_PER_RULE:
-        c.add(Problem(file, None, col, "a (user, item) pair is in more than one split", f"{len(splits) - MAX_PER_RULE} more pairs like this"))
+        c.add(
+            Problem(
+                file,
+                None,
+                col,
+                "a (user, item) pair is in more than one split",
+                f"{len(splits) - MAX_PER_RULE} more pairs like this",
+            )
+        )
 
 
-def _check_numeric_columns(c: _Collector, table: pd.DataFrame, file: str, skip: tuple, cfg: AttributeConfig, section: str) -> None:
+def _check_numeric_columns(
+    c: _Collector, table: pd.DataFrame, file: str, skip: tuple, cfg: AttributeConfig, section: str
+) -> None:
     """A column is numeric when listed in ``cfg.numeric``, or when at least
     :data:`MOSTLY_NUMERIC` of its non-empty cells are numbers taking more distinct values than
     the builder bins (so it would be binned). In a numeric column every other cell is reported
@@ -202,7 +227,7 @@ def _check_numeric_columns(c: _Collector, table: pd.DataFrame, file: str, skip: 
             share = is_number.sum() / present.sum()
             if share < MOSTLY_NUMERIC or len(np.unique(parsed[finite])) <= max(NUMERIC_MIN_DISTINCT, cfg.numeric_bins):
                 continue
-        fix = f"fix the cell or leave it empty, or declare the column categorical: [build.{section}] categorical = [\"{col}\"]"
+        fix = f'fix the cell or leave it empty, or declare the column categorical: [build.{section}] categorical = ["{col}"]'
         c.rows(file, present & ~is_number, col, "non-numeric value in a numeric column", raw.to_numpy(), fix)
         c.rows(file, is_number & ~finite, col, "value must be a finite number", raw.to_numpy(), fix)
 
@@ -222,7 +247,15 @@ def _check_feature(c: _Collector, name: str, fm: FeatureMatrix, known_items: pd.
     matrix = np.asarray(fm.matrix, dtype=np.float64)
     bad_rows, bad_cols = np.nonzero(~np.isfinite(matrix))
     for r, k in list(zip(bad_rows, bad_cols))[:MAX_PER_RULE]:
-        c.add(Problem(f, int(r) + 1, f"dim {int(k)}", f"feature value must be finite in modality '{name}'", f"got {matrix[r, k]}"))
+        c.add(
+            Problem(
+                f,
+                int(r) + 1,
+                f"dim {int(k)}",
+                f"feature value must be finite in modality '{name}'",
+                f"got {matrix[r, k]}",
+            )
+        )
     if len(bad_rows) > MAX_PER_RULE:
         c.add(Problem(f, None, None, f"modality '{name}': {len(bad_rows) - MAX_PER_RULE} more non-finite values"))
     return FeatureMatrix(item_ids=ids.to_numpy(dtype=object), matrix=matrix.astype(np.float32), source=f)

@@ -20,12 +20,14 @@ A rating column is one of two things, and the graph must not confuse them:
 distinct values and every value is a multiple of 0.5, else weight; :class:`WeightDecision`
 says what was decided and why, for the manifest and the build summary.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.kgbuild.config import InteractionConfig
 
 MIN_CONFIDENCE = 0.1  # smallest confidence a weight gets: a light interaction is still a positive
@@ -78,7 +80,9 @@ def decide(rating: pd.Series, cfg: InteractionConfig) -> tuple[str, str, int, bo
     return "weight", f"{facts}, {why}", n, half
 
 
-def rating_relations(inter: pd.DataFrame, behaviour_relation: pd.Series, cfg: InteractionConfig) -> tuple[pd.Series, pd.Series, WeightDecision]:
+def rating_relations(
+    inter: pd.DataFrame, behaviour_relation: pd.Series, cfg: InteractionConfig
+) -> tuple[pd.Series, pd.Series, WeightDecision]:
     """(relation name, confidence, decision) per row of ``inter`` (columns user_id, rating).
 
     ``behaviour_relation`` is each row's behaviour relation name (``interact`` when the source
@@ -88,15 +92,22 @@ def rating_relations(inter: pd.DataFrame, behaviour_relation: pd.Series, cfg: In
     mode, reason, n, half = decide(r, cfg)
     edges: tuple[float, ...] = ()
     if mode == "levels":
-        names = {v: "rating_" + f"{v:g}".replace(".", "_").replace("-", "minus") for v in r.unique()}  # map over uniques: fast
+        names = {
+            v: "rating_" + f"{v:g}".replace(".", "_").replace("-", "minus") for v in r.unique()
+        }  # map over uniques: fast
         relation = r.map(names)
         max_rating = float(r.max()) if len(r) else 1.0
-        confidence = (r / max_rating).clip(lower=LEVEL_MIN_CONFIDENCE) if max_rating > 0 else pd.Series(1.0, index=r.index)
+        confidence = (
+            (r / max_rating).clip(lower=LEVEL_MIN_CONFIDENCE) if max_rating > 0 else pd.Series(1.0, index=r.index)
+        )
         scale = "rating / max rating"
     else:
         confidence = _log_scale(r) if cfg.weight_scale == "log" else _user_quantile(r, inter["user_id"])
-        scale = (f"log-scaled in [{MIN_CONFIDENCE:g}, 1]" if cfg.weight_scale == "log"
-                 else f"per-user quantile in [{MIN_CONFIDENCE:g}, 1]")
+        scale = (
+            f"log-scaled in [{MIN_CONFIDENCE:g}, 1]"
+            if cfg.weight_scale == "log"
+            else f"per-user quantile in [{MIN_CONFIDENCE:g}, 1]"
+        )
         if mode == "weight":
             relation = behaviour_relation
         else:

@@ -4,6 +4,7 @@ Why not a dict: a misspelt key in a dict is silently ignored and the default win
 classic way an experiment runs with settings nobody asked for. Here an unknown key is an error
 that names the closest valid key.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,11 +50,54 @@ def from_mapping(cls: type[T], data: dict[str, Any], where: str = "config") -> T
             value = from_mapping(inner, value, f"{where}.{key}")
         elif isinstance(value, list):
             value = tuple(value)
+        expected = _type_problem(tp, value)
+        if expected is not None:
+            raise ConfigError(f"{where}: {key} = {value!r}: expected {expected}")
         kwargs[key] = value
     try:
         return cls(**kwargs)
     except TypeError as e:
         raise ConfigError(f"{where}: {e}") from e
+
+
+_SCALARS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _scalar_ok(tp: Any, value: Any) -> bool:
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, tp)
+
+
+def _type_problem(tp: Any, value: Any) -> str | None:
+    """What a value of the simple type ``tp`` looks like, when ``value`` is not one (e.g. a string where a
+    number belongs, which would otherwise fail deep inside as "'<' not supported"); None when it fits or
+    the type is not a simple one."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp in _SCALARS:
+        return None if _scalar_ok(tp, value) else _SCALARS[tp]
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if value is None and len(options) < len(args):
+            return None
+        if len(options) == 1:
+            return _type_problem(options[0], value)
+        return None
+    if origin is tuple and isinstance(value, tuple):
+        if len(args) == 2 and args[1] is Ellipsis and args[0] in _SCALARS:
+            return (
+                None
+                if all(_scalar_ok(args[0], v) for v in value)
+                else f"a list of {_SCALARS[args[0]].removeprefix('an ').removeprefix('a ')}s"
+            )
+        if args and Ellipsis not in args and all(a in _SCALARS for a in args):
+            ok = len(value) == len(args) and all(_scalar_ok(a, v) for a, v in zip(args, value))
+            return None if ok else f"a list of {len(args)} values ({', '.join(_SCALARS[a] for a in args)})"
+    return None
 
 
 def _dataclass_in(tp: Any) -> type | None:

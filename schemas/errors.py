@@ -4,6 +4,7 @@ Each subclass also inherits the matching built-in so callers that only know Pyth
 exceptions (``except ValueError``) still catch ours, while the CLI can catch ``CkgError`` and
 print one clear line instead of a traceback.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

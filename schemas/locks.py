@@ -5,12 +5,14 @@ output for as long as it writes. The lock is a small file holding the holder's p
 ``flock``: the kernel releases it when the holder dies, however it dies, so a lock file left by a
 killed process is *stale* -- the next writer finds it unlocked, takes it over and writes its own
 pid. A second live writer is refused at once with the holder's pid (no waiting: two writers of
-one output are a mistake to report, not a queue to form).
+one output are a mistake to report, not a queue to form). A clean release removes the file (while
+still holding the lock; a locker checks that the inode it locked is still the one at the path).
 
 Locks are re-entrant within a process (``ckg run`` holds its output's lock and then the build
 stage takes the store's), because ``flock`` on a second descriptor of the same file would
 otherwise deadlock the process against itself.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -73,11 +75,12 @@ def exclusive_lock(lock_file: str | Path, what: str, *, command: str = "another 
         yield path
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    f = open(path, "a+", encoding="ascii")
-    try:
+    while True:
+        f = open(path, "a+", encoding="ascii")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
+            f.close()
             if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
             holder = read_holder(path)
@@ -85,7 +88,15 @@ def exclusive_lock(lock_file: str | Path, what: str, *, command: str = "another 
                 f"{what} is being written by {command} (pid {holder if holder is not None else '?'}, lock file {path}); "
                 "wait for it to finish, or write to another output"
             ) from None
-        # unlocked: either free or left by a dead process (stale); either way it is ours now
+        try:
+            same = os.fstat(f.fileno()).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        f.close()  # the holder removed the file between our open and our lock: lock the new one
+    try:
+        # ours now: the file was free, or left by a dead process (a stale lock, still holding its pid)
         f.seek(0)
         f.truncate()
         f.write(f"{os.getpid()}\n")
@@ -96,8 +107,7 @@ def exclusive_lock(lock_file: str | Path, what: str, *, command: str = "another 
         finally:
             del _held[key]
             try:
-                f.seek(0)
-                f.truncate()
+                path.unlink()  # while still locked: a waiter that opened it sees a stale inode and retries
             except OSError:
                 pass
             fcntl.flock(f, fcntl.LOCK_UN)

@@ -9,10 +9,14 @@ the same terms.
 Also here, because export, import and validation must agree on it: which relation kind
 (a super-property) each store relation family maps to, and in which graph it lives.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from rdflib.namespace import DefinedNamespace, Namespace
+from rdflib.term import URIRef
 
 from ckgrec.schemas.tables import (
     FAMILY_CONCEPT,
@@ -27,8 +31,6 @@ from ckgrec.schemas.tables import (
     KIND_USER,
     KIND_USER_ATTRIBUTE,
 )
-from rdflib.namespace import DefinedNamespace, Namespace
-from rdflib.term import URIRef
 
 VOCAB_IRI = "https://w3id.org/ckgrec/vocab"
 VOCAB_FILE = Path(__file__).resolve().parent / "vocab.ttl"

@@ -6,8 +6,10 @@ when complete), so a reader can always tell a finished store from debris. Every 
 the store's id-space fingerprint in its metadata, so a table copied in from another build, or
 embeddings trained on another build, are refused instead of silently mis-indexed.
 """
+
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -16,12 +18,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from ckgrec.schemas.errors import (
     InputNotFoundError,
     StoreCorruptedError,
@@ -122,7 +125,9 @@ def _inside(a: Path, b: Path) -> bool:
     return a == b or b in a.parents
 
 
-def check_output_path(out: str | Path, *, force: bool, sources: Iterable[str | Path] = (), option: str = "--out") -> None:
+def check_output_path(
+    out: str | Path, *, force: bool, sources: Iterable[str | Path] = (), option: str = "--out"
+) -> None:
     """Refuse an output that would destroy something ckgrec did not write.
 
     ``out`` may not be, lie inside or contain one of ``sources`` (the command's own input); an
@@ -130,6 +135,8 @@ def check_output_path(out: str | Path, *, force: bool, sources: Iterable[str | P
     """
     o = Path(out).resolve()
     for src in sources:
+        if not Path(src).exists():
+            continue  # not a path on disk (a missing input is reported by whoever reads it)
         s = Path(src).resolve()
         if _inside(o, s) or _inside(s, o):
             where = "is" if o == s else ("lies inside" if _inside(o, s) else "contains")
@@ -143,8 +150,11 @@ def check_output_path(out: str | Path, *, force: bool, sources: Iterable[str | P
     if not force:
         raise StoreError(f"{out} already exists; pass --force to replace it")
     if p.is_symlink() or not p.is_dir():
-        raise UnsafeOutputError(f"{option} {out} is a file, not a store; --force replaces only a store 'ckg build' wrote. "
-                                f"Remove it yourself or choose another {option}")
+        what = "a symbolic link" if p.is_symlink() else "a file"
+        raise UnsafeOutputError(
+            f"{option} {out} is {what}, not a store; --force replaces only a store 'ckg build' wrote. "
+            f"Remove it yourself or choose another {option}"
+        )
     if not is_store_dir(p) and any(p.iterdir()):
         raise UnsafeOutputError(
             f"{option} {out} is a non-empty directory that is not a ckgrec store (no valid {MANIFEST}); --force replaces only a "
@@ -162,12 +172,6 @@ def glob_escape(name: str) -> str:
     return glob.escape(name)
 
 
-def _pid_of(debris: Path, kind: str) -> int | None:
-    rest = debris.name.rsplit(f".{kind}.", 1)[-1]
-    head = rest.split(".", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
 def recover_interrupted(out: str | Path) -> list[str]:
     """Undo what a killed writer of ``out`` left behind; call only while holding ``out``'s lock.
 
@@ -176,16 +180,13 @@ def recover_interrupted(out: str | Path) -> list[str]:
       otherwise the commit finished and the copy is removed.
     * ``.NAME.building.<pid>.*`` is a half-written store (or, after a swap, the replaced one): removed.
 
+    Every writer holds the lock, so whatever these names hold belongs to a process that died
+    (the ``<pid>`` in the name says which; it is not trusted, as pids are reused).
     Returns what was done, in words.
     """
-    from ckgrec.schemas.locks import pid_alive
-
     out = Path(out)
     done: list[str] = []
     for old in _debris(out, "old"):
-        pid = _pid_of(old, "old")
-        if pid is not None and pid != os.getpid() and pid_alive(pid) and not out.exists():
-            continue  # cannot happen under the lock, unless a pre-lock ckgrec is committing right now
         if not (out.exists() or out.is_symlink()) and is_store_dir(old):
             os.replace(old, out)
             done.append(f"restored the previous store {out} from {old.name} (a build was killed while committing)")
@@ -193,9 +194,6 @@ def recover_interrupted(out: str | Path) -> list[str]:
             shutil.rmtree(old, ignore_errors=True)
             done.append(f"removed {old.name}, left by a build killed after its commit")
     for tmp in _debris(out, "building"):
-        pid = _pid_of(tmp, "building")
-        if pid is not None and pid != os.getpid() and pid_alive(pid):
-            continue
         shutil.rmtree(tmp, ignore_errors=True)
         done.append(f"removed {tmp.name}, left by a killed build")
     return done
@@ -345,18 +343,24 @@ def check_manifest(p: Path, manifest: Any) -> list[str]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         return [f"{mpath}: not a ckgrec store manifest"]
     if manifest.get("schema_version") != SCHEMA_VERSION:
-        return [f"{p}: store schema version {manifest.get('schema_version')} but this ckgrec reads "
-                f"version {SCHEMA_VERSION}; rebuild the store with 'ckg build --force'"]
+        return [
+            f"{p}: store schema version {manifest.get('schema_version')} but this ckgrec reads "
+            f"version {SCHEMA_VERSION}; rebuild the store with 'ckg build --force'"
+        ]
     problems = []
     if "checksum" in manifest and manifest["checksum"] != manifest_checksum(manifest):
-        problems.append(f"{mpath}: the manifest was edited or corrupted after the build (its checksum does not match "
-                        "its content); rebuild the store with 'ckg build --force'")
+        problems.append(
+            f"{mpath}: the manifest was edited or corrupted after the build (its checksum does not match "
+            "its content); rebuild the store with 'ckg build --force'"
+        )
     files = manifest.get("files")
     if not isinstance(files, dict) or not isinstance(manifest.get("fingerprint"), str):
         return problems + [f"{mpath}: the manifest lacks its 'files' or 'fingerprint' entry; rebuild the store"]
     for table in TABLES.values():
         if table.filename not in files:
-            problems.append(f"{mpath}: table file '{table.filename}' is not listed; the manifest is incomplete, rebuild the store")
+            problems.append(
+                f"{mpath}: table file '{table.filename}' is not listed; the manifest is incomplete, rebuild the store"
+            )
     modalities = manifest.get("modalities", [])
     if not isinstance(modalities, list):
         problems.append(f"{mpath}: 'modalities' must be a list of names, got {type(modalities).__name__}")
@@ -371,15 +375,19 @@ def check_manifest(p: Path, manifest: Any) -> list[str]:
 def _check_file(p: Path, rel: str, digest: str, size: int | None, hash_it: bool) -> str | None:
     path = p / rel
     if not path.is_file():
-        return f"{path}: listed in the manifest but missing (partially copied or damaged store); rebuild it with 'ckg build --force'"
+        return f"{p}: file '{rel}' listed in the manifest is missing (partially copied or damaged store); rebuild it with 'ckg build --force'"
     got_size = path.stat().st_size
     if size is not None and got_size != size:
-        return (f"{path}: {got_size:,} bytes, but the manifest recorded {int(size):,} (truncated, modified or corrupted); "
-                "rebuild the store with 'ckg build --force' or restore the file")
+        return (
+            f"{path}: {got_size:,} bytes, but the manifest recorded {int(size):,} (truncated, modified or corrupted); "
+            "rebuild the store with 'ckg build --force' or restore the file"
+        )
     if hash_it and not _known_good(path, digest):
         if sha256_file(path) != digest:
-            return (f"{path}: content hash differs from the manifest (modified or corrupted); rebuild the store with "
-                    "'ckg build --force' or restore the file")
+            return (
+                f"{path}: content hash differs from the manifest (modified or corrupted); rebuild the store with "
+                "'ckg build --force' or restore the file"
+            )
         _remember(path, digest)
     return None
 
@@ -414,7 +422,9 @@ class Store:
         try:
             manifest = json.loads(mpath.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise StoreCorruptedError(f"{mpath}: manifest is not valid JSON ({e}); rebuild the store with 'ckg build --force'") from e
+            raise StoreCorruptedError(
+                f"{mpath}: manifest is not valid JSON ({e}); rebuild the store with 'ckg build --force'"
+            ) from e
         problems = check_manifest(p, manifest)
         if problems:
             raise StoreCorruptedError(problems[0])
@@ -480,7 +490,9 @@ class Store:
         try:
             return pq.read_table(path, columns=cols, filters=filters).to_pandas()
         except (OSError, pa.ArrowException) as e:
-            raise StoreCorruptedError(f"{path}: unreadable Parquet data ({e}); rebuild the store with 'ckg build --force'") from e
+            raise StoreCorruptedError(
+                f"{path}: unreadable Parquet data ({e}); rebuild the store with 'ckg build --force'"
+            ) from e
 
     def table(self, name: str, columns: Iterable[str] | None = None, filters=None) -> pd.DataFrame:
         """Load one table (``entities``, ``triples``, ...) as a DataFrame, checking its metadata."""
@@ -502,15 +514,20 @@ class Store:
         try:
             matrix = np.load(npy, mmap_mode="r" if mmap else None, allow_pickle=False)
         except (OSError, ValueError, EOFError) as e:
-            raise StoreCorruptedError(f"{npy}: not a readable .npy matrix ({e}); rebuild the store with 'ckg build --force'") from e
+            raise StoreCorruptedError(
+                f"{npy}: not a readable .npy matrix ({e}); rebuild the store with 'ckg build --force'"
+            ) from e
         if matrix.ndim != 2 or matrix.shape[0] != len(index):
-            raise StoreCorruptedError(f"{npy}: shape {matrix.shape}, but its index {npy.with_suffix('.parquet').name} has "
-                                      f"{len(index)} rows (expected a [{len(index)}, d] matrix); rebuild the store")
+            raise StoreCorruptedError(
+                f"{npy}: shape {matrix.shape}, but its index {npy.with_suffix('.parquet').name} has "
+                f"{len(index)} rows (expected a [{len(index)}, d] matrix); rebuild the store"
+            )
         return index, matrix
 
 
-def store_fingerprint(entities: pd.DataFrame, relations: pd.DataFrame, users: pd.DataFrame, items: pd.DataFrame,
-                      triples: pd.DataFrame) -> str:
+def store_fingerprint(
+    entities: pd.DataFrame, relations: pd.DataFrame, users: pd.DataFrame, items: pd.DataFrame, triples: pd.DataFrame
+) -> str:
     """The fingerprint every writer of a store stamps: the id spaces *and* the graph's edges.
 
     Two stores share it exactly when every dense id means the same thing in both and the graphs hold
@@ -518,12 +535,31 @@ def store_fingerprint(entities: pd.DataFrame, relations: pd.DataFrame, users: pd
     pooled or resumed across.
     """
     t = triples[["graph", "head", "relation", "tail"]].sort_values(["graph", "head", "relation", "tail"], kind="stable")
-    frames = {"entities": entities[["graph", "entity", "label", "kind"]], "relations": relations[["graph", "relation", "name"]],
-              "users": users[["user", "label"]], "items": items[["item", "label"]],
-              "triples": pd.DataFrame({"graph": t["graph"].astype(str).to_numpy(dtype=object),
-                                       **{c: t[c].to_numpy(dtype=np.int64) for c in ("head", "relation", "tail")}})}
-    frames = {k: pd.DataFrame({c: (v[c].astype(str).to_numpy(dtype=object) if not pd.api.types.is_integer_dtype(v[c].dtype)
-                                   else v[c].to_numpy(dtype=np.int64)) for c in v.columns}) for k, v in frames.items()}
+    frames = {
+        "entities": entities[["graph", "entity", "label", "kind"]],
+        "relations": relations[["graph", "relation", "name"]],
+        "users": users[["user", "label"]],
+        "items": items[["item", "label"]],
+        "triples": pd.DataFrame(
+            {
+                "graph": t["graph"].astype(str).to_numpy(dtype=object),
+                **{c: t[c].to_numpy(dtype=np.int64) for c in ("head", "relation", "tail")},
+            }
+        ),
+    }
+    frames = {
+        k: pd.DataFrame(
+            {
+                c: (
+                    v[c].astype(str).to_numpy(dtype=object)
+                    if not pd.api.types.is_integer_dtype(v[c].dtype)
+                    else v[c].to_numpy(dtype=np.int64)
+                )
+                for c in v.columns
+            }
+        )
+        for k, v in frames.items()
+    }
     return compute_fingerprint(frames)
 
 
@@ -560,7 +596,9 @@ def validate_store(path: str | Path) -> tuple[list[str], dict[str, Any]]:
             facts["files"] += 1
             facts["bytes"] += (p / rel).stat().st_size
     if "file_sizes" not in manifest:
-        facts["note"] = "the manifest predates recorded file sizes (built by an older ckgrec): hashes checked, sizes not"
+        facts["note"] = (
+            "the manifest predates recorded file sizes (built by an older ckgrec): hashes checked, sizes not"
+        )
     if problems:
         return problems, facts
     store = Store(p, manifest)
@@ -576,9 +614,27 @@ def validate_store(path: str | Path) -> tuple[list[str], dict[str, Any]]:
         except StoreError as e:
             problems.append(str(e))
     if not problems:
-        fp = store_fingerprint(frames["entities"], frames["relations"], frames["users"], frames["items"], frames["triples"])
+        fp = store_fingerprint(
+            frames["entities"], frames["relations"], frames["users"], frames["items"], frames["triples"]
+        )
         facts["recomputed_fingerprint"] = fp
         if fp != store.fingerprint:
-            facts["fingerprint_note"] = ("the fingerprint recomputed from the tables differs from the manifest's: the store was built by "
-                                         "a ckgrec whose fingerprint did not cover the triples (rebuild to get one that does)")
+            facts["fingerprint_note"] = (
+                "the fingerprint recomputed from the tables differs from the manifest's: the store was built by "
+                "a ckgrec whose fingerprint did not cover the triples (rebuild to get one that does)"
+            )
     return problems, facts
+
+
+@contextlib.contextmanager
+def writing_store(out: str | Path, *, force: bool, sources: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Hold ``out``'s lock for a whole build (read, validate, write): a second build is refused at
+    once, debris of killed builds is cleaned, and an unsafe ``out`` is refused before any work."""
+    from ckgrec.schemas.locks import exclusive_lock, lock_path_for
+
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(lock_path_for(p), f"store {p}", command="another 'ckg build'"):
+        recover_interrupted(p)
+        check_output_path(p, force=force, sources=sources)
+        yield p

@@ -9,6 +9,7 @@ table name, the schema version and the store's id-space fingerprint; readers che
 * ``graph`` is ``user_side`` (G_u: user -> item -> item attributes/concepts) or ``item_side``
   (G_i: item -> user -> user attributes).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

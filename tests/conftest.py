@@ -1,4 +1,5 @@
 """Session fixtures: one tiny generated world and the store built from it, shared by all stages."""
+
 from __future__ import annotations
 
 import sys

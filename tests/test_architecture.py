@@ -5,6 +5,7 @@ a package from one folder, while the repository keeps ``kgbuild/``, ``model/`` a
 beside ``ckgrec/`` (``setup.py`` maps them to ``ckgrec.kgbuild`` ...). So the test lays out the
 installed view - a temporary ``ckgrec/`` whose entries link to the real folders - and lints that.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ def installed_view(dest: Path, plant: tuple[str, str] | None = None) -> Path:
 def lint_imports(view: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(view)}
     exe = Path(sys.executable).with_name("lint-imports")
-    return subprocess.run([str(exe), str(ROOT / "pyproject.toml"), "--no-cache"],
-                          capture_output=True, text=True, env=env, cwd=view)
+    return subprocess.run(
+        [str(exe), str(ROOT / "pyproject.toml"), "--no-cache"], capture_output=True, text=True, env=env, cwd=view
+    )
 
 
 def test_import_contracts_hold(tmp_path):
@@ -53,13 +55,16 @@ def test_import_contracts_hold(tmp_path):
     assert "broken" in result.stdout and "0 broken" in result.stdout
 
 
-@pytest.mark.parametrize("rel, line, contract", [
-    ("kgbuild/graphs.py", "import torch", "kgbuild imports schemas only"),
-    ("schemas/tables.py", "from ckgrec.kgbuild import graphs", "schemas imports no other ckgrec package"),
-    ("model/evaluation/metrics.py", "from ckgrec.kgbuild import split", "model reads the store through schemas"),
-    ("model/nn/losses.py", "from ckgrec.model.models import base", "model layers"),
-    ("model/inference/recommend.py", "from ckgrec.model.training import trainer", "model layers"),
-])
+@pytest.mark.parametrize(
+    "rel, line, contract",
+    [
+        ("kgbuild/graphs.py", "import torch", "kgbuild imports schemas only"),
+        ("schemas/tables.py", "from ckgrec.kgbuild import graphs", "schemas imports no other ckgrec package"),
+        ("model/evaluation/metrics.py", "from ckgrec.kgbuild import split", "model reads the store through schemas"),
+        ("model/nn/losses.py", "from ckgrec.model.models import base", "model layers"),
+        ("model/inference/recommend.py", "from ckgrec.model.training import trainer", "model layers"),
+    ],
+)
 def test_a_planted_forbidden_import_breaks_its_contract(tmp_path, rel, line, contract):
     result = lint_imports(installed_view(tmp_path, plant=(rel, line)))
     assert result.returncode != 0
@@ -69,7 +74,10 @@ def test_a_planted_forbidden_import_breaks_its_contract(tmp_path, rel, line, con
 def _modules_after_import(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sys.modules))"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     ).stdout
     return set(out.split())
 

@@ -5,6 +5,7 @@ with timestamps, profiles with a numeric and a categorical column, items with a 
 attribute, two modalities (one with a missing row), and an external KG with links that cover
 only some items.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,7 +30,9 @@ def make_world(root: Path, seed: int = 7, n_users: int = 40, n_items: int = 60, 
             rows.append((f"u{u}", f"i{i}", "like", ts))
             if rng.random() < 0.25:
                 rows.append((f"u{u}", f"i{i}", "favorite", ts + 60))
-    pd.DataFrame(rows, columns=["user_id", "item_id", "behavior", "timestamp"]).to_csv(root / "interactions.csv", index=False)
+    pd.DataFrame(rows, columns=["user_id", "item_id", "behavior", "timestamp"]).to_csv(
+        root / "interactions.csv", index=False
+    )
     pd.DataFrame(
         {
             "user_id": [f"u{u}" for u in range(n_users)],
@@ -51,14 +54,18 @@ def make_world(root: Path, seed: int = 7, n_users: int = 40, n_items: int = 60, 
     centers = rng.normal(size=(topics, 8))
     visual = (centers[item_topic] + 0.1 * rng.normal(size=(n_items, 8))).astype(np.float32)
     np.save(feats / "visual.npy", visual)
-    pd.DataFrame({"item_id": [f"i{i}" for i in range(n_items)], "row": range(n_items)}).to_csv(feats / "visual.csv", index=False)
+    pd.DataFrame({"item_id": [f"i{i}" for i in range(n_items)], "row": range(n_items)}).to_csv(
+        feats / "visual.csv", index=False
+    )
     keep = np.arange(1, n_items)  # item i0 has no text vector
     text = (rng.normal(size=(topics, 4))[item_topic[keep]] + 0.1 * rng.normal(size=(len(keep), 4))).astype(np.float32)
     np.save(feats / "text.npy", text)
     pd.DataFrame({"item_id": [f"i{i}" for i in keep], "row": range(len(keep))}).to_csv(feats / "text.csv", index=False)
-    kg = [(f"m{i}", "directed_by", f"d{i % 5}") for i in range(0, n_items, 2)] + [(f"d{k}", "born_in", f"c{k % 2}") for k in range(5)]
+    kg = [(f"m{i}", "directed_by", f"d{i % 5}") for i in range(0, n_items, 2)] + [
+        (f"d{k}", "born_in", f"c{k % 2}") for k in range(5)
+    ]
     pd.DataFrame(kg, columns=["head", "relation", "tail"]).to_csv(root / "kg.csv", index=False)
-    pd.DataFrame({"item_id": [f"i{i}" for i in range(0, n_items, 2)], "entity_id": [f"m{i}" for i in range(0, n_items, 2)]}).to_csv(
-        root / "links.csv", index=False
-    )
+    pd.DataFrame(
+        {"item_id": [f"i{i}" for i in range(0, n_items, 2)], "entity_id": [f"m{i}" for i in range(0, n_items, 2)]}
+    ).to_csv(root / "links.csv", index=False)
     return root

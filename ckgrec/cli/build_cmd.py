@@ -1,7 +1,10 @@
 """``ckg build``: raw data -> store."""
+
 from __future__ import annotations
 
 import argparse
+
+from ckgrec.cli.options import SEED
 
 
 def register(sub) -> None:
@@ -29,7 +32,9 @@ def register(sub) -> None:
         "it, a directory holding one of each, or a .parquet with a vector column; repeatable",
     )
     p.add_argument("--config", help="TOML file whose [build] table sets build options (see README)")
-    p.add_argument("--seed", type=int, help="seed for the split and concept clustering (overrides the config; default 2020)")
+    p.add_argument(
+        "--seed", type=SEED, help="seed for the split and concept clustering (overrides the config; default 2020)"
+    )
     p.add_argument("--force", action="store_true", help="replace an existing store at --out")
     p.add_argument("--quiet", action="store_true", help="do not report stages while building")
     p.set_defaults(handler=run)
@@ -58,18 +63,23 @@ def load_build_config(path: str | None, seed: int | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ckgrec.kgbuild.build import build
-    from ckgrec.kgbuild.summary import format_summary
-
     import warnings
 
+    from ckgrec.kgbuild.build import build
     from ckgrec.kgbuild.notices import BuildWarning
+    from ckgrec.kgbuild.summary import format_summary
 
     cfg = load_build_config(args.config, args.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BuildWarning)  # the summary below prints each one, as 'warning: ...'
         report = build(
-            args.source, args.out, fmt=args.format, config=cfg, extra_features=parse_features(args.feature), force=args.force, verbose=not args.quiet
+            args.source,
+            args.out,
+            fmt=args.format,
+            config=cfg,
+            extra_features=parse_features(args.feature),
+            force=args.force,
+            verbose=not args.quiet,
         )
     print(format_summary(report.store))
     total = sum(report.seconds.values())

@@ -1,4 +1,5 @@
 """``ckg compare``: a table of models x metrics over seeds, with a paired per-user test."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,13 +16,24 @@ def register(sub) -> None:
         "users, activity quartiles) where the runs have them; 'n/a' marks a model that cannot score never-seen items.",
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directories written by 'ckg train'")
-    p.add_argument("--metrics", default="recall@20,ndcg@20,recall@10,ndcg@10,precision@10", help="comma-separated NAME@K; the first is the one tested and sorted on")
+    p.add_argument(
+        "--metrics",
+        default="recall@20,ndcg@20,recall@10,ndcg@10,precision@10",
+        help="comma-separated NAME@K; the first is the one tested and sorted on",
+    )
     p.add_argument("--split", choices=["valid", "test"], default="test", help="split to compare (default test)")
     p.add_argument("--reference", help="model (or group label) to test against (default: the best baseline)")
-    p.add_argument("--test", choices=["wilcoxon", "ttest"], default="wilcoxon", help="paired test over users (default wilcoxon)")
-    p.add_argument("--format", choices=["markdown", "json"], default="markdown", help="output format (default markdown)")
-    p.add_argument("--group-metrics", default="recall@20,ndcg@20",
-                   help="metrics of the per-group tables (warm, cold items, cold users, activity quartiles); '' for none (default recall@20,ndcg@20)")
+    p.add_argument(
+        "--test", choices=["wilcoxon", "ttest"], default="wilcoxon", help="paired test over users (default wilcoxon)"
+    )
+    p.add_argument(
+        "--format", choices=["markdown", "json"], default="markdown", help="output format (default markdown)"
+    )
+    p.add_argument(
+        "--group-metrics",
+        default="recall@20,ndcg@20",
+        help="metrics of the per-group tables (warm, cold items, cold users, activity quartiles); '' for none (default recall@20,ndcg@20)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -35,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     group_metrics = [m.strip().lower() for m in args.group_metrics.split(",") if m.strip()]
     for m in group_metrics:
         parse_metric(m)
-    c = compare(args.runs, metrics, split=args.split, reference=args.reference, test=args.test, group_metrics=group_metrics)
+    c = compare(
+        args.runs, metrics, split=args.split, reference=args.reference, test=args.test, group_metrics=group_metrics
+    )
     print(format_table(c, args.format))
     return 0

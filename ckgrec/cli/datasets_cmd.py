@@ -1,9 +1,14 @@
 """``ckg datasets``: what each input format expects."""
+
 from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("datasets", help="list the input formats 'ckg build' accepts", description="List the input layouts 'ckg build' accepts, with the files each expects, and the embedded default dataset.")
+    p = sub.add_parser(
+        "datasets",
+        help="list the input formats 'ckg build' accepts",
+        description="List the input layouts 'ckg build' accepts, with the files each expects, and the embedded default dataset.",
+    )
     p.set_defaults(handler=run)
 
 

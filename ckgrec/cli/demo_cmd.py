@@ -5,6 +5,7 @@ MostPop, BPR-MF, dualkgat and one dualkgat ablation, comparison, report -- finis
 minutes on a 2-core CPU; the figures are a smoke run, not the tuned results in
 benchmarks/RESULTS.md. Running it again keeps every stage whose inputs are unchanged.
 """
+
 from __future__ import annotations
 
 
@@ -21,7 +22,11 @@ def register(sub) -> None:
         "stage whose inputs are unchanged; --force redoes everything.",
     )
     add_run_options(p, out_help="working directory for the store, runs and report (default: ./ckg-demo)")
-    p.add_argument("--build-only", action="store_true", help="stop after building the store and printing its summary (same as --until build)")
+    p.add_argument(
+        "--build-only",
+        action="store_true",
+        help="stop after building the store and printing its summary (same as --until build)",
+    )
     p.add_argument("--show-config", action="store_true", help="print the demo config and exit")
     p.set_defaults(handler=run)
 

@@ -1,7 +1,10 @@
 """``ckg evaluate``: rank the best model of a run again (full ranking, or the sampled protocol)."""
+
 from __future__ import annotations
 
 import argparse
+
+from ckgrec.cli.options import POSITIVE
 
 
 def register(sub) -> None:
@@ -16,11 +19,22 @@ def register(sub) -> None:
         "says so, and it is written to RUN/scores_sampled.json, never into scores.json.",
     )
     p.add_argument("run", metavar="RUN", help="run directory written by 'ckg train'")
-    p.add_argument("--store", help="store to evaluate on (default: the one recorded in RUN/config.json; must be the same build)")
-    p.add_argument("--protocol", choices=["full", "sampled"], default="full", help="full ranking (default) or the sampled-negative protocol")
-    p.add_argument("--negatives", type=int, default=100, help="negatives per test item for --protocol sampled (default 100)")
+    p.add_argument(
+        "--store", help="store to evaluate on (default: the one recorded in RUN/config.json; must be the same build)"
+    )
+    p.add_argument(
+        "--protocol",
+        choices=["full", "sampled"],
+        default="full",
+        help="full ranking (default) or the sampled-negative protocol",
+    )
+    p.add_argument(
+        "--negatives", type=POSITIVE, default=100, help="negatives per test item for --protocol sampled (default 100)"
+    )
     p.add_argument("--ks", help="comma-separated cut-offs K (default: the run's; sampled: 1,5,10)")
-    p.add_argument("--split", choices=["valid", "test", "both"], default="both", help="which split(s) to rank (default both)")
+    p.add_argument(
+        "--split", choices=["valid", "test", "both"], default="both", help="which split(s) to rank (default both)"
+    )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to score (default auto)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(handler=run)
@@ -29,9 +43,9 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from ckgrec.api import load_run_model
     from ckgrec.model.core.options import coerce
-    from ckgrec.model.core.run_dir import SAMPLED, RunDir
-    from ckgrec.model.data.train_data import TrainData
+    from ckgrec.model.core.run_dir import SAMPLED
     from ckgrec.model.evaluation.evaluator import evaluate
     from ckgrec.model.evaluation.groups import (
         NOT_APPLICABLE,
@@ -39,16 +53,9 @@ def run(args: argparse.Namespace) -> int:
         group_scores,
         unscorable_groups,
     )
-    from ckgrec.model.inference.load import load_model
-    from ckgrec.schemas.store import Store
+    from ckgrec.pipeline.files import finite_json
 
-    rd = RunDir(args.run).require()
-    cfg = rd.read_config()
-    store_path = args.store or cfg.get("store", {}).get("path")
-    store = Store.open(store_path)
-    rd.check_store(store.fingerprint, store_path)
-    data = TrainData.from_store(store)
-    model, cfg = load_model(rd, data, args.device)
+    rd, data, model, cfg = load_run_model(args.run, args.store or None, args.device)
     splits = ["valid", "test"] if args.split == "both" else [args.split]
     if not rd.is_complete:
         print(f"note: {rd.path} has not finished training; evaluating its best state so far")
@@ -57,14 +64,23 @@ def run(args: argparse.Namespace) -> int:
 
         ks = coerce(args.ks, tuple[int, ...], "--ks") if args.ks else (1, 5, 10)
         out = {s: evaluate_sampled(model, data, s, args.negatives, ks, seed=cfg["train"]["seed"]) for s in splits}
-        result = {"protocol": "sampled", "warning": WARNING, "negatives": args.negatives, **{s: out[s][s] for s in splits}, "pairs": {s: out[s]["pairs"] for s in splits}}
-        rd.write_scores(result, SAMPLED)
+        result = {
+            "protocol": "sampled",
+            "warning": WARNING,
+            "negatives": args.negatives,
+            **{s: out[s][s] for s in splits},
+            "pairs": {s: out[s]["pairs"] for s in splits},
+        }
+        with rd.lock(command="another ckg command writing that run"):  # one writer of the run directory at a time
+            rd.write_scores(finite_json(result), SAMPLED)
         if args.json:
-            print(json.dumps(result, indent=2))
+            print(json.dumps(finite_json(result), indent=2, allow_nan=False))
             return 0
         print(f"SAMPLED PROTOCOL ({args.negatives} negatives per held-out item) -- {WARNING}")
         for s in splits:
-            print(f"{s:5s} " + "  ".join(f"{k} {v:.4f}" for k, v in out[s][s].items()) + f"   [sampled-{args.negatives}]")
+            print(
+                f"{s:5s} " + "  ".join(f"{k} {v:.4f}" for k, v in out[s][s].items()) + f"   [sampled-{args.negatives}]"
+            )
         print(f"written to {rd.file(SAMPLED)}")
         return 0
     ks = coerce(args.ks, tuple[int, ...], "--ks") if args.ks else tuple(cfg["train"]["ks"])
@@ -80,16 +96,28 @@ def run(args: argparse.Namespace) -> int:
     if uninformed:
         result["groups_uninformed"] = uninformed
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(finite_json(result), indent=2, allow_nan=False))  # strict JSON: NaN / Infinity as null
         return 0
     print(f"{cfg['model']} ({rd.path}), full ranking, seen items masked")
     for s in splits:
         print(f"{s:5s} users {result[f'users_{s}']:,}")
         for k in ks:
-            print("      " + "  ".join(f"{n}@{k} {result[s][f'{n}@{k}']:.4f}" for n in ("precision", "recall", "ndcg", "hit", "mrr")))
+            print(
+                "      "
+                + "  ".join(
+                    f"{n}@{k} {result[s][f'{n}@{k}']:.4f}" for n in ("precision", "recall", "ndcg", "hit", "mrr")
+                )
+            )
         k = max(ks)
         for name, g in result["groups"].get(s, {}).items():
-            shown = ("n/a (the model cannot rank for users without history)" if name == "cold_users" else "n/a (the model cannot score never-seen items)") if g == NOT_APPLICABLE else (
-                f"recall@{k} {g[f'recall@{k}']:.4f}  ndcg@{k} {g[f'ndcg@{k}']:.4f}  ({g['n_users']:,} users)")
+            shown = (
+                (
+                    "n/a (the model cannot rank for users without history)"
+                    if name == "cold_users"
+                    else "n/a (the model cannot score never-seen items)"
+                )
+                if g == NOT_APPLICABLE
+                else (f"recall@{k} {g[f'recall@{k}']:.4f}  ndcg@{k} {g[f'ndcg@{k}']:.4f}  ({g['n_users']:,} users)")
+            )
             print(f"      {name:16s} {shown}")
     return 0

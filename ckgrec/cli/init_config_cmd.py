@@ -1,4 +1,5 @@
 """``ckg init-config``: write a commented starting config for ``ckg run``."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,12 +10,17 @@ def register(sub) -> None:
         "init-config",
         help="write a commented starting config for 'ckg run'",
         description="Write a commented TOML config for 'ckg run': the data source, build options, TransR pretraining, "
-        "the models to train (MostPop, BPR-MF, LightGCN and dualkgat, three seeds each) with per-model options, the "
+        "the models to train (MostPop, BPR-MF, LightGCN and dualkgat, three seeds each) with per-model options, an optional "
+        "[tune] table (commented out), the "
         "evaluation and the report. It is valid as written; commented-out lines show further options with their defaults.",
     )
-    p.add_argument("--dataset", default="embedded", metavar="NAME",
-                   help="'embedded' (default: the bundled micro-video dataset) or a dataset directory in any layout "
-                   "'ckg datasets' lists (its format is detected and written into the config)")
+    p.add_argument(
+        "--dataset",
+        default="embedded",
+        metavar="NAME",
+        help="'embedded' (default: the bundled micro-video dataset) or a dataset directory in any layout "
+        "'ckg datasets' lists (its format is detected and written into the config)",
+    )
     p.add_argument("--out", default="ckg.toml", metavar="FILE", help="config file to write (default: ./ckg.toml)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(handler=run)

@@ -1,8 +1,11 @@
 """``ckg pretrain``: TransR pretraining on a store's collaborative KGs (through PyKEEN)."""
+
 from __future__ import annotations
 
 import argparse
 import dataclasses
+
+from ckgrec.cli.options import NON_NEGATIVE, POSITIVE, SEED, float_range
 
 GRAPH_NAMES = ("user_side", "item_side")  # schemas.tables.GRAPHS, repeated to keep --help import-free
 
@@ -25,39 +28,117 @@ def register(sub) -> None:
         "Options override the [pretrain] table of --config.",
     )
     p.add_argument("store", help="store directory written by 'ckg build'")
-    p.add_argument("--config", metavar="TOML", help="TOML file whose [pretrain] table sets any option below (flags win)")
-    p.add_argument("--graphs", default=",".join(GRAPH_NAMES), metavar="G[,G]", help=f"comma-separated graphs to pretrain (default: {','.join(GRAPH_NAMES)})")
+    p.add_argument(
+        "--config", metavar="TOML", help="TOML file whose [pretrain] table sets any option below (flags win)"
+    )
+    p.add_argument(
+        "--graphs",
+        default=",".join(GRAPH_NAMES),
+        metavar="G[,G]",
+        help=f"comma-separated graphs to pretrain (default: {','.join(GRAPH_NAMES)})",
+    )
     g = p.add_argument_group("model")
-    g.add_argument("--dim", dest="embedding_dim", type=int, metavar="D", help=f"entity embedding dimension d (default {D.embedding_dim})")
-    g.add_argument("--relation-dim", dest="relation_dim", type=int, metavar="K", help=f"relation space dimension k (default {D.relation_dim})")
+    g.add_argument(
+        "--dim",
+        dest="embedding_dim",
+        type=POSITIVE,
+        metavar="D",
+        help=f"entity embedding dimension d (default {D.embedding_dim})",
+    )
+    g.add_argument(
+        "--relation-dim",
+        dest="relation_dim",
+        type=POSITIVE,
+        metavar="K",
+        help=f"relation space dimension k (default {D.relation_dim})",
+    )
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, metavar="N", help=f"maximum TransR epochs (default {D.epochs}; early stopping usually ends sooner)")
-    t.add_argument("--batch-size", dest="batch_size", type=int, metavar="B", help=f"positive triples per batch (default {D.batch_size})")
-    t.add_argument("--lr", dest="learning_rate", type=float, metavar="LR", help=f"Adam learning rate (default {D.learning_rate})")
-    t.add_argument("--negatives", type=int, metavar="N", help=f"corrupted triples per positive (default {D.negatives})")
     t.add_argument(
-        "--corruption", choices=["tail", "both"],
+        "--epochs",
+        type=POSITIVE,
+        metavar="N",
+        help=f"maximum TransR epochs (default {D.epochs}; early stopping usually ends sooner)",
+    )
+    t.add_argument(
+        "--batch-size",
+        dest="batch_size",
+        type=POSITIVE,
+        metavar="B",
+        help=f"positive triples per batch (default {D.batch_size})",
+    )
+    t.add_argument(
+        "--lr",
+        dest="learning_rate",
+        type=float_range(0, low_open=True),
+        metavar="LR",
+        help=f"Adam learning rate (default {D.learning_rate})",
+    )
+    t.add_argument(
+        "--negatives", type=POSITIVE, metavar="N", help=f"corrupted triples per positive (default {D.negatives})"
+    )
+    t.add_argument(
+        "--corruption",
+        choices=["tail", "both"],
         help=f"corrupt tails only (as in the recommender's KG loss) or both sides (default {D.corruption})",
     )
     t.add_argument(
-        "--warm-start", dest="warm_start", choices=["transe", "none"],
+        "--warm-start",
+        dest="warm_start",
+        choices=["transe", "none"],
         help=f"'transe': start from TransE embeddings and identity projections; 'none': random init (default {D.warm_start})",
     )
-    t.add_argument("--warm-start-epochs", dest="warm_start_epochs", type=int, metavar="N", help=f"TransE epochs for the warm start (default {D.warm_start_epochs})")
-    t.add_argument("--seed", type=int, help=f"random seed for the held-out split and training (default {D.seed}); CPU runs are deterministic")
+    t.add_argument(
+        "--warm-start-epochs",
+        dest="warm_start_epochs",
+        type=NON_NEGATIVE,
+        metavar="N",
+        help=f"TransE epochs for the warm start (default {D.warm_start_epochs})",
+    )
+    t.add_argument(
+        "--seed",
+        type=SEED,
+        help=f"random seed for the held-out split and training (default {D.seed}); CPU runs are deterministic",
+    )
     e = p.add_argument_group("evaluation")
     e.add_argument(
-        "--holdout", type=float, metavar="SHARE",
+        "--holdout",
+        type=float_range(0, high=0.5, high_open=True),
+        metavar="SHARE",
         help=f"share of triples held out, half validation, half test (default {D.holdout}; 0 disables evaluation)",
     )
-    e.add_argument("--eval-sample", dest="eval_sample", type=int, metavar="N", help=f"rank at most N validation and N test triples (default {D.eval_sample})")
-    e.add_argument("--eval-every", dest="eval_every", type=int, metavar="N", help=f"epochs between validations (default {D.eval_every})")
-    e.add_argument("--patience", type=int, metavar="N", help=f"validations without improvement before stopping (default {D.patience}; 0 disables early stopping)")
+    e.add_argument(
+        "--eval-sample",
+        dest="eval_sample",
+        type=NON_NEGATIVE,
+        metavar="N",
+        help=f"rank at most N validation and N test triples (default {D.eval_sample})",
+    )
+    e.add_argument(
+        "--eval-every",
+        dest="eval_every",
+        type=POSITIVE,
+        metavar="N",
+        help=f"epochs between validations (default {D.eval_every})",
+    )
+    e.add_argument(
+        "--patience",
+        type=NON_NEGATIVE,
+        metavar="N",
+        help=f"validations without improvement before stopping (default {D.patience}; 0 disables early stopping)",
+    )
     r = p.add_argument_group("resources")
-    r.add_argument("--device", choices=["auto", "cpu", "cuda"], help=f"'auto': CUDA when available, else CPU (default {D.device})")
-    r.add_argument("--threads", type=int, metavar="N", help=f"CPU threads for torch (default {D.threads}; on a busy machine more threads are slower)")
     r.add_argument(
-        "--scorer", choices=["grouped", "pykeen"],
+        "--device", choices=["auto", "cpu", "cuda"], help=f"'auto': CUDA when available, else CPU (default {D.device})"
+    )
+    r.add_argument(
+        "--threads",
+        type=POSITIVE,
+        metavar="N",
+        help=f"CPU threads for torch (default {D.threads}; on a busy machine more threads are slower)",
+    )
+    r.add_argument(
+        "--scorer",
+        choices=["grouped", "pykeen"],
         help=f"'grouped': one GEMM per relation; 'pykeen': PyKEEN's per-triple projection, ~6x slower on CPU (default {D.scorer})",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -65,8 +146,23 @@ def register(sub) -> None:
 
 
 OPTION_FIELDS = (
-    "embedding_dim", "relation_dim", "epochs", "batch_size", "learning_rate", "negatives", "corruption", "warm_start",
-    "warm_start_epochs", "seed", "holdout", "eval_sample", "eval_every", "patience", "device", "threads", "scorer",
+    "embedding_dim",
+    "relation_dim",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "negatives",
+    "corruption",
+    "warm_start",
+    "warm_start_epochs",
+    "seed",
+    "holdout",
+    "eval_sample",
+    "eval_every",
+    "patience",
+    "device",
+    "threads",
+    "scorer",
 )
 
 

@@ -1,7 +1,10 @@
 """``ckg query``: SPARQL SELECT / ASK over a store's RDF export."""
+
 from __future__ import annotations
 
 import argparse
+
+from ckgrec.cli.options import POSITIVE
 
 EPILOG = """example (users who favourited items sharing a visual concept with item i0):
   ckg query STORE 'SELECT DISTINCT ?user ?item WHERE {
@@ -24,11 +27,23 @@ def register(sub) -> None:
     )
     p.add_argument("store", help="store directory written by 'ckg build'")
     p.add_argument("sparql", help="the query text, or @FILE to read it from a file")
-    p.add_argument("--csv", action="store_true", help="print SPARQL CSV results (full IRIs) instead of a table with prefixed names")
-    p.add_argument("--engine", choices=["auto", "oxigraph", "rdflib"], default="auto", help="SPARQL engine; auto picks pyoxigraph when installed")
+    p.add_argument(
+        "--csv", action="store_true", help="print SPARQL CSV results (full IRIs) instead of a table with prefixed names"
+    )
+    p.add_argument(
+        "--engine",
+        choices=["auto", "oxigraph", "rdflib"],
+        default="auto",
+        help="SPARQL engine; auto picks pyoxigraph when installed",
+    )
     p.add_argument("--base", help="base IRI of the export (default as in export-rdf); the dataset prefixes follow it")
-    p.add_argument("--interactions", choices=["all", "held-out", "none"], default="all", help="interaction records to include (default all)")
-    p.add_argument("--max-width", type=int, default=60, help="cut table cells longer than this (default 60)")
+    p.add_argument(
+        "--interactions",
+        choices=["all", "held-out", "none"],
+        default="all",
+        help="interaction records to include (default all)",
+    )
+    p.add_argument("--max-width", type=POSITIVE, default=60, help="cut table cells longer than this (default 60)")
     p.set_defaults(handler=run)
 
 
@@ -50,5 +65,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(format_csv(r))
     else:
         print(format_table(r, max_width=args.max_width))
-        print(f"({r.engine}: {r.triples:,} triples exported and loaded in {r.seconds['export_and_load']:.2f}s, query {r.seconds['query']:.3f}s)", file=sys.stderr)
+        print(
+            f"({r.engine}: {r.triples:,} triples exported and loaded in {r.seconds['export_and_load']:.2f}s, query {r.seconds['query']:.3f}s)",
+            file=sys.stderr,
+        )
     return 0

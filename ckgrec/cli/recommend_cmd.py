@@ -1,5 +1,8 @@
 """``ckg recommend``: top-K items for one user from a trained run, optionally explained."""
+
 from __future__ import annotations
+
+from ckgrec.cli.options import NON_NEGATIVE, POSITIVE
 
 
 def register(sub) -> None:
@@ -12,9 +15,11 @@ def register(sub) -> None:
     )
     p.add_argument("run", help="run directory written by 'ckg train'")
     p.add_argument("--user", required=True, help="the user's source id (as in the input data)")
-    p.add_argument("-k", type=int, default=10, help="number of items (default 10)")
-    p.add_argument("--explain", action="store_true", help="add the highest-attention KG paths per item (KG models only)")
-    p.add_argument("--paths", type=int, default=2, help="paths per graph with --explain (default 2)")
+    p.add_argument("-k", type=POSITIVE, default=10, help="number of items (default 10)")
+    p.add_argument(
+        "--explain", action="store_true", help="add the highest-attention KG paths per item (KG models only)"
+    )
+    p.add_argument("--paths", type=NON_NEGATIVE, default=2, help="paths per graph with --explain (default 2)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to score (default auto)")
     p.set_defaults(handler=run)
@@ -23,23 +28,30 @@ def register(sub) -> None:
 def run(args) -> int:
     import json
     from dataclasses import asdict
-    from pathlib import Path
 
+    from ckgrec.model.core.run_dir import RunDir
     from ckgrec.model.data.train_data import TrainData
     from ckgrec.model.inference.load import load_model
     from ckgrec.model.inference.recommend import recommend, resolve_user
-    from ckgrec.schemas.errors import InputNotFoundError
+    from ckgrec.pipeline.files import finite_json
+    from ckgrec.schemas.errors import ConfigError, InputNotFoundError
     from ckgrec.schemas.store import Store
 
-    cfg_path = Path(args.run) / "config.json"
-    if not cfg_path.is_file():
+    rd = RunDir(args.run)
+    if not rd.file("config.json").is_file():
         raise InputNotFoundError(f"{args.run} is not a run directory (no config.json); train one with 'ckg train'")
-    store = Store.open(json.loads(cfg_path.read_text())["store"]["path"])
+    store_path = rd.read_config().get("store", {}).get("path")  # a damaged config.json is one error naming it
+    if not isinstance(store_path, str):
+        raise ConfigError(
+            f"{rd.file('config.json')}: no store path recorded (store.path); the run directory is damaged: retrain it"
+        )
+    store = Store.open(store_path)
     data = TrainData.from_store(store)
     model, cfg = load_model(args.run, data, args.device)
     recs = recommend(model, data, resolve_user(data, args.user), args.k, args.explain, args.paths)
     if args.json:
-        print(json.dumps({"user": args.user, "model": cfg["model"], "items": [asdict(r) for r in recs]}, indent=2, default=str))
+        body = finite_json({"user": args.user, "model": cfg["model"], "items": [asdict(r) for r in recs]})
+        print(json.dumps(body, indent=2, default=str, allow_nan=False))  # strict JSON: no NaN / Infinity
         return 0
     print(f"top {args.k} for user {args.user} ({cfg['model']}):")
     for r in recs:
@@ -49,5 +61,9 @@ def run(args) -> int:
         for p in r.paths:
             print(f"       [{p['graph']}, {p['score']:.2e}] {p['text']}")
         if args.explain and not r.paths:
-            print("       (no path within 3 hops" + ("" if hasattr(model, "encoders") else f"; {cfg['model']} is not a KG model") + ")")
+            print(
+                "       (no path within 3 hops"
+                + ("" if hasattr(model, "encoders") else f"; {cfg['model']} is not a KG model")
+                + ")"
+            )
     return 0

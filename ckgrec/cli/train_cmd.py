@@ -1,7 +1,10 @@
 """``ckg train``: train one model on a store into a run directory (resumes an interrupted run)."""
+
 from __future__ import annotations
 
 import argparse
+
+from ckgrec.cli.options import NON_NEGATIVE, POSITIVE, SEED, float_range
 
 
 def register(sub) -> None:
@@ -16,32 +19,73 @@ def register(sub) -> None:
     p.add_argument("store", help="store directory written by 'ckg build'")
     p.add_argument("--model", required=True, help="model name (see 'ckg models')")
     p.add_argument("--out", required=True, metavar="RUN", help="run directory to write (or resume)")
-    p.add_argument("--config", metavar="FILE", help="TOML file with a [train] table (trainer options) and a [model] table (model options)")
-    p.add_argument("--seed", type=int, help="seed of initialisation, sampling and dropout (default 2020)")
-    p.add_argument("--epochs", type=int, help="maximum number of epochs (default: the model's, usually 300)")
-    p.add_argument("--batch-size", type=int, help="BPR triples per batch (default: the model's paper value)")
-    p.add_argument("--lr", type=float, help="learning rate (default: the model's paper value)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML file with a [train] table (trainer options) and a [model] table (model options)",
+    )
+    p.add_argument("--seed", type=SEED, help="seed of initialisation, sampling and dropout (default 2020)")
+    p.add_argument("--epochs", type=POSITIVE, help="maximum number of epochs (default: the model's, usually 300)")
+    p.add_argument("--batch-size", type=POSITIVE, help="BPR triples per batch (default: the model's paper value)")
+    p.add_argument("--lr", type=float_range(0, low_open=True), help="learning rate (default: the model's paper value)")
     p.add_argument("--optimizer", choices=["adam", "sgd", "adagrad"], help="optimiser (default adam)")
-    p.add_argument("--l2", type=float, help="L2 coefficient of the model's regulariser (default: the model's paper value)")
-    p.add_argument("--negatives", type=int, help="sampled negatives per positive (default: the model's, usually 1)")
-    p.add_argument("--negatives-from", choices=["all", "trained"], help="draw negatives among all items (default) or only items with a training pair (item cold start: otherwise new items are only ever negatives)")
-    p.add_argument("--patience", type=int, help="stop after this many evaluations without a better validation metric (0 = never; default 10)")
-    p.add_argument("--eval-every", type=int, help="evaluate on the validation split every N epochs (default 1)")
+    p.add_argument(
+        "--l2", type=float_range(0), help="L2 coefficient of the model's regulariser (default: the model's paper value)"
+    )
+    p.add_argument(
+        "--negatives", type=POSITIVE, help="sampled negatives per positive (default: the model's, usually 1)"
+    )
+    p.add_argument(
+        "--negatives-from",
+        choices=["all", "trained"],
+        help="draw negatives among all items (default) or only items with a training pair (item cold start: otherwise new items are only ever negatives)",
+    )
+    p.add_argument(
+        "--patience",
+        type=NON_NEGATIVE,
+        help="stop after this many evaluations without a better validation metric (0 = never; default 10)",
+    )
+    p.add_argument("--eval-every", type=POSITIVE, help="evaluate on the validation split every N epochs (default 1)")
     p.add_argument("--valid-metric", help="validation metric for early stopping, NAME@K (default recall@20)")
     p.add_argument("--ks", help="comma-separated cut-offs K of the reported metrics (default 10,20)")
-    p.add_argument("--valid-users", type=int, help="rank only this many (fixed, random) validation users during training; 0 = all (default)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train: auto (CUDA if available, default), cpu or cuda")
-    p.add_argument("--threads", type=int, help="CPU threads torch may use (default: torch's choice)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="set a model option, typed by the model's config, e.g. --set layers=2; repeatable")
+    p.add_argument(
+        "--valid-users",
+        type=NON_NEGATIVE,
+        help="rank only this many (fixed, random) validation users during training; 0 = all (default)",
+    )
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        help="where to train: auto (CUDA if available, default), cpu or cuda",
+    )
+    p.add_argument("--threads", type=POSITIVE, help="CPU threads torch may use (default: torch's choice)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a model option, typed by the model's config, e.g. --set layers=2; repeatable",
+    )
     p.add_argument("--force", action="store_true", help="discard what RUN holds and train from scratch")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and the final scores")
     p.set_defaults(handler=run)
 
 
 FLAG_TO_FIELD = {
-    "seed": "seed", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer", "l2": "l2", "negatives": "num_negatives", "negatives_from": "negatives_from",
-    "patience": "patience", "eval_every": "eval_every", "valid_metric": "valid_metric", "valid_users": "valid_users",
-    "device": "device", "threads": "threads",
+    "seed": "seed",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "optimizer": "optimizer",
+    "l2": "l2",
+    "negatives": "num_negatives",
+    "negatives_from": "negatives_from",
+    "patience": "patience",
+    "eval_every": "eval_every",
+    "valid_metric": "valid_metric",
+    "valid_users": "valid_users",
+    "device": "device",
+    "threads": "threads",
 }
 
 
@@ -71,7 +115,9 @@ def load_configs(args: argparse.Namespace):
     if args.ks is not None:
         train["ks"] = coerce(args.ks, tuple[int, ...], "--ks")
     tc = from_mapping(TrainConfig, train, f"{args.config or 'options'} [train]")
-    mc = build_config(cls.Config, data.get("model", {}), args.set, where=f"{args.config or 'options'} [model] ({cls.name})")
+    mc = build_config(
+        cls.Config, data.get("model", {}), args.set, where=f"{args.config or 'options'} [model] ({cls.name})"
+    )
     return cls, mc, tc
 
 
@@ -91,7 +137,9 @@ def run(args: argparse.Namespace) -> int:
     data.require_heldout()
     log = None if args.quiet else (lambda msg: print(msg, flush=True))
     progress = not args.quiet and sys.stderr.isatty()
-    scores = train(data, cls.name, args.out, model_config=mc, train_config=tc, force=args.force, progress=progress, log=log)
+    scores = train(
+        data, cls.name, args.out, model_config=mc, train_config=tc, force=args.force, progress=progress, log=log
+    )
     if scores is not None and args.quiet:
         test = scores["test"]
         print("  ".join(f"{k} {test[k]:.4f}" for k in sorted(test)))

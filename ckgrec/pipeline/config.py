@@ -11,6 +11,7 @@ inside a comparison.
 Relative paths are read from the config file's directory, so a config means the same whatever
 the working directory of the command that runs it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,6 +41,7 @@ _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 # ---- value checks ------------------------------------------------------------------------------
 
+
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
@@ -50,7 +52,9 @@ def _type_name(tp: Any) -> str:
         return f"a table of {_type_name(typing.get_args(tp)[1])}"
     if dataclasses.is_dataclass(tp):
         return "a table"
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, getattr(tp, "__name__", str(tp)))
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
 
 
 def _matches(value: Any, tp: Any) -> bool:
@@ -112,6 +116,7 @@ def typed(cls: type[T], data: Any, where: str) -> T:
 
 # ---- tables ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, kw_only=True)
 class DataConfig:
     """Where the data comes from: raw files to build (``source``), or a finished store (``store``).
@@ -127,11 +132,15 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if (self.source is None) == (self.store is None):
-            raise ConfigError("give exactly one of source = \"DIR\" (raw files to build; \"embedded\" for the bundled dataset) or store = \"DIR\" (a store built before)")
+            raise ConfigError(
+                'give exactly one of source = "DIR" (raw files to build; "embedded" for the bundled dataset) or store = "DIR" (a store built before)'
+            )
         if self.format not in FORMATS:
             raise ConfigError(f"format = {self.format!r}: use one of {', '.join(FORMATS)}")
         if self.store is not None and (self.features or self.format != "auto"):
-            raise ConfigError("format and features describe raw files; with store = ... the build stage is skipped, so leave them out")
+            raise ConfigError(
+                "format and features describe raw files; with store = ... the build stage is skipped, so leave them out"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,6 +165,9 @@ class ModelRun:
     train: TrainConfig
     is_baseline: bool
     uses_pretrained: bool  # initialised from STORE/pretrained (option init != "random")
+    # the tables as written ([train] + this model's train table, its options): fixed when tuning
+    given_train: dict[str, Any] = field(default_factory=dict, compare=False)
+    given_options: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def train_config(self, seed: int) -> TrainConfig:
         return dataclasses.replace(self.train, seed=seed)
@@ -191,6 +203,47 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TuneSettings:
+    """The ``[tune]`` table: one study per model to tune (``ckg tune``'s settings), same budget for each.
+
+    ``trials`` and ``timeout`` (seconds, optional) are per model; ``models`` lists the labels to
+    tune (default: every model with something left to search once its explicit options and
+    trainer settings are fixed). After loading, ``models`` holds the resolved labels.
+    """
+
+    trials: int
+    timeout: float | None = None
+    seed: int = 2020
+    models: tuple[str, ...] | None = None
+    pruner: str = "median"
+    prune_startup: int = 3
+    prune_warmup: int = 5
+
+    def __post_init__(self) -> None:
+        self.tune_config()  # the ranges, checked by the study's own settings
+
+    def tune_config(self):
+        from ckgrec.model.tuning.config import TuneConfig
+
+        return TuneConfig(
+            trials=self.trials,
+            timeout=self.timeout,
+            seed=self.seed,
+            pruner=self.pruner,
+            prune_startup=self.prune_startup,
+            prune_warmup=self.prune_warmup,
+        )
+
+
+def searchable(m: ModelRun) -> list[str]:
+    """The search-space parameters of ``m``'s model that its config leaves free (what a study would search)."""
+    from ckgrec.model.models.registry import get_model
+
+    space = getattr(get_model(m.name), "search_space", {}) or {}
+    return [k for k in space if k not in m.given_train and k not in m.given_options]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReportConfig:
     """The report page and its example recommendations (with explaining KG paths)."""
 
@@ -215,6 +268,7 @@ class _Tables:
     pretrain: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
     models: tuple[dict[str, Any], ...] = ()
+    tune: dict[str, Any] | None = None
     evaluate: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
 
@@ -231,6 +285,7 @@ class PipelineConfig:
     models: tuple[ModelRun, ...]
     evaluate: EvaluateConfig
     report: ReportConfig
+    tune: TuneSettings | None = None  # [tune]; its models are the resolved labels
 
     def model(self, label: str) -> ModelRun:
         return next(m for m in self.models if m.label == label)
@@ -253,11 +308,14 @@ class PipelineConfig:
 
 # ---- loading -----------------------------------------------------------------------------------
 
+
 def _resolve_path(value: str, base: Path, where: str, *, kind: str = "path") -> str:
     p = Path(value).expanduser()
     p = p if p.is_absolute() else base / p
     if not p.exists():
-        raise InputNotFoundError(f"{where}: {kind} {p} does not exist (relative paths are read from the config file's directory {base})")
+        raise InputNotFoundError(
+            f"{where}: {kind} {p} does not exist (relative paths are read from the config file's directory {base})"
+        )
     return str(p.resolve())
 
 
@@ -274,7 +332,10 @@ def _data(tables: _Tables, where: str, base: Path) -> DataConfig:
     if d.store is not None:
         changes["store"] = _resolve_path(d.store, base, f"{where} [data] store", kind="store")
     if d.features:
-        changes["features"] = {n: _resolve_path(v, base, f"{where} [data] features.{n}", kind="feature file") for n, v in d.features.items()}
+        changes["features"] = {
+            n: _resolve_path(v, base, f"{where} [data] features.{n}", kind="feature file")
+            for n, v in d.features.items()
+        }
     return dataclasses.replace(d, **changes)
 
 
@@ -292,12 +353,18 @@ def _no_key(table: dict[str, Any], key: str, where: str, instead: str) -> None:
         raise ConfigError(f"{where}: {key} cannot be set here; {instead}")
 
 
-def _models(tables: _Tables, where: str, train_table: dict[str, Any], evaluate: EvaluateConfig, pretrain: PretrainConfig | None,
-            building: bool) -> tuple[ModelRun, ...]:
+def _models(
+    tables: _Tables,
+    where: str,
+    train_table: dict[str, Any],
+    evaluate: EvaluateConfig,
+    pretrain: PretrainConfig | None,
+    building: bool,
+) -> tuple[ModelRun, ...]:
     from ckgrec.model.models.registry import get_model
 
     if not tables.models:
-        raise ConfigError(f"{where}: no [[models]] table; add at least one, e.g.\n[[models]]\nname = \"bprmf\"")
+        raise ConfigError(f'{where}: no [[models]] table; add at least one, e.g.\n[[models]]\nname = "bprmf"')
     default_seed = int(train_table.get("seed", TrainConfig().seed))
     runs: list[ModelRun] = []
     seen: dict[str, int] = {}
@@ -311,10 +378,19 @@ def _models(tables: _Tables, where: str, train_table: dict[str, Any], evaluate: 
         label = entry.label or entry.name
         at = f"{where} [[models]] #{i} ({label})"
         if not _LABEL.match(label):
-            raise ConfigError(f"{at}: label {label!r} must start with a letter or digit and use only letters, digits, '_', '.', '+', '-' (it names a directory)")
+            raise ConfigError(
+                f"{at}: label {label!r} must start with a letter or digit and use only letters, digits, '_', '.', '+', '-' (it names a directory)"
+            )
         if label in seen:
-            raise ConfigError(f"{at}: label '{label}' is already used by [[models]] #{seen[label]}; give each variant its own label = \"...\"")
+            raise ConfigError(
+                f"{at}: label '{label}' is already used by [[models]] #{seen[label]}; give each variant its own label = \"...\""
+            )
         seen[label] = i
+        if "seeds" in table and not entry.seeds:
+            raise ConfigError(
+                f"{at}: seeds = []: list at least one seed, e.g. seeds = [1, 2, 3], or leave seeds out to train once "
+                f"with seed {default_seed}"
+            )
         seeds = entry.seeds or (default_seed,)
         if len(set(seeds)) != len(seeds):
             raise ConfigError(f"{at}: seeds = {list(seeds)} repeats a seed")
@@ -325,17 +401,28 @@ def _models(tables: _Tables, where: str, train_table: dict[str, Any], evaluate: 
         options = typed(cls.Config, entry.options, f"{at} options")
         uses_pretrained = getattr(options, "init", "random") != "random"
         if pretrain is None and building and getattr(options, "init", None) == "pretrained":
-            raise ConfigError(f"{at} options: init = \"pretrained\" but [pretrain] enabled = false, and the store this config builds has "
-                              "no embeddings; enable pretraining or set init = \"auto\" / \"random\"")
+            raise ConfigError(
+                f'{at} options: init = "pretrained" but [pretrain] enabled = false, and the store this config builds has '
+                'no embeddings; enable pretraining or set init = "auto" / "random"'
+            )
         if uses_pretrained and pretrain is not None:
             for opt, pre in (("dim", "embedding_dim"), ("relation_dim", "relation_dim")):
                 if hasattr(options, opt) and getattr(options, opt) != getattr(pretrain, pre):
                     raise ConfigError(
                         f"{at} options: {opt} = {getattr(options, opt)} but [pretrain] {pre} = {getattr(pretrain, pre)}; "
-                        f"the model starts from the pretrained embeddings, so make them equal (or set init = \"random\")"
+                        f'the model starts from the pretrained embeddings, so make them equal (or set init = "random")'
                     )
-        run = ModelRun(name=cls.name, label=label, seeds=tuple(seeds), options=options, train=tc,
-                       is_baseline=bool(cls.is_baseline), uses_pretrained=uses_pretrained)
+        run = ModelRun(
+            name=cls.name,
+            label=label,
+            seeds=tuple(seeds),
+            options=options,
+            train=tc,
+            is_baseline=bool(cls.is_baseline),
+            uses_pretrained=uses_pretrained,
+            given_train={**train_table, **entry.train},
+            given_options=dict(entry.options),
+        )
         same = next((i for i, r in enumerate(runs, start=1) if _method(r) == _method(run)), None)
         if same is not None:
             raise ConfigError(
@@ -356,12 +443,49 @@ def _method(m: ModelRun) -> str:
     return json.dumps([m.name, to_dict(m.options), train], sort_keys=True, default=str)
 
 
+def _tune(tables: _Tables, where: str, models: tuple[ModelRun, ...]) -> TuneSettings | None:
+    import difflib
+
+    if tables.tune is None:
+        return None
+    at = f"{where} [tune]"
+    ts = typed(TuneSettings, tables.tune, at)
+    labels = [m.label for m in models]
+    if ts.models is None:
+        chosen = tuple(m.label for m in models if searchable(m))
+        if not chosen:
+            raise ConfigError(
+                f"{at}: no model has anything to tune (each search space is empty or fixed by its options); remove [tune]"
+            )
+        return dataclasses.replace(ts, models=chosen)
+    if len(set(ts.models)) != len(ts.models):
+        raise ConfigError(f"{at}: models = {list(ts.models)} repeats a label")
+    for label in ts.models:
+        if label not in labels:
+            close = difflib.get_close_matches(label, labels, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{at}: models: '{label}' is not a model label ({', '.join(labels)}){hint}")
+        m = next(m for m in models if m.label == label)
+        if not searchable(m):
+            raise ConfigError(
+                f"{at}: models: '{label}' has nothing to tune: its model ({m.name}) declares no search space or its "
+                "options fix every parameter of it (see 'ckg models')"
+            )
+    return ts
+
+
 def load_config(path: str | Path, *, out: str | Path | None = None) -> PipelineConfig:
     """Read and check a ``ckg run`` config; ``out`` (``--out``, read from the working directory) overrides ``out =``."""
     p = Path(path)
     if not p.is_file():
-        raise InputNotFoundError(f"config file not found: {p}" + (" (it is a directory)" if p.is_dir() else "; 'ckg init-config' writes a starting one"))
-    text = p.read_text(encoding="utf-8")
+        raise InputNotFoundError(
+            f"config file not found: {p}"
+            + (" (it is a directory)" if p.is_dir() else "; 'ckg init-config' writes a starting one")
+        )
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {e.start}); TOML files are UTF-8: save it as UTF-8") from e
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -370,7 +494,7 @@ def load_config(path: str | Path, *, out: str | Path | None = None) -> PipelineC
     base = p.resolve().parent
     tables = typed(_Tables, raw, where)
     if out is None and tables.out is None:
-        raise ConfigError(f"{where}: no output directory; set out = \"DIR\" at the top of the file or pass --out DIR")
+        raise ConfigError(f'{where}: no output directory; set out = "DIR" at the top of the file or pass --out DIR')
     out_path = Path(out).resolve() if out is not None else (base / Path(tables.out).expanduser()).resolve()
     data = _data(tables, where, base)
     build = typed(BuildConfig, tables.build, f"{where} [build]")
@@ -380,9 +504,21 @@ def load_config(path: str | Path, *, out: str | Path | None = None) -> PipelineC
     _no_key(tables.train, "ks", f"{where} [train]", "set the cut-offs once, in [evaluate] ks")
     train = typed(TrainConfig, {**tables.train, "ks": evaluate.ks}, f"{where} [train]")
     models = _models(tables, where, dict(tables.train), evaluate, pretrain, building=data.source is not None)
+    tune = _tune(tables, where, models)
     labels = [m.label for m in models]
     for key, value in (("[evaluate] reference", evaluate.reference), ("[report] explain_model", report.explain_model)):
         if value is not None and value not in labels:
             raise ConfigError(f"{where} {key} = {value!r}: not a model label ({', '.join(labels)})")
-    return PipelineConfig(path=p.resolve(), text=text, out=out_path, data=data, build=build, pretrain=pretrain, train=train,
-                          models=models, evaluate=evaluate, report=report)
+    return PipelineConfig(
+        path=p.resolve(),
+        text=text,
+        out=out_path,
+        data=data,
+        build=build,
+        pretrain=pretrain,
+        train=train,
+        models=models,
+        evaluate=evaluate,
+        report=report,
+        tune=tune,
+    )

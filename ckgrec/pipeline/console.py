@@ -3,6 +3,7 @@
 Read from the files the stages wrote, so a rerun that kept every stage prints the same ending
 as the run that computed it.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ def examples(cfg: PipelineConfig) -> str:
         lines.append(f"user {u['user']}: top {len(u['recommendations'])} by {ex['label']}")
         for r in u["recommendations"]:
             name = r["name"] if isinstance(r.get("name"), str) else ""
-            lines.append(f"  {r['rank']}. {r['label']} {name}  score {r['score']:.3f}{'  (cold item)' if r.get('cold') else ''}")
+            lines.append(
+                f"  {r['rank']}. {r['label']} {name}  score {r['score']:.3f}{'  (cold item)' if r.get('cold') else ''}"
+            )
             for path in r.get("paths", []):
                 lines.append(f"       [{path['graph']}] {path['text']}")
     return "\n".join(lines)
@@ -49,4 +52,3 @@ def ending(cfg: PipelineConfig) -> str:
     if report.is_file():
         parts.append(f"report: {report}\n        {report.with_suffix('.md')}")
     return "\n\n".join(parts)
-

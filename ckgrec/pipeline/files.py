@@ -5,6 +5,7 @@ previous version or the new one, never a truncated file that a later stage or a 
 take for a finished one. The writer is the store's (:func:`ckgrec.schemas.store.atomic_write_bytes`), so the
 result gets the mode the user's umask gives any new file: a report is meant to be shared.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,14 @@ def _finite(x: Any) -> Any:
     return x
 
 
+finite_json = _finite  # public name, for the CLI's --json printers
+
+
 def write_json(path: str | Path, obj: Any) -> Path:
     p = Path(path)
-    atomic_write_bytes(p, (json.dumps(_finite(obj), indent=2, sort_keys=True, allow_nan=False, default=str) + "\n").encode("utf-8"))
+    atomic_write_bytes(
+        p, (json.dumps(_finite(obj), indent=2, sort_keys=True, allow_nan=False, default=str) + "\n").encode("utf-8")
+    )
     return p
 
 

@@ -4,6 +4,7 @@ Content hashes, not modification times: a fresh clone or a copied directory has 
 the same content, and must not retrain anything. Hashing the embedded dataset (2.4 MB) takes
 milliseconds; a source of a few GB takes seconds, small next to any build.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -6,6 +6,7 @@ samples the current resident set size (``/proc/self/statm``) every 20 ms while t
 and keeps the maximum; torch releases the GIL in its kernels, so sampling goes on during
 training. Where ``/proc`` is missing the process peak is reported instead (and says so).
 """
+
 from __future__ import annotations
 
 import os

@@ -10,11 +10,11 @@ Decision per step: skip when the recorded input hash equals the current one, the
 ``done`` and the outputs are intact; resume when a ``running`` or ``failed`` record carries the
 same resume key and the step finds its checkpoint; run from scratch otherwise.
 """
+
 from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -23,11 +23,11 @@ from ckgrec.pipeline.config import PipelineConfig
 from ckgrec.pipeline.fingerprints import digest
 from ckgrec.pipeline.resources import ResourceMonitor
 from ckgrec.pipeline.state import PipelineState, StageRecord, now
-from ckgrec.schemas.errors import ConfigError, StoreError
+from ckgrec.schemas.errors import ConfigError
 
 Log = Callable[[str], None]
 
-STAGES = ("build", "pretrain", "train", "evaluate", "compare", "examples", "report")
+STAGES = ("build", "pretrain", "tune", "train", "evaluate", "compare", "examples", "report")
 
 
 @dataclass
@@ -167,27 +167,11 @@ LOCK_FILE = ".pipeline.lock"
 
 @contextlib.contextmanager
 def exclusive(out: Path):
-    """Hold an exclusive lock on ``out`` for the whole run: two runs writing one directory would mix
-    their records. The kernel drops the lock when the process dies, so a killed run never leaves
-    a stale one behind."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX: no lock
-        yield
-        return
+    """Hold ``OUT``'s lock for the whole run: two runs writing one directory would mix their records.
+    The lock (:func:`ckgrec.schemas.locks.exclusive_lock`) holds the holder's pid; the kernel drops it
+    when the process dies, so a killed run leaves only a stale lock file that the next run takes over."""
+    from ckgrec.schemas.locks import exclusive_lock
+
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK_FILE, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "?"
-            raise StoreError(f"{out} is in use by another 'ckg run' (pid {holder}); wait for it to finish or choose another out") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    with exclusive_lock(out / LOCK_FILE, f"pipeline output {out}", command="another 'ckg run'"):
+        yield

@@ -5,6 +5,7 @@ moment leaves either the previous record or the new one, never half of one. A st
 ``running`` (with its input hash) before it starts: a rerun then knows that a checkpoint it
 finds belongs to this configuration and may be resumed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,7 +67,9 @@ class PipelineState:
             body = json.loads(p.read_text(encoding="utf-8"))
             records = {name: StageRecord(**rec) for name, rec in body.get("stages", {}).items()}
         except (json.JSONDecodeError, TypeError) as e:
-            raise StoreError(f"{p}: not a pipeline state file ({e}); remove it (every stage then reruns) or choose another out") from e
+            raise StoreError(
+                f"{p}: not a pipeline state file ({e}); remove it (every stage then reruns) or choose another out"
+            ) from e
         meta = {k: v for k, v in body.items() if k != "stages"}
         meta.setdefault("last_invocation", {})
         return cls(out, records, meta)
@@ -89,5 +92,9 @@ class PipelineState:
 
     def save(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        body = {**self.meta, "version": STATE_VERSION, "stages": {n: dataclasses.asdict(r) for n, r in self.records.items()}}
+        body = {
+            **self.meta,
+            "version": STATE_VERSION,
+            "stages": {n: dataclasses.asdict(r) for n, r in self.records.items()},
+        }
         atomic_write_bytes(self.path, (json.dumps(body, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8"))

@@ -5,12 +5,13 @@ line and loads that too), so a user edits a working file instead of assembling o
 README. Only the data source differs between datasets; everything else is a sensible start for
 a real experiment (three seeds, early stopping), not the demo's smoke settings.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-TEMPLATE = '''\
+TEMPLATE = """\
 # ckg run config -- written by `ckg init-config`{dataset_note}.
 # Run it with:  ckg run {config_name}
 # Every table below is optional except [data] and [[models]]. A misspelt key is an error that
@@ -54,6 +55,14 @@ valid_metric = "recall@20"
 # threads = 2
 # lr = 0.001                     # default: each model's paper value
 
+# Tune before the seeded runs ('ckg tune', on the validation split only): the same budget per model;
+# each run then uses its study's best values under the options and train settings written here.
+# [tune]
+# trials = 30                    # finished trials per model
+# timeout = 3600                 # seconds per model at most (default: no limit)
+# seed = 2020
+# models = ["bprmf", "lightgcn"] # labels to tune; default: every model with a search space left open
+
 # One [[models]] table per method; 'ckg models' lists every model and its options.
 # seeds: one run per seed; the comparison reports mean ± std over them.
 [[models]]
@@ -92,7 +101,7 @@ examples = 3                     # users shown with explained recommendations
 top_k = 3
 # explain_model = "dualkgat"     # label; default: the first model that is not a baseline
 # explain_users = ["u0001"]      # source user ids; default: the first `examples` users
-'''
+"""
 
 
 def config_text(dataset: str, config_path: Path) -> str:
@@ -107,4 +116,11 @@ def config_text(dataset: str, config_path: Path) -> str:
         here = config_path.resolve().parent
         source = os.path.relpath(path, here) if path.is_relative_to(here) else str(path)
         name = path.name
-    return TEMPLATE.format(dataset_note=f" for {name}", config_name=str(config_path), out=f"runs/{name}", source=source, format=fmt, title=f"ckgrec: {name}")
+    return TEMPLATE.format(
+        dataset_note=f" for {name}",
+        config_name=str(config_path),
+        out=f"runs/{name}",
+        source=source,
+        format=fmt,
+        title=f"ckgrec: {name}",
+    )

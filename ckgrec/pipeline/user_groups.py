@@ -9,6 +9,7 @@ at a cut point falling in the lower quartile -- and averaged per group. The cold
 need each user's held-out targets split by item, which per-user averages cannot give, so they
 appear only when the trainer wrote them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,5 +48,9 @@ def activity_groups(per_user: pd.DataFrame, degree: np.ndarray, cold: np.ndarray
             continue
         sub = per_user.loc[mask, metrics]
         d = degree[users[mask]]
-        out[name] = {**{m: float(sub[m].mean()) for m in metrics}, "n_users": int(mask.sum()), "degree": [int(d.min()), int(d.max())]}
+        out[name] = {
+            **{m: float(sub[m].mean()) for m in metrics},
+            "n_users": int(mask.sum()),
+            "degree": [int(d.min()), int(d.max())],
+        }
     return out

@@ -1,4 +1,5 @@
 """What a report section is made of; :mod:`.html` and :mod:`.markdown` render each kind."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -3,6 +3,7 @@
 Missing pieces (no pretraining, no examples, a stage that has not run) become ``None`` and the
 section that needs them says so, instead of the report failing as a whole.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,7 +65,12 @@ def collect(cfg: PipelineConfig, state: PipelineState) -> ReportData:
         if rd.is_complete:
             runs.append(RunData(m.label, m.name, seed, path, rd.read_scores(), rd.read_metrics()))
     return ReportData(
-        cfg=cfg, state=state, manifest=manifest, pretrain=pretrain,
-        compare=_json_or_none(cfg.out / "compare.json"), evaluation=_json_or_none(cfg.out / "evaluation.json"),
-        examples=_json_or_none(cfg.out / "examples.json"), runs=runs,
+        cfg=cfg,
+        state=state,
+        manifest=manifest,
+        pretrain=pretrain,
+        compare=_json_or_none(cfg.out / "compare.json"),
+        evaluation=_json_or_none(cfg.out / "evaluation.json"),
+        examples=_json_or_none(cfg.out / "examples.json"),
+        runs=runs,
     )

@@ -1,4 +1,5 @@
 """The HTML page: one file, inline style, plots as base64 PNG ``data:`` URLs, no script, no external asset."""
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,10 @@ def _block(b) -> str:
         return to_html(b)
     if isinstance(b, Figure):
         data = base64.b64encode(b.png).decode("ascii")
-        return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.alt)}">'
-                f"<figcaption>{html.escape(b.caption)}</figcaption></figure>")
+        return (
+            f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.alt)}">'
+            f"<figcaption>{html.escape(b.caption)}</figcaption></figure>"
+        )
     if isinstance(b, Code):
         return f"<pre>{html.escape(b.text)}</pre>"
     if isinstance(b, Text):
@@ -42,8 +45,12 @@ def _block(b) -> str:
 def render(sections: list[Section], generated: str) -> str:
     head, rest = sections[0], sections[1:]
     nav = " ".join(f'<a href="#{s.id}">{html.escape(s.title)}</a>' for s in rest)
-    body = [f"<h1>{html.escape(head.title)}</h1>", f'<p class="meta">ckgrec report, generated {html.escape(generated)}</p>',
-            f"<nav>{nav}</nav>", *(_block(b) for b in head.blocks)]
+    body = [
+        f"<h1>{html.escape(head.title)}</h1>",
+        f'<p class="meta">ckgrec report, generated {html.escape(generated)}</p>',
+        f"<nav>{nav}</nav>",
+        *(_block(b) for b in head.blocks),
+    ]
     for s in rest:
         body.append(f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>')
         body += [_block(b) for b in s.blocks]

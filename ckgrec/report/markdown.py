@@ -1,4 +1,5 @@
 """The Markdown twin of the page: the same sections and tables; plots as PNG files beside it."""
+
 from __future__ import annotations
 
 from ckgrec.report.blocks import Code, Figure, Section, Text

@@ -4,12 +4,24 @@ Each model keeps one colour across every plot of the page, in the order of the c
 ``[[models]]``, so a line in the training curves and a bar in the group plot are recognisably the
 same model. Values over seeds are means; error bars are the sample standard deviation.
 """
+
 from __future__ import annotations
 
 import io
 import math
 
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+_PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 def colours(labels: list[str]) -> dict[str, str]:
@@ -41,7 +53,9 @@ def _style(ax, title: str, xlabel: str, ylabel: str) -> None:
         ax.spines[side].set_visible(False)
 
 
-def training_curves(curves: dict[str, dict[str, list[tuple[int, float]]]], metric: str, colour: dict[str, str]) -> bytes:
+def training_curves(
+    curves: dict[str, dict[str, list[tuple[int, float]]]], metric: str, colour: dict[str, str]
+) -> bytes:
     """Two panels: training loss and validation ``metric`` per epoch, one line per model.
 
     :param curves: label -> {"loss": [(epoch, value)], "valid": [(epoch, value)]}, seeds averaged
@@ -53,7 +67,15 @@ def training_curves(curves: dict[str, dict[str, list[tuple[int, float]]]], metri
             pts = c.get(key, [])
             if pts:
                 xs, ys = zip(*pts)
-                ax.plot(xs, ys, marker="o" if len(xs) <= 15 else None, markersize=3, linewidth=1.6, color=colour[label], label=label)
+                ax.plot(
+                    xs,
+                    ys,
+                    marker="o" if len(xs) <= 15 else None,
+                    markersize=3,
+                    linewidth=1.6,
+                    color=colour[label],
+                    label=label,
+                )
     from matplotlib.ticker import MaxNLocator
 
     _style(ax_loss, "training loss (as each model defines it)", "epoch", "loss")
@@ -64,7 +86,12 @@ def training_curves(curves: dict[str, dict[str, list[tuple[int, float]]]], metri
     return _png(fig)
 
 
-def metric_by_k(values: dict[str, dict[str, dict[int, tuple[float, float]]]], families: list[str], ks: list[int], colour: dict[str, str]) -> bytes:
+def metric_by_k(
+    values: dict[str, dict[str, dict[int, tuple[float, float]]]],
+    families: list[str],
+    ks: list[int],
+    colour: dict[str, str],
+) -> bytes:
     """One panel per metric family (recall, ndcg, ...): test value at each K, one line per model.
 
     :param values: label -> family -> K -> (mean, std over seeds)
@@ -80,7 +107,17 @@ def metric_by_k(values: dict[str, dict[str, dict[int, tuple[float, float]]]], fa
             xs = [k for k, _ in pts]
             ys = [v[0] for _, v in pts]
             err = [0.0 if math.isnan(v[1]) else v[1] for _, v in pts]
-            ax.errorbar(xs, ys, yerr=err, marker="o", markersize=3.5, linewidth=1.5, capsize=2.5, color=colour[label], label=label)
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=err,
+                marker="o",
+                markersize=3.5,
+                linewidth=1.5,
+                capsize=2.5,
+                color=colour[label],
+                label=label,
+            )
         ax.set_xticks(ks)
         _style(ax, f"{fam}@K (test)", "K", fam)
     handles, names = axes[0].get_legend_handles_labels()
@@ -88,7 +125,9 @@ def metric_by_k(values: dict[str, dict[str, dict[int, tuple[float, float]]]], fa
     return _png(fig)
 
 
-def group_bars(values: dict[str, dict[str, float | None]], groups: list[str], metric: str, colour: dict[str, str]) -> bytes:
+def group_bars(
+    values: dict[str, dict[str, float | None]], groups: list[str], metric: str, colour: dict[str, str]
+) -> bytes:
     """Grouped bars: ``metric`` per user group (x) and model (bar); None (n/a) leaves a gap marked n/a.
 
     :param values: label -> group -> mean over seeds, or None

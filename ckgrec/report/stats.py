@@ -1,4 +1,5 @@
 """Mean and sample standard deviation over seeds, as model.compare computes them (std of one seed: NaN)."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """One table model, two renderings, so the HTML page and the Markdown file never disagree."""
+
 from __future__ import annotations
 
 import html
@@ -75,7 +76,11 @@ def to_html(t: Table) -> str:
     if t.caption:
         out.append(f"<caption>{esc(t.caption)}</caption>")
     num = ' class="num"'
-    out.append("<thead><tr>" + "".join(f"<th{num if i >= t.numeric_from else ''}>{esc(c)}</th>" for i, c in enumerate(t.columns)) + "</tr></thead>")
+    out.append(
+        "<thead><tr>"
+        + "".join(f"<th{num if i >= t.numeric_from else ''}>{esc(c)}</th>" for i, c in enumerate(t.columns))
+        + "</tr></thead>"
+    )
     out.append("<tbody>")
     out += ["<tr>" + "".join(td(c, i) for i, c in enumerate(row)) + "</tr>" for row in t.rows]
     out.append("</tbody></table>")

@@ -1,4 +1,5 @@
 """Write ``OUT/report/report.html`` and ``report.md`` (+ ``figures/*.png``), each file atomically."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ An adapter module provides ``NAME`` (its ``--format`` value), ``DESCRIPTION`` (o
 ``ckg datasets``), ``FILES`` (what it expects), ``detect(path) -> bool`` and
 ``read(path) -> RawDataset``. Detection order matters: the most specific layouts first.
 """
+
 from __future__ import annotations
 
 from importlib import import_module

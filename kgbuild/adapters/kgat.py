@@ -13,11 +13,13 @@ validation is drawn from each user's training pairs (see ``kgbuild.split.assign_
 rows. ``test.txt`` is optional. Ids keep their spelling; KGAT's relation ids are kept as they
 are (KGAT adds inverse relations at training time; the builder does its own).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
+
 from ckgrec.kgbuild.raw import RawDataset
 from ckgrec.kgbuild.tabular import require_file
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
@@ -72,8 +74,15 @@ def read(path: str | Path) -> RawDataset:
     linked = pd.unique(inter["item_id"])
     links = pd.DataFrame({"item_id": linked, "entity_id": linked})
     sources["links"] = f"{sources['interactions']} (item k = KG entity k)"
-    return RawDataset(name=root.name, interactions=inter, kg_triples=kg, kg_links=links, sources=sources,
-                      split_column="source_split", split_origin=f"KGAT {sources['interactions']}")
+    return RawDataset(
+        name=root.name,
+        interactions=inter,
+        kg_triples=kg,
+        kg_links=links,
+        sources=sources,
+        split_column="source_split",
+        split_origin=f"KGAT {sources['interactions']}",
+    )
 
 
 def _read_kg(path: Path, problems: list[Problem]) -> pd.DataFrame:
@@ -81,13 +90,24 @@ def _read_kg(path: Path, problems: list[Problem]) -> pd.DataFrame:
     re-scanned line by line so that every problem is reported with its line number."""
     columns = ["head", "relation", "tail"]
     try:
-        kg = pd.read_csv(path, sep=r"\s+", header=None, names=columns, dtype=str, keep_default_na=False,
-                         na_values=[], encoding="ascii", engine="c")
+        kg = pd.read_csv(
+            path,
+            sep=r"\s+",
+            header=None,
+            names=columns,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            encoding="ascii",
+            engine="c",
+        )
         if len(kg) and all(kg[c].str.fullmatch(r"[0-9]+").all() for c in columns):
             return kg
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
         pass
-    kg = pd.DataFrame([fields for _, fields in _int_lines(path, problems, min_fields=3, max_fields=3)], columns=columns, dtype=str)
+    kg = pd.DataFrame(
+        [fields for _, fields in _int_lines(path, problems, min_fields=3, max_fields=3)], columns=columns, dtype=str
+    )
     if len(kg) == 0 and not problems:
         problems.append(Problem(str(path), None, None, "file is empty", "expected lines 'head relation tail'"))
     return kg
@@ -105,15 +125,30 @@ def _int_lines(path: Path, problems: list[Problem], *, min_fields: int, max_fiel
                 continue
             if len(fields) < min_fields or (max_fields is not None and len(fields) > max_fields):
                 want = f"{min_fields}" if min_fields == max_fields else f"at least {min_fields}"
-                problems.append(Problem(str(path), no, None, f"expected {want} space-separated integers", f"got {len(fields)}: '{_text(raw)}'"))
+                problems.append(
+                    Problem(
+                        str(path),
+                        no,
+                        None,
+                        f"expected {want} space-separated integers",
+                        f"got {len(fields)}: '{_text(raw)}'",
+                    )
+                )
             else:
                 bad = next((k for k, tok in enumerate(fields) if not tok.isdigit()), None)
                 if bad is None:
                     if len(problems) == start:
                         yield no, [t.decode("ascii") for t in fields]
                 else:
-                    problems.append(Problem(str(path), no, _column(bad, max_fields), "must be a non-negative integer",
-                                            f"got '{_text(fields[bad])}'"))
+                    problems.append(
+                        Problem(
+                            str(path),
+                            no,
+                            _column(bad, max_fields),
+                            "must be a non-negative integer",
+                            f"got '{_text(fields[bad])}'",
+                        )
+                    )
             if len(problems) - start >= MAX_PROBLEMS:
                 break
 

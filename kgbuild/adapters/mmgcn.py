@@ -17,6 +17,7 @@ Items: every row of the feature matrices, including items nobody interacted with
 original MMGCN training files number items after users (item ``k`` stored as
 ``n_users + k``); this layout is not guessed: an item beyond the matrices' rows is an error.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.kgbuild import torch_free_pt
 from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
@@ -56,7 +58,15 @@ def read(path: str | Path, *, only_interacted_items: bool = False) -> RawDataset
     dicts = sorted(root.glob("user_item_dict*.npy"))
     if len(dicts) != 1:
         raise InputValidationError(
-            [Problem(str(root), None, None, "expected exactly one user_item_dict*.npy", f"found {len(dicts)}: {', '.join(p.name for p in dicts)}")]
+            [
+                Problem(
+                    str(root),
+                    None,
+                    None,
+                    "expected exactly one user_item_dict*.npy",
+                    f"found {len(dicts)}: {', '.join(p.name for p in dicts)}",
+                )
+            ]
         )
     inter_path = dicts[0]
     inter = _read_user_item_dict(inter_path)
@@ -68,22 +78,47 @@ def read(path: str | Path, *, only_interacted_items: bool = False) -> RawDataset
         files = sorted(p for p in root.glob(f"{prefix}_feat*") if p.suffix in FEATURE_SUFFIXES)
         if len(files) > 1:
             raise InputValidationError(
-                [Problem(str(root), None, None, f"more than one {modality} feature file ({prefix}_feat*)", ", ".join(p.name for p in files))]
+                [
+                    Problem(
+                        str(root),
+                        None,
+                        None,
+                        f"more than one {modality} feature file ({prefix}_feat*)",
+                        ", ".join(p.name for p in files),
+                    )
+                ]
             )
         if not files:
             continue
         array = _load(files[0])
         if prefix == "t" and _is_word_pairs(array):
             if array.size and int(array.min()) < 0:
-                raise InputValidationError([Problem(str(files[0]), None, None, "item and word ids must be non-negative",
-                                                    f"smallest is {int(array.min())}")])
+                raise InputValidationError(
+                    [
+                        Problem(
+                            str(files[0]),
+                            None,
+                            None,
+                            "item and word ids must be non-negative",
+                            f"smallest is {int(array.min())}",
+                        )
+                    ]
+                )
             words = (files[0], array)
         elif array.ndim == 2 and np.issubdtype(array.dtype, np.floating):
             matrices[modality] = (files[0], array)
         else:
             raise InputValidationError(
-                [Problem(str(files[0]), None, None, "feature file must hold a float matrix [n_items, d]",
-                         f"got {array.dtype} of shape {array.shape}" + ("; a text file may also be int [2, n] (item, word) pairs" if prefix == "t" else ""))]
+                [
+                    Problem(
+                        str(files[0]),
+                        None,
+                        None,
+                        "feature file must hold a float matrix [n_items, d]",
+                        f"got {array.dtype} of shape {array.shape}"
+                        + ("; a text file may also be int [2, n] (item, word) pairs" if prefix == "t" else ""),
+                    )
+                ]
             )
 
     n_items = _item_count(matrices, words)
@@ -95,7 +130,9 @@ def read(path: str | Path, *, only_interacted_items: bool = False) -> RawDataset
         keep = np.flatnonzero(np.isin(np.arange(n_items), inter["item_id"].astype(np.int64).unique()))
     item_ids = np.array([str(k) for k in keep], dtype=object)
     for modality, (p, matrix) in matrices.items():
-        ds.features[modality] = FeatureMatrix(item_ids=item_ids, matrix=matrix[keep] if only_interacted_items else matrix, source=str(p))
+        ds.features[modality] = FeatureMatrix(
+            item_ids=item_ids, matrix=matrix[keep] if only_interacted_items else matrix, source=str(p)
+        )
     items = pd.DataFrame({"item_id": pd.Series(item_ids, dtype=str)})
     if words is not None:
         items[WORD_COLUMN] = _joined_words(words[1], n_items)[keep]
@@ -125,12 +162,16 @@ def _read_user_item_dict(path: Path) -> pd.DataFrame:
         try:
             seq = list(listed)
         except TypeError:
-            problems.append(Problem(f, pos, "items", f"user {u}: items must be a list of integers", f"got {type(listed).__name__}"))
+            problems.append(
+                Problem(f, pos, "items", f"user {u}: items must be a list of integers", f"got {type(listed).__name__}")
+            )
             continue
         for item in seq:
             i = _as_int(item)
             if i is None or i < 0:
-                problems.append(Problem(f, pos, "items", f"user {u}: item ids must be non-negative integers", f"got {item!r:.40}"))
+                problems.append(
+                    Problem(f, pos, "items", f"user {u}: item ids must be non-negative integers", f"got {item!r:.40}")
+                )
                 break
             users.append(str(u))
             items.append(str(i))
@@ -151,7 +192,7 @@ class _DictUnpickler(pickle.Unpickler):
         if (module, name) not in _PICKLE_GLOBALS:
             raise pickle.UnpicklingError(f"'{module}.{name}' is not allowed in a user -> items dict")
         if module.startswith("numpy.core"):  # written by numpy 1.x; numpy 2 renamed the package
-            renamed = "numpy._core" + module[len("numpy.core"):]
+            renamed = "numpy._core" + module[len("numpy.core") :]
             try:
                 importlib.import_module(renamed)
                 module = renamed
@@ -162,9 +203,16 @@ class _DictUnpickler(pickle.Unpickler):
 
 _NUMPY_INTERNALS = [f"numpy.{core}.{mod}" for core in ("core", "_core") for mod in ("multiarray", "_multiarray_umath")]
 _PICKLE_GLOBALS = {
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
-    ("collections", "OrderedDict"), ("collections", "defaultdict"),
-    ("builtins", "list"), ("builtins", "set"), ("builtins", "tuple"), ("builtins", "int"), ("builtins", "dict"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
+    ("collections", "OrderedDict"),
+    ("collections", "defaultdict"),
+    ("builtins", "list"),
+    ("builtins", "set"),
+    ("builtins", "tuple"),
+    ("builtins", "int"),
+    ("builtins", "dict"),
     *((m, n) for m in _NUMPY_INTERNALS for n in ("_reconstruct", "scalar")),
 }
 
@@ -180,11 +228,13 @@ def _load_pickled_npy(path: Path):
                 _, _, dtype = np.lib.format.read_array_header_2_0(fh)
             else:
                 raise ValueError(f".npy format version {version} is not supported")
-            if dtype != object:
+            if dtype != np.dtype(object):
                 return np.load(path, allow_pickle=False)
             return _DictUnpickler(fh, encoding="latin1").load()
     except (ValueError, OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError, ImportError) as e:
-        raise InputValidationError([Problem(f, None, None, "not a readable pickled .npy dict", f"{type(e).__name__}: {e}")]) from e
+        raise InputValidationError(
+            [Problem(f, None, None, "not a readable pickled .npy dict", f"{type(e).__name__}: {e}")]
+        ) from e
 
 
 def _as_int(x) -> int | None:
@@ -219,14 +269,23 @@ def _item_count(matrices: dict[str, tuple[Path, np.ndarray]], words) -> int | No
     counts = {str(p): m.shape[0] for p, m in matrices.values()}
     if len(set(counts.values())) > 1:
         raise InputValidationError(
-            [Problem(p, None, None, "feature files disagree on the number of items (rows)", f"{n} rows")
-             for p, n in counts.items()]
+            [
+                Problem(p, None, None, "feature files disagree on the number of items (rows)", f"{n} rows")
+                for p, n in counts.items()
+            ]
         )
     if counts:
         n = next(iter(counts.values()))
         if words is not None and len(words[1][0]) and int(words[1][0].max()) >= n:
             raise InputValidationError(
-                [Problem(str(words[0]), None, "item", f"item {int(words[1][0].max())} has words but the feature matrices have {n} rows")]
+                [
+                    Problem(
+                        str(words[0]),
+                        None,
+                        "item",
+                        f"item {int(words[1][0].max())} has words but the feature matrices have {n} rows",
+                    )
+                ]
             )
         return n
     if words is not None:
@@ -241,10 +300,16 @@ def _check_items_in_range(inter: pd.DataFrame, n_items: int, inter_path: Path, m
         first = int(np.flatnonzero(out)[0])
         holder = next(iter(matrices.values()))[0] if matrices else words[0]
         raise InputValidationError(
-            [Problem(str(inter_path), None, "items",
-                     f"{int(out.sum())} interactions name items beyond the feature rows 0..{n_items - 1} of {holder.name}",
-                     f"first: user {inter['user_id'].iat[first]}, item {ids[first]}; if items are numbered after users "
-                     "(MMGCN's training files), subtract the number of users first")]
+            [
+                Problem(
+                    str(inter_path),
+                    None,
+                    "items",
+                    f"{int(out.sum())} interactions name items beyond the feature rows 0..{n_items - 1} of {holder.name}",
+                    f"first: user {inter['user_id'].iat[first]}, item {ids[first]}; if items are numbered after users "
+                    "(MMGCN's training files), subtract the number of users first",
+                )
+            ]
         )
 
 

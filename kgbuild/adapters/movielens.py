@@ -11,12 +11,14 @@ is ignored; items get ``name`` (the title), ``year`` (from the release date, emp
 date is) and ``genre`` (the flagged genres of ``u.genre``, joined by ``|``). The video release
 date and the IMDb URL are not read.
 """
+
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
 import pandas as pd
+
 from ckgrec.kgbuild.raw import RawDataset
 from ckgrec.kgbuild.tabular import require_file
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
@@ -32,8 +34,25 @@ FILES = (
 GENRE_SEPARATOR = "|"
 # u.genre of the original distribution, used when a copy lacks the file.
 ML100K_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 MAX_PROBLEMS = 50
 _DATE = re.compile(r"^\d{1,2}-[A-Za-z]{3}-(\d{4})$")
@@ -68,7 +87,8 @@ def _read_genres(path: Path) -> list[str]:
     table = read_headerless(path, "|", ["genre", "index"])
     problems = [
         Problem(str(path), pos + 1, "index", f"expected genre index {pos} (genres listed in flag order)", f"got '{v}'")
-        for pos, v in enumerate(table["index"]) if v.strip() != str(pos)
+        for pos, v in enumerate(table["index"])
+        if v.strip() != str(pos)
     ]
     if problems:
         raise InputValidationError(problems[:MAX_PROBLEMS])
@@ -84,13 +104,19 @@ def _read_items(path: Path, genres: list[str]) -> pd.DataFrame:
         date = date.strip()
         m = _DATE.match(date)
         if date and m is None:
-            problems.append(Problem(str(path), pos + 1, "release date", "expected a date like 01-Jan-1995 or nothing", f"got '{date}'"))
+            problems.append(
+                Problem(
+                    str(path), pos + 1, "release date", "expected a date like 01-Jan-1995 or nothing", f"got '{date}'"
+                )
+            )
         years.append(m.group(1) if m else "")
     flags = raw[[f"genre:{g}" for g in genres]].apply(lambda s: s.str.strip())
     for g in genres:
         col = flags[f"genre:{g}"]
         for pos in col.index[~col.isin(["0", "1"])][:MAX_PROBLEMS]:
-            problems.append(Problem(str(path), int(pos) + 1, f"genre flag '{g}'", "must be 0 or 1", f"got '{col.iat[pos]}'"))
+            problems.append(
+                Problem(str(path), int(pos) + 1, f"genre flag '{g}'", "must be 0 or 1", f"got '{col.iat[pos]}'")
+            )
     if problems:
         raise InputValidationError(problems[:MAX_PROBLEMS])
     genre = [GENRE_SEPARATOR.join(g for g, f in zip(genres, row) if f == "1") for row in flags.itertuples(index=False)]
@@ -115,14 +141,23 @@ def read_headerless(path: Path, sep: str, names: list[str], encodings: tuple[str
     if text is None:
         row = data.count(b"\n", 0, error.start) + 1
         raise InputValidationError(
-            [Problem(str(path), row, None, f"not valid {failed} text",
-                     f"byte 0x{data[error.start]:02x}; re-save the file as {failed}")]
+            [
+                Problem(
+                    str(path),
+                    row,
+                    None,
+                    f"not valid {failed} text",
+                    f"byte 0x{data[error.start]:02x}; re-save the file as {failed}",
+                )
+            ]
         ) from error
     lines = text.split("\n")
     while lines and lines[-1].strip() == "":
         lines.pop()
     if not lines:
-        raise InputValidationError([Problem(str(path), None, None, "file is empty", f"expected lines of {', '.join(names)}")])
+        raise InputValidationError(
+            [Problem(str(path), None, None, "file is empty", f"expected lines of {', '.join(names)}")]
+        )
     problems: list[Problem] = []
     rows = []
     for no, line in enumerate(lines, start=1):

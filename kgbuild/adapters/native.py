@@ -1,9 +1,11 @@
 """ckgrec's own input layout: plain CSV/Parquet files in one directory."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
+
 from ckgrec.kgbuild.features import read_feature
 from ckgrec.kgbuild.raw import RawDataset
 from ckgrec.kgbuild.tabular import find_table, read_table, sep_for
@@ -48,7 +50,9 @@ def read(path: str | Path) -> RawDataset:
         ds.item_name_column = next((c for c in NAME_COLUMNS if c in ds.items.columns), None)
         ds.multi_valued = {c: MULTI_VALUE_SEPARATOR for c in ds.items.columns if _has_separator(ds.items[c])}
     if ds.users is not None:
-        ds.multi_valued.update({c: MULTI_VALUE_SEPARATOR for c in ds.users.columns if c != "user_id" and _has_separator(ds.users[c])})
+        ds.multi_valued.update(
+            {c: MULTI_VALUE_SEPARATOR for c in ds.users.columns if c != "user_id" and _has_separator(ds.users[c])}
+        )
     feat_dir = root / "features"
     if feat_dir.is_dir():
         for f in sorted(feat_dir.iterdir()):

@@ -19,6 +19,7 @@ RecBole defines no quoting, so none is applied: a ``"`` is part of the value (pa
 CSV quoting would silently merge the lines between two quotes). Rows are reported 1-based with
 the header excluded; a line with the wrong number of tabs is an error, not a short row.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.kgbuild.raw import FeatureMatrix, RawDataset
 from ckgrec.kgbuild.tabular import require_file
 from ckgrec.schemas.errors import InputNotFoundError, InputValidationError, Problem
@@ -63,8 +65,15 @@ def read(path: str | Path) -> RawDataset:
         found = sorted(root.glob("*.inter"))
         if len(found) != 1:
             raise InputValidationError(
-                [Problem(str(root), None, None, "expected exactly one <name>.inter file",
-                         f"found {len(found)}: {', '.join(p.name for p in found) or 'none'}; pass the .inter file itself")]
+                [
+                    Problem(
+                        str(root),
+                        None,
+                        None,
+                        "expected exactly one <name>.inter file",
+                        f"found {len(found)}: {', '.join(p.name for p in found) or 'none'}; pass the .inter file itself",
+                    )
+                ]
             )
         inter_path = found[0]
     stem = inter_path.stem
@@ -118,33 +127,59 @@ def read_atomic(path: Path, required: tuple[str, ...] = ()) -> tuple[pd.DataFram
     except UnicodeDecodeError as e:
         row = data.count(b"\n", 0, e.start)  # the header is line 0, so this is the 1-based data row
         raise InputValidationError(
-            [Problem(f, row or None, None, "not valid utf-8 text",
-                     f"byte 0x{data[e.start]:02x}; RecBole atomic files are UTF-8, re-save the file as UTF-8")]
+            [
+                Problem(
+                    f,
+                    row or None,
+                    None,
+                    "not valid utf-8 text",
+                    f"byte 0x{data[e.start]:02x}; RecBole atomic files are UTF-8, re-save the file as UTF-8",
+                )
+            ]
         ) from e
     n_rows = _check_field_counts(data, f)
     try:
-        df = pd.read_csv(io.BytesIO(data), sep="\t", dtype=str, quoting=csv.QUOTE_NONE, keep_default_na=False,
-                         na_values=[], skip_blank_lines=False, encoding="utf-8", engine="c")
+        df = pd.read_csv(
+            io.BytesIO(data),
+            sep="\t",
+            dtype=str,
+            quoting=csv.QUOTE_NONE,
+            keep_default_na=False,
+            na_values=[],
+            skip_blank_lines=False,
+            encoding="utf-8",
+            engine="c",
+        )
     except pd.errors.EmptyDataError as e:
-        raise InputValidationError([Problem(f, None, None, "file is empty", "expected a 'field:type' header and data")]) from e
+        raise InputValidationError(
+            [Problem(f, None, None, "file is empty", "expected a 'field:type' header and data")]
+        ) from e
     except pd.errors.ParserError as e:
         raise InputValidationError([Problem(f, None, None, "malformed tab-separated file", str(e))]) from e
     df = df.iloc[:n_rows].reset_index(drop=True)  # trailing blank lines are not rows
     problems: list[Problem] = []
     types: dict[str, str] = {}
     columns = []
-    header_cells = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r").split("\t")  # as written: pandas renames repeats
+    header_cells = (
+        data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r").split("\t")
+    )  # as written: pandas renames repeats
     for cell in header_cells:
         name, _, kind = str(cell).strip().partition(":")
         if kind not in FIELD_TYPES:
-            problems.append(Problem(f, None, str(cell), "header cell must be 'name:type'", f"type one of {', '.join(FIELD_TYPES)}"))
+            problems.append(
+                Problem(f, None, str(cell), "header cell must be 'name:type'", f"type one of {', '.join(FIELD_TYPES)}")
+            )
         if name in types:
-            problems.append(Problem(f, None, name, "duplicate column name in the header", "rename or remove all but one"))
+            problems.append(
+                Problem(f, None, name, "duplicate column name in the header", "rename or remove all but one")
+            )
         types[name] = kind
         columns.append(name)
     for name in required:
         if name not in types:
-            problems.append(Problem(f, None, name, "required column is missing", f"header: {', '.join(map(str, df.columns))}"))
+            problems.append(
+                Problem(f, None, name, "required column is missing", f"header: {', '.join(map(str, df.columns))}")
+            )
     if problems:
         raise InputValidationError(problems)
     df.columns = columns
@@ -173,9 +208,19 @@ def _check_field_counts(data: bytes, f: str) -> int:
         if lengths[line] == 0:
             problems.append(Problem(f, int(line), None, "empty line", "remove it"))
         else:
-            problems.append(Problem(f, int(line), None, f"expected {counts[0] + 1} tab-separated fields as in the header", f"got {counts[line] + 1}"))
+            problems.append(
+                Problem(
+                    f,
+                    int(line),
+                    None,
+                    f"expected {counts[0] + 1} tab-separated fields as in the header",
+                    f"got {counts[line] + 1}",
+                )
+            )
     if len(bad) > MAX_PROBLEMS:
-        problems.append(Problem(f, None, None, "wrong number of fields", f"{len(bad) - MAX_PROBLEMS} more lines like this"))
+        problems.append(
+            Problem(f, None, None, "wrong number of fields", f"{len(bad) - MAX_PROBLEMS} more lines like this")
+        )
     if problems:
         raise InputValidationError(problems)
     return last
@@ -185,8 +230,10 @@ def _vectors(items: pd.DataFrame, col: str, f: str) -> FeatureMatrix:
     parts = items[col].str.split(expand=False)
     lengths = parts.map(len).to_numpy()
     expected = int(np.bincount(lengths).argmax())
-    problems = [Problem(f, int(pos) + 1, col, f"float_seq vector of length {expected} expected", f"got {lengths[pos]} values")
-                for pos in np.flatnonzero(lengths != expected)[:MAX_PROBLEMS]]
+    problems = [
+        Problem(f, int(pos) + 1, col, f"float_seq vector of length {expected} expected", f"got {lengths[pos]} values")
+        for pos in np.flatnonzero(lengths != expected)[:MAX_PROBLEMS]
+    ]
     if problems:
         raise InputValidationError(problems)
     try:

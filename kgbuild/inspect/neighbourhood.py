@@ -7,6 +7,7 @@ relation and label and cut at ``max_children`` per node with a count of the rest
 stops growing at ``max_nodes``. ``write_graphml`` hands the same subgraph (every edge between
 the visited nodes) to Gephi or Cytoscape.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -15,12 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from ckgrec.kgbuild.inspect.summary import GraphData
 from ckgrec.schemas.errors import ConfigError
 from ckgrec.schemas.store import Store
 from ckgrec.schemas.tables import GRAPHS
 
-GRAPH_ALIASES = {"user_side": "user_side", "gu": "user_side", "user-side": "user_side", "item_side": "item_side", "gi": "item_side", "item-side": "item_side"}
+GRAPH_ALIASES = {
+    "user_side": "user_side",
+    "gu": "user_side",
+    "user-side": "user_side",
+    "item_side": "item_side",
+    "gi": "item_side",
+    "item-side": "item_side",
+}
 
 
 @dataclass
@@ -60,7 +69,11 @@ def find_entity(gd: GraphData, label: str) -> int:
         return int(hit[0])
     pool = labels[labels.str[:3] == label[:3]].head(20_000).tolist() or labels.head(20_000).tolist()
     close = difflib.get_close_matches(label, pool, n=3)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else " (labels look like 'user:u1', 'item:i7', 'gender=F', 'visual:c3')"
+    hint = (
+        f"; did you mean {', '.join(repr(c) for c in close)}?"
+        if close
+        else " (labels look like 'user:u1', 'item:i7', 'gender=F', 'visual:c3')"
+    )
     raise ConfigError(f"no entity labelled {label!r} in {gd.graph}{hint}")
 
 
@@ -119,7 +132,9 @@ def neighbourhood(
         nxt = []
         for v in frontier:
             out, inc = incident(v)
-            cand = [(rel_name[int(r[e])], "→", int(t[e]), int(e)) for e in out] + [(rel_name[int(r[e])], "←", int(h[e]), int(e)) for e in inc]
+            cand = [(rel_name[int(r[e])], "→", int(t[e]), int(e)) for e in out] + [
+                (rel_name[int(r[e])], "←", int(h[e]), int(e)) for e in inc
+            ]
             cand.sort(key=lambda x: (x[0], x[1], labels_arr[x[2]]))
             for name, arrow, u, e in cand:
                 if u in depth:
@@ -138,13 +153,15 @@ def neighbourhood(
     kinds = dict(zip(nodes, ent["kind"].to_numpy(dtype=object)[nodes]))
     names = _names(s, {n: labels_arr[n] for n in nodes})
     edges = [(int(h[e]), rel_name[int(r[e])], int(t[e]), float(c[e])) for e in sorted(edge_ids)]
-    return Neighbourhood(g, root, {n: labels_arr[n] for n in nodes}, kinds, names, depth, dict(children), edges, truncated)
+    return Neighbourhood(
+        g, root, {n: labels_arr[n] for n in nodes}, kinds, names, depth, dict(children), edges, truncated
+    )
 
 
 def _names(store: Store, labels: dict[int, str]) -> dict[int, str]:
     out = {}
     for table, prefix in (("items", "item:"), ("users", "user:")):
-        want = {lab[len(prefix):]: n for n, lab in labels.items() if lab.startswith(prefix)}
+        want = {lab[len(prefix) :]: n for n, lab in labels.items() if lab.startswith(prefix)}
         if not want:
             continue
         t = store.table(table, columns=["label", "name"])
@@ -163,7 +180,9 @@ def format_tree(nb: Neighbourhood, max_children: int = 10) -> str:
     """The neighbourhood as an indented tree (box-drawing characters)."""
     title = {"user_side": "G_u (user side)", "item_side": "G_i (item side)"}[nb.graph]
     radius = max(nb.depth.values())
-    lines = [f"{_node_text(nb, nb.root)}   in {title}: {len(nb.labels) - 1} nodes within {radius} hop{'s' if radius != 1 else ''}"]
+    lines = [
+        f"{_node_text(nb, nb.root)}   in {title}: {len(nb.labels) - 1} nodes within {radius} hop{'s' if radius != 1 else ''}"
+    ]
 
     def walk(v: int, prefix: str) -> None:
         kids = nb.children.get(v, [])

@@ -5,23 +5,32 @@ display needed). Files written: ``degree_user_side.png``, ``degree_item_side.png
 nodes of each kind have each degree, log-log) and ``relations.png`` (triples per relation, one
 panel per graph, log scale).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+
 from ckgrec.kgbuild.inspect.summary import GRAPH_TITLE, GraphData
 from ckgrec.kgbuild.rdf.errors import require
 from ckgrec.schemas.store import Store
 from ckgrec.schemas.tables import ENTITY_KINDS, GRAPHS
 
 KIND_COLOURS = {
-    "user": "#1f77b4", "item": "#d62728", "user_attribute": "#2ca02c",
-    "item_attribute": "#9467bd", "modality_concept": "#ff7f0e", "external_entity": "#7f7f7f",
+    "user": "#1f77b4",
+    "item": "#d62728",
+    "user_attribute": "#2ca02c",
+    "item_attribute": "#9467bd",
+    "modality_concept": "#ff7f0e",
+    "external_entity": "#7f7f7f",
 }
 FAMILY_COLOURS = {
-    "interaction": "#d62728", "user_attribute": "#2ca02c", "item_attribute": "#9467bd",
-    "modality_concept": "#ff7f0e", "external": "#7f7f7f",
+    "interaction": "#d62728",
+    "user_attribute": "#2ca02c",
+    "item_attribute": "#9467bd",
+    "modality_concept": "#ff7f0e",
+    "external": "#7f7f7f",
 }
 
 
@@ -49,11 +58,23 @@ def write_plots(path: str | Path, out_dir: str | Path, *, max_relations: int = 3
             if len(d) == 0:
                 continue
             values, counts = np.unique(d, return_counts=True)
-            ax.loglog(values, counts, "o", ms=4, alpha=0.75, color=KIND_COLOURS[k], label=f"{k} (n={len(d):,}, mean {d.mean():.1f})")
+            ax.loglog(
+                values,
+                counts,
+                "o",
+                ms=4,
+                alpha=0.75,
+                color=KIND_COLOURS[k],
+                label=f"{k} (n={len(d):,}, mean {d.mean():.1f})",
+            )
         isolated = int((deg == 0).sum())
         ax.set_xlabel("degree (forward triples touching the node)")
         ax.set_ylabel("number of nodes")
-        ax.set_title(f"Degree distribution, {GRAPH_TITLE[g]}" + (f" — {isolated:,} isolated nodes not shown" if isolated else ""), fontsize=11)
+        ax.set_title(
+            f"Degree distribution, {GRAPH_TITLE[g]}"
+            + (f" — {isolated:,} isolated nodes not shown" if isolated else ""),
+            fontsize=11,
+        )
         ax.grid(True, which="both", alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=9, loc="best", framealpha=0.85)
@@ -65,8 +86,13 @@ def write_plots(path: str | Path, out_dir: str | Path, *, max_relations: int = 3
 
     rows = {g: _relation_counts(gd)[:max_relations] for g, gd in data.items()}
     heights = [max(1, len(r)) for r in rows.values()]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.2 + 0.32 * sum(heights) + 0.8 * len(rows)), dpi=120,
-                             gridspec_kw={"height_ratios": heights})
+    fig, axes = plt.subplots(
+        len(rows),
+        1,
+        figsize=(8, 1.2 + 0.32 * sum(heights) + 0.8 * len(rows)),
+        dpi=120,
+        gridspec_kw={"height_ratios": heights},
+    )
     for ax, (g, r) in zip(np.atleast_1d(axes), rows.items()):
         names = [x[0] for x in r][::-1]
         counts = [x[1] for x in r][::-1]

@@ -10,6 +10,7 @@ about 20 s and a gigabyte per million).
 The export's prefixes are predeclared (``ckg: user: item: act: cprop: ...``, see
 :data:`ckgrec.kgbuild.rdf.iri.DATASET_PREFIXES`), so queries can be short.
 """
+
 from __future__ import annotations
 
 import csv
@@ -51,13 +52,17 @@ def _kind(query: str) -> str:
     return m.group(1).upper() if m else body.strip()[:20]
 
 
-def run_query(path: str | Path, sparql: str, *, engine: str = "auto", base: str | None = None, interactions: str = "all") -> QueryResult:
+def run_query(
+    path: str | Path, sparql: str, *, engine: str = "auto", base: str | None = None, interactions: str = "all"
+) -> QueryResult:
     from ckgrec.kgbuild.rdf.export import ExportOptions, export_store
     from ckgrec.kgbuild.rdf.iri import prefixes
 
     kind = _kind(sparql)
     if kind not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-        raise QueryError(f"SPARQL syntax error: a query starts with SELECT or ASK (after any PREFIX lines), not {kind or 'nothing'!r}")
+        raise QueryError(
+            f"SPARQL syntax error: a query starts with SELECT or ASK (after any PREFIX lines), not {kind or 'nothing'!r}"
+        )
     if kind not in ("SELECT", "ASK"):
         raise QueryError(f"only SELECT and ASK queries are printed; this one is a {kind}")
     eng = engine_name(engine)
@@ -80,7 +85,10 @@ def run_query(path: str | Path, sparql: str, *, engine: str = "auto", base: str 
     result.prefixes = pmap
     result.triples = rep.triples
     result.engine = eng
-    result.seconds = {"export_and_load": round(t1 - t0 + result.seconds.get("load", 0.0), 3), "query": round(t2 - t1 - result.seconds.get("load", 0.0), 3)}
+    result.seconds = {
+        "export_and_load": round(t1 - t0 + result.seconds.get("load", 0.0), 3),
+        "query": round(t2 - t1 - result.seconds.get("load", 0.0), 3),
+    }
     return result
 
 
@@ -162,7 +170,7 @@ def shorten(iri: str, pmap: dict[str, str]) -> str:
     if best is None:
         return f"<{iri}>"
     name = next(p for p, ns in pmap.items() if ns == best)
-    return f"{name}:{iri[len(best):]}"
+    return f"{name}:{iri[len(best) :]}"
 
 
 def format_table(res: QueryResult, *, max_width: int = 60) -> str:

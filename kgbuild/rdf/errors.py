@@ -1,4 +1,5 @@
 """Errors of the RDF tools, in the CkgError family so the CLI prints one line and exits 2."""
+
 from __future__ import annotations
 
 from ckgrec.schemas.errors import CkgError

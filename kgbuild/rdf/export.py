@@ -21,6 +21,7 @@ Memory: the writer holds one IRI per node and per relation (O(entities)) and one
 triples at a time; it never holds the triples, so it stays flat as the number of edges grows.
 Lines are assembled with pyarrow's string kernels and written straight from Arrow buffers.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -40,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
 from ckgrec.kgbuild.rdf.errors import RdfExportError
 from ckgrec.kgbuild.rdf.iri import (
     GRAPH_INTERACTIONS,
@@ -64,7 +66,7 @@ from ckgrec.kgbuild.rdf.iri import (
 )
 from ckgrec.schemas.errors import ConfigError, StoreError, StoreMismatchError
 from ckgrec.schemas.rdf_vocab import CKG, KIND_CLASS, relation_kind
-from ckgrec.schemas.store import META_KEY, Store
+from ckgrec.schemas.store import META_KEY, Store, file_mode
 from ckgrec.schemas.tables import (
     GRAPHS,
     KIND_ITEM,
@@ -148,7 +150,9 @@ def checked_parquet(store: Store, table: str, rel: str | None = None) -> pq.Parq
         raise StoreError(f"{path}: no ckgrec metadata; this file was not written by 'ckg build'")
     meta = json.loads(raw)
     if meta.get("table") != (spec.name if spec else table) or meta.get("schema_version") != SCHEMA_VERSION:
-        raise StoreError(f"{path}: holds table {meta.get('table')!r} v{meta.get('schema_version')}, expected {table!r} v{SCHEMA_VERSION}")
+        raise StoreError(
+            f"{path}: holds table {meta.get('table')!r} v{meta.get('schema_version')}, expected {table!r} v{SCHEMA_VERSION}"
+        )
     if meta.get("fingerprint") != store.fingerprint:
         raise StoreMismatchError(
             f"{path}: fingerprint {meta.get('fingerprint')} does not match the store's {store.fingerprint}; "
@@ -236,7 +240,9 @@ class _Exporter:
         self.opts = opts
         self.base = opts.base or default_base(str(store.manifest.get("source", {}).get("name", "dataset")))
         check_base(self.base)
-        self.graph_iri = {key: mint(self.base, "graph/", key) for key in (GRAPH_USER_SIDE, GRAPH_ITEM_SIDE, GRAPH_INTERACTIONS)}
+        self.graph_iri = {
+            key: mint(self.base, "graph/", key) for key in (GRAPH_USER_SIDE, GRAPH_ITEM_SIDE, GRAPH_INTERACTIONS)
+        }
         self.dataset_iri = self.base + "dataset"
 
     # -- per-graph line endings: N-Quads carries the graph term, N-Triples and Turtle do not
@@ -268,7 +274,9 @@ class _Exporter:
                 mask = pc.equal(kinds, kind)
                 bad = pc.and_(mask, pc.invert(pc.starts_with(labels, prefix)))
                 if pc.any(bad).as_py():
-                    raise StoreError(f"{s.path}: {g} entity label {pc.filter(labels, bad)[0].as_py()!r} of kind {kind} does not start with {prefix!r}")
+                    raise StoreError(
+                        f"{s.path}: {g} entity label {pc.filter(labels, bad)[0].as_py()!r} of kind {kind} does not start with {prefix!r}"
+                    )
                 keys = pc.if_else(mask, pc.utf8_slice_codeunits(labels, len(prefix)), keys)
             enc = encode_keys_arrow(keys)
             path = pa.array([f"<{self.base}{NODE_PATH.get(k, '')}" for k in KIND_CLASS], type=pa.string())
@@ -286,7 +294,9 @@ class _Exporter:
         if pc.count_distinct(self.node_nt).as_py() != len(self.node_nt):
             vc = pc.value_counts(self.node_nt)
             dup = pc.filter(vc.field("values"), pc.greater(vc.field("counts"), 1))[0].as_py()
-            raise StoreError(f"{s.path}: two different nodes mint the same IRI {dup} (labels that differ only in characters the IRI encoding folds, or a user/item missing from one graph)")
+            raise StoreError(
+                f"{s.path}: two different nodes mint the same IRI {dup} (labels that differ only in characters the IRI encoding folds, or a user/item missing from one graph)"
+            )
         self.node_count = len(self.node_nt)
 
         rel = s.table("relations")
@@ -301,17 +311,25 @@ class _Exporter:
                 try:
                     kind = relation_kind(g, row.family)
                 except KeyError:
-                    raise StoreError(f"{s.path}: relation {row.name!r} of family {row.family!r} in {g}; ckg build never puts that family there") from None
+                    raise StoreError(
+                        f"{s.path}: relation {row.name!r} of family {row.family!r} in {g}; ckg build never puts that family there"
+                    ) from None
                 iri = mint(self.base, RELATION_PATH[kind.term], row.name)
                 names[pos] = "<" + iri + ">"
-                self.relations.append({"graph": g, "relation": int(row.relation), "name": row.name, "kind": kind, "iri": iri})
+                self.relations.append(
+                    {"graph": g, "relation": int(row.relation), "name": row.name, "kind": kind, "iri": iri}
+                )
             if len(r) and not np.array_equal(r["relation"].to_numpy(), np.arange(len(r))):
                 raise StoreError(f"{s.path}: relation ids of {g} are not 0..{len(r) - 1}")
             self.rel_nt[g] = pa.array(names, type=pa.string())
         self.users = s.table("users")
         self.items = s.table("items")
-        self.user_keys = encode_keys_arrow(pa.array(self.users["label"].astype(str).to_numpy(dtype=object), type=pa.string()))
-        self.item_keys = encode_keys_arrow(pa.array(self.items["label"].astype(str).to_numpy(dtype=object), type=pa.string()))
+        self.user_keys = encode_keys_arrow(
+            pa.array(self.users["label"].astype(str).to_numpy(dtype=object), type=pa.string())
+        )
+        self.item_keys = encode_keys_arrow(
+            pa.array(self.items["label"].astype(str).to_numpy(dtype=object), type=pa.string())
+        )
         self.user_nt = _join("<" + self.base + NODE_PATH[KIND_USER], self.user_keys, ">")
         self.item_nt = _join("<" + self.base + NODE_PATH[KIND_ITEM], self.item_keys, ">")
 
@@ -350,7 +368,13 @@ class _Exporter:
         c = self.store.counts
         n_int = int(sum(c.get("interactions", {}).values())) if self.opts.interactions != "none" else 0
         n_feat = int(sum(c.get("features", {}).values())) if self.opts.features else 0
-        return int(sum(self.triple_counts.values())) + 2 * self.node_count + 5 * len(self.relations) + 7 * n_int + 4 * n_feat
+        return (
+            int(sum(self.triple_counts.values()))
+            + 2 * self.node_count
+            + 5 * len(self.relations)
+            + 7 * n_int
+            + 4 * n_feat
+        )
 
     # -- emitters
     def emit_dataset(self, sink: _Sink) -> None:
@@ -405,7 +429,9 @@ class _Exporter:
             has = table["name"].notna()
             if not has.any():
                 continue
-            lab = pa.array((LABEL_PREFIX[kind] + table.loc[has, "label"].astype(str)).to_numpy(dtype=object), type=pa.string())
+            lab = pa.array(
+                (LABEL_PREFIX[kind] + table.loc[has, "label"].astype(str)).to_numpy(dtype=object), type=pa.string()
+            )
             val = pa.array(table.loc[has, "name"].astype(str).to_numpy(dtype=object), type=pa.string())
             pos = pc.index_in(self.node_label, lab)
             mask = pc.and_(pc.is_valid(pos), pc.equal(self.node_kind, kind))
@@ -417,8 +443,16 @@ class _Exporter:
             subj = self.node_nt.slice(start, step)
             cls = cls_nt.take(kind_index.slice(start, step))
             sink.write("default", T_TYPE, _join(subj, " ", T_TYPE, " ", cls, end))
-            sink.write("default", T_LABEL, _join(subj, " ", T_LABEL, " ", escape_literals(self.node_label.slice(start, step)), end))
-            sink.write("default", t(CKG.name), _join(subj, " ", t(CKG.name), " ", escape_literals(names.slice(start, step)), end))
+            sink.write(
+                "default",
+                T_LABEL,
+                _join(subj, " ", T_LABEL, " ", escape_literals(self.node_label.slice(start, step)), end),
+            )
+            sink.write(
+                "default",
+                t(CKG.name),
+                _join(subj, " ", t(CKG.name), " ", escape_literals(names.slice(start, step)), end),
+            )
         vc = pc.value_counts(self.node_kind)
         for k, n in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist()):
             sink.instances("default", str(KIND_CLASS[k]), int(n))
@@ -428,7 +462,15 @@ class _Exporter:
         al = al[al["external"].notna() & (al["external"].astype(str) != "")]
         if len(al):
             subj = self.item_nt.take(pa.array(al["item"].to_numpy(np.int64)))
-            obj = pa.array(["<" + x + ">" for x in mint_all(self.base, NODE_PATH["external_entity"], al["external"].astype(str).to_numpy(dtype=object))], type=pa.string())
+            obj = pa.array(
+                [
+                    "<" + x + ">"
+                    for x in mint_all(
+                        self.base, NODE_PATH["external_entity"], al["external"].astype(str).to_numpy(dtype=object)
+                    )
+                ],
+                type=pa.string(),
+            )
             sink.write("default", T_SAMEAS, _join(subj, " ", T_SAMEAS, " ", obj, end))
         self.links = al
 
@@ -449,7 +491,9 @@ class _Exporter:
                 out.append((t(CKG.dimension), nt_typed(str(int(dim)), XSD + "long")))
             for p, o in out:
                 sink.write("default", p, pa.array([f"<{miri}> {p} {o}{end}"]))
-            sink.write("default", t(CKG.hasModality), pa.array([f"<{self.dataset_iri}> {t(CKG.hasModality)} <{miri}>{end}"]))
+            sink.write(
+                "default", t(CKG.hasModality), pa.array([f"<{self.dataset_iri}> {t(CKG.hasModality)} <{miri}>{end}"])
+            )
             sink.instances("default", str(CKG.Modality), 1)
             index, _ = s.feature(m)
             items = pa.array(index["item"].to_numpy(np.int64))
@@ -476,13 +520,19 @@ class _Exporter:
                 heads, rels, tails = part.column("head"), part.column("relation"), part.column("tail")
                 n_ent, n_rel = len(self.ent_nt[g]), len(rel_nt[g])
                 lo_hi = [pc.min_max(c).as_py() for c in (heads, tails, rels)]
-                if min(lo_hi[0]["min"], lo_hi[1]["min"], lo_hi[2]["min"]) < 0 or max(lo_hi[0]["max"], lo_hi[1]["max"]) >= n_ent or lo_hi[2]["max"] >= n_rel:
+                if (
+                    min(lo_hi[0]["min"], lo_hi[1]["min"], lo_hi[2]["min"]) < 0
+                    or max(lo_hi[0]["max"], lo_hi[1]["max"]) >= n_ent
+                    or lo_hi[2]["max"] >= n_rel
+                ):
                     raise StoreError(f"{self.store.path}: triples of {g} reference entity or relation ids out of range")
                 S = self.ent_nt[g].take(heads)
                 P = rel_nt[g].take(rels)
                 O = self.ent_nt[g].take(tails)
                 if P.null_count:
-                    raise StoreError(f"{self.store.path}: {g} has triples under an inverse relation; only forward triples are stored")
+                    raise StoreError(
+                        f"{self.store.path}: {g} has triples under an inverse relation; only forward triples are stored"
+                    )
                 spo = _join(S, " ", P, " ", O)
                 end = self.end(key)
                 lines = _join(spo, end)
@@ -498,7 +548,9 @@ class _Exporter:
     def _statements(self, sink, key, spo, S, P, O, odd, conf, end) -> None:
         idx = pa.array(odd)
         prefix = self.base + "statement/"
-        st = pa.array(["<" + prefix + hashlib.sha1(x.encode()).hexdigest()[:24] + ">" for x in spo.to_pylist()], type=pa.string())
+        st = pa.array(
+            ["<" + prefix + hashlib.sha1(x.encode()).hexdigest()[:24] + ">" for x in spo.to_pylist()], type=pa.string()
+        )
         cf = pa.array(float_lexical(conf), type=pa.string())
         sink.write(key, T_TYPE, _join(st, f" {T_TYPE} <{RDF_NS}Statement>{end}"))
         sink.write(key, f"<{RDF_NS}subject>", _join(st, f" <{RDF_NS}subject> ", S.take(idx), end))
@@ -527,11 +579,15 @@ class _Exporter:
             split = b.column("split")
             bad = pc.invert(pc.is_in(split, pa.array(list(SPLITS))))
             if pc.any(bad).as_py():
-                raise StoreError(f"{self.store.path}: interaction split {pc.filter(split, bad)[0].as_py()!r} is not one of {SPLITS}")
+                raise StoreError(
+                    f"{self.store.path}: interaction split {pc.filter(split, bad)[0].as_py()!r} is not one of {SPLITS}"
+                )
             behav = b.column("relation").to_pandas()
             codes, uniq = pd.factorize(behav, sort=True)
             bkey = pa.array(encode_keys(uniq.to_numpy(dtype=object)), type=pa.string()).take(pa.array(codes))
-            rec = _join("<" + self.base + "record/", self.user_keys.take(u), "/", self.item_keys.take(i), "/", bkey, ">")
+            rec = _join(
+                "<" + self.base + "record/", self.user_keys.take(u), "/", self.item_keys.take(i), "/", bkey, ">"
+            )
             split_nt = pc.replace_substring_regex(split, "^(.*)$", f"<{CKG._NS}\\1>")
             ts = pc.cast(b.column("timestamp"), pa.string())
             cf = pa.array(float_lexical(b.column("confidence").to_numpy()), type=pa.string())
@@ -544,7 +600,11 @@ class _Exporter:
             sink.write(key, t(CKG.timestamp), _join(rec, f' {t(CKG.timestamp)} "', ts, f'"^^<{XSD}long>{end}'))
             sink.write(key, t(CKG.confidence), _join(rec, f' {t(CKG.confidence)} "', cf, f'"^^<{XSD}float>{end}'))
             if "protocol" in b.schema.names:
-                sink.write(key, t(CKG.protocol), _join(rec, f" {t(CKG.protocol)} ", _string_literals(b.column("protocol")), end))
+                sink.write(
+                    key,
+                    t(CKG.protocol),
+                    _join(rec, f" {t(CKG.protocol)} ", _string_literals(b.column("protocol")), end),
+                )
             sink.instances(key, str(CKG.InteractionRecord), n)
 
     @staticmethod
@@ -623,6 +683,7 @@ def export_store(
             finally:
                 if opts.gzip:
                     f.close()
+        os.chmod(tmp, file_mode())  # mkstemp creates 0600; an export is a file like any other: the user's umask decides
         os.replace(tmp, out)
     except BaseException:
         if os.path.exists(tmp):
@@ -641,8 +702,9 @@ def export_store(
 
 
 def _write_turtle(ntriples: bytes, f, base: str) -> None:
-    from ckgrec.kgbuild.rdf.iri import prefixes
     from rdflib import Graph
+
+    from ckgrec.kgbuild.rdf.iri import prefixes
 
     g = Graph(bind_namespaces="none")
     g.parse(data=ntriples.decode("utf-8"), format="nt")

@@ -17,6 +17,7 @@ them back, checked against the pointers' rows and dimensions.
 Anything that is not a ckgrec export (an unknown predicate, a node without a ckgrec class, an
 edge in the wrong named graph, a blank node) is an error that names the term.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.kgbuild import graphs
 from ckgrec.kgbuild.rdf.errors import RdfInputError
 from ckgrec.kgbuild.rdf.iri import LABEL_PREFIX, NODE_PATH, RELATION_PATH, decode
@@ -41,7 +43,7 @@ from ckgrec.schemas.rdf_vocab import (
     SPLIT_TERMS,
     vocabulary_terms,
 )
-from ckgrec.schemas.store import compute_fingerprint
+from ckgrec.schemas.store import Store, check_output_path, store_fingerprint
 from ckgrec.schemas.tables import (
     KIND_CONCEPT,
     KIND_EXTERNAL,
@@ -131,9 +133,15 @@ class _Reader:
             if k is None:
                 if p.startswith(CKG_NS) or p.startswith((RDF_NS, RDFS_NS, OWL_NS)):
                     hint = difflib.get_close_matches(p, KNOWN_CKG | STANDARD, n=1)
-                    raise self.bad(f"unknown predicate <{p}>" + (f"; did you mean <{hint[0]}>?" if hint else "") + " (it is not in the ckgrec vocabulary, schemas/vocab.ttl)")
+                    raise self.bad(
+                        f"unknown predicate <{p}>"
+                        + (f"; did you mean <{hint[0]}>?" if hint else "")
+                        + " (it is not in the ckgrec vocabulary, schemas/vocab.ttl)"
+                    )
                 if isinstance(o, Lit):
-                    raise self.bad(f"unknown predicate <{p}> with a literal value on <{s}>: not a ckgrec vocabulary term, and a graph relation needs an IRI object")
+                    raise self.bad(
+                        f"unknown predicate <{p}> with a literal value on <{s}>: not a ckgrec vocabulary term, and a graph relation needs an IRI object"
+                    )
                 edge_s.append(sid)
                 edge_p.append(self.id(p))
                 edge_o.append(self.id(o))
@@ -172,14 +180,41 @@ class _Reader:
 
 
 _TYPE, _LABEL, _NAME, _IGNORE = 0, 1, 2, 3
-_SINGLE = ("baseIri", "fingerprint", "schemaVersion", "buildManifest", "interactionsExported", "userSideGraph", "itemSideGraph",
-           "interactionLogGraph", "defaultConfidence", "confidence", "modality", "row", "dimension", "matrixFile", "indexFile",
-           "user", "item", "behaviour", "split", "timestamp", "protocol")
+_SINGLE = (
+    "baseIri",
+    "fingerprint",
+    "schemaVersion",
+    "buildManifest",
+    "interactionsExported",
+    "userSideGraph",
+    "itemSideGraph",
+    "interactionLogGraph",
+    "defaultConfidence",
+    "confidence",
+    "modality",
+    "row",
+    "dimension",
+    "matrixFile",
+    "indexFile",
+    "user",
+    "item",
+    "behaviour",
+    "split",
+    "timestamp",
+    "protocol",
+)
 _DISPATCH: dict[str, object] = {
-    A: _TYPE, LABEL: _LABEL, str(CKG.name): _NAME, INVERSE: _IGNORE,  # owl:inverseOf is implied by the kinds
-    SUBPROP: ("subPropertyOf", "rdfs:subPropertyOf"), SAMEAS: ("sameAs", "owl:sameAs"),
-    str(CKG.hasFeatureVector): ("hasFeatureVector", "ckg:hasFeatureVector"), str(CKG.hasModality): ("hasModality", "ckg:hasModality"),
-    ST_S: (ST_S, "rdf:subject"), ST_P: (ST_P, "rdf:predicate"), ST_O: (ST_O, "rdf:object"),
+    A: _TYPE,
+    LABEL: _LABEL,
+    str(CKG.name): _NAME,
+    INVERSE: _IGNORE,  # owl:inverseOf is implied by the kinds
+    SUBPROP: ("subPropertyOf", "rdfs:subPropertyOf"),
+    SAMEAS: ("sameAs", "owl:sameAs"),
+    str(CKG.hasFeatureVector): ("hasFeatureVector", "ckg:hasFeatureVector"),
+    str(CKG.hasModality): ("hasModality", "ckg:hasModality"),
+    ST_S: (ST_S, "rdf:subject"),
+    ST_P: (ST_P, "rdf:predicate"),
+    ST_O: (ST_O, "rdf:object"),
     **{str(CKG[k]): k for k in _SINGLE},
 }
 
@@ -209,8 +244,10 @@ def import_rdf(
 ) -> ImportReport:
     """Read an export back into a store at ``out``."""
     started = time.perf_counter()
-    if Path(out).exists() and not force:
-        raise StoreError(f"{out} already exists; pass --force to replace it")
+    sources = [path, *([features_from] if features_from is not None else [])]
+    check_output_path(
+        out, force=force, sources=sources
+    )  # early, before parsing; the writer checks again under the lock
     r = _Reader(path)
     r.read(iter_quads(path, fmt, engine))
     notes: list[str] = []
@@ -251,7 +288,9 @@ def import_rdf(
     if unknown:
         shown = ", ".join(f"<{u}>" for u in unknown[:MAX_SHOWN])
         more = f" and {len(unknown) - MAX_SHOWN} more" if len(unknown) > MAX_SHOWN else ""
-        raise r.bad(f"unknown predicate {shown}{more}: not in the ckgrec vocabulary and not declared as a relation (rdfs:subPropertyOf a ckg relation kind)")
+        raise r.bad(
+            f"unknown predicate {shown}{more}: not in the ckgrec vocabulary and not declared as a relation (rdfs:subPropertyOf a ckg relation kind)"
+        )
 
     # -- nodes: one ckgrec class and a label each
     node_kind: dict[int, str] = {}
@@ -266,7 +305,10 @@ def import_rdf(
     used = np.unique(np.concatenate([es, eo])) if len(es) else np.array([], dtype=np.int64)
     untyped = [int(x) for x in used if int(x) not in node_kind]
     if untyped:
-        raise r.bad(f"node <{iris[untyped[0]]}> is used in an edge but has no ckgrec node class (rdf:type ckg:User, ckg:Item, ...)" + (f"; {len(untyped) - 1} more" if len(untyped) > 1 else ""))
+        raise r.bad(
+            f"node <{iris[untyped[0]]}> is used in an edge but has no ckgrec node class (rdf:type ckg:User, ckg:Item, ...)"
+            + (f"; {len(untyped) - 1} more" if len(untyped) > 1 else "")
+        )
 
     # -- statements: per-edge confidence
     conf_of: dict[tuple[int, int, int], np.float32] = {}
@@ -290,7 +332,7 @@ def import_rdf(
             lab = labels[n]
             if not lab.startswith(prefix):
                 raise r.bad(f"<{iris[n]}> is a {kind} but its label {lab!r} does not start with {prefix!r}")
-            out.append(lab[len(prefix):])
+            out.append(lab[len(prefix) :])
         return out
 
     user_nodes, item_nodes = block(KIND_USER), block(KIND_ITEM)
@@ -309,7 +351,9 @@ def import_rdf(
         return np.array(sorted(labels[n] for n in block(kind)), dtype=object)
 
     # -- facts per graph, checked against the named graph they came in
-    rel_graph = np.array([relations[int(p)][0].graph for p in ep], dtype=object) if len(ep) else np.array([], dtype=object)
+    rel_graph = (
+        np.array([relations[int(p)][0].graph for p in ep], dtype=object) if len(ep) else np.array([], dtype=object)
+    )
     eg = np.array(r.edge_g, dtype=object)
     for g, giri in graph_iri.items():
         sel = rel_graph == g
@@ -317,25 +361,37 @@ def import_rdf(
             wrong = sel & (eg != giri) & np.array([x is not None for x in eg], dtype=bool)
             if wrong.any():
                 k = int(np.flatnonzero(wrong)[0])
-                raise r.bad(f"edge <{iris[es[k]]}> <{iris[ep[k]]}> <{iris[eo[k]]}> is in graph <{eg[k]}>, but {relations[int(ep[k])][0].term.split('#')[-1]} edges belong to <{giri}>")
+                raise r.bad(
+                    f"edge <{iris[es[k]]}> <{iris[ep[k]]}> <{iris[eo[k]]}> is in graph <{eg[k]}>, but {relations[int(ep[k])][0].term.split('#')[-1]} edges belong to <{giri}>"
+                )
     facts = {}
     for g in ("user_side", "item_side"):
         sel = np.flatnonzero(rel_graph == g)
         rel = [relations[int(p)] for p in ep[sel]]
-        conf = np.array([conf_of.get((int(s), int(p), int(o)), rr[2]) for s, p, o, rr in zip(es[sel], ep[sel], eo[sel], rel)], dtype=np.float32)
-        facts[g] = pd.DataFrame({
-            "head": np.array([labels[int(x)] for x in es[sel]], dtype=object),
-            "relation": np.array([rr[1] for rr in rel], dtype=object),
-            "tail": np.array([labels[int(x)] for x in eo[sel]], dtype=object),
-            "family": np.array([rr[0].family for rr in rel], dtype=object),
-            "confidence": conf,
-        })
+        conf = np.array(
+            [conf_of.get((int(s), int(p), int(o)), rr[2]) for s, p, o, rr in zip(es[sel], ep[sel], eo[sel], rel)],
+            dtype=np.float32,
+        )
+        facts[g] = pd.DataFrame(
+            {
+                "head": np.array([labels[int(x)] for x in es[sel]], dtype=object),
+                "relation": np.array([rr[1] for rr in rel], dtype=object),
+                "tail": np.array([labels[int(x)] for x in eo[sel]], dtype=object),
+                "family": np.array([rr[0].family for rr in rel], dtype=object),
+                "confidence": conf,
+            }
+        )
         _check_endpoint_kinds(r, g, es[sel], eo[sel], [rr[0] for rr in rel], node_kind, ep[sel])
 
     gu = graphs.assemble(
         "user_side",
-        [(KIND_USER, user_labels), (KIND_ITEM, item_labels), (KIND_ITEM_ATTRIBUTE, sorted_labels(KIND_ITEM_ATTRIBUTE)),
-         (KIND_CONCEPT, sorted_labels(KIND_CONCEPT)), (KIND_EXTERNAL, sorted_labels(KIND_EXTERNAL))],
+        [
+            (KIND_USER, user_labels),
+            (KIND_ITEM, item_labels),
+            (KIND_ITEM_ATTRIBUTE, sorted_labels(KIND_ITEM_ATTRIBUTE)),
+            (KIND_CONCEPT, sorted_labels(KIND_CONCEPT)),
+            (KIND_EXTERNAL, sorted_labels(KIND_EXTERNAL)),
+        ],
         [facts["user_side"]],
     )
     gi = graphs.assemble(
@@ -356,24 +412,44 @@ def import_rdf(
         vals = [r.names.get(src[x]) for x in ids]
         return np.array(vals, dtype=object)
 
-    users_t = pd.DataFrame({"user": np.arange(n_users, dtype=np.int64), "label": user_ids.astype(str), "name": names_of(user_ids, user_src)})
-    items_t = pd.DataFrame({"item": np.arange(n_items, dtype=np.int64), "label": item_ids.astype(str), "name": names_of(item_ids, item_src)})
+    users_t = pd.DataFrame(
+        {
+            "user": np.arange(n_users, dtype=np.int64),
+            "label": user_ids.astype(str),
+            "name": names_of(user_ids, user_src),
+        }
+    )
+    items_t = pd.DataFrame(
+        {
+            "item": np.arange(n_items, dtype=np.int64),
+            "label": item_ids.astype(str),
+            "name": names_of(item_ids, item_src),
+        }
+    )
     ext = np.full(n_items, None, dtype=object)
     for nid, target in r.sameas.items():
         if nid in item_pos:
             ext[item_pos[nid]] = decode(base, NODE_PATH[KIND_EXTERNAL], target) or target
     idx_u = {g: pd.Index(entities.loc[entities["graph"] == g, "label"]) for g in ("item_side", "user_side")}
-    align_items = pd.DataFrame({
-        "graph": np.repeat(["item_side", "user_side"], n_items),
-        "item": np.tile(np.arange(n_items, dtype=np.int64), 2),
-        "entity": np.r_[idx_u["item_side"].get_indexer(item_labels), idx_u["user_side"].get_indexer(item_labels)].astype(np.int64),
-        "external": np.tile(ext, 2),
-    })
-    align_users = pd.DataFrame({
-        "graph": np.repeat(["item_side", "user_side"], n_users),
-        "user": np.tile(np.arange(n_users, dtype=np.int64), 2),
-        "entity": np.r_[idx_u["item_side"].get_indexer(user_labels), idx_u["user_side"].get_indexer(user_labels)].astype(np.int64),
-    })
+    align_items = pd.DataFrame(
+        {
+            "graph": np.repeat(["item_side", "user_side"], n_items),
+            "item": np.tile(np.arange(n_items, dtype=np.int64), 2),
+            "entity": np.r_[
+                idx_u["item_side"].get_indexer(item_labels), idx_u["user_side"].get_indexer(item_labels)
+            ].astype(np.int64),
+            "external": np.tile(ext, 2),
+        }
+    )
+    align_users = pd.DataFrame(
+        {
+            "graph": np.repeat(["item_side", "user_side"], n_users),
+            "user": np.tile(np.arange(n_users, dtype=np.int64), 2),
+            "entity": np.r_[
+                idx_u["item_side"].get_indexer(user_labels), idx_u["user_side"].get_indexer(user_labels)
+            ].astype(np.int64),
+        }
+    )
 
     # -- interaction log
     inter = _interactions(r, base, user_pos, item_pos, exported, gu, notes)
@@ -381,10 +457,7 @@ def import_rdf(
     # -- features
     kept, dims = _features(r, base, item_pos, features_from, notes)
 
-    fingerprint = compute_fingerprint(
-        {"entities": entities[["graph", "entity", "label", "kind"]], "relations": relations_t[["graph", "relation", "name"]],
-         "users": users_t[["user", "label"]], "items": items_t[["item", "label"]]}
-    )
+    fingerprint = store_fingerprint(entities, relations_t, users_t, items_t, triples)
 
     pairs = inter.groupby(["user", "item"], sort=True, as_index=False)[["split", "protocol"]].first()
     dropped = manifest_part.get("dropped_by_filters", {"users": 0, "items": 0, "pairs": 0})
@@ -399,12 +472,25 @@ def import_rdf(
         "imported_from": {"file": Path(path).name, "base": base, "original_fingerprint": original_fp},
     }
     store = write_store(
-        out, fingerprint, manifest, force=force, entities=entities, relations=relations_t, triples=triples,
-        alignment_items=align_items, alignment_users=align_users, interactions=inter, users=users_t, items=items_t,
+        out,
+        fingerprint,
+        manifest,
+        force=force,
+        entities=entities,
+        relations=relations_t,
+        triples=triples,
+        alignment_items=align_items,
+        alignment_users=align_users,
+        interactions=inter,
+        users=users_t,
+        items=items_t,
         features=kept,
+        sources=sources,
     )
     if original_fp and original_fp != fingerprint:
-        notes.append(f"fingerprint {fingerprint} differs from the exported store's {original_fp}: the ids were renumbered by the builder's rules")
+        notes.append(
+            f"fingerprint {fingerprint} differs from the exported store's {original_fp}: the ids were renumbered by the builder's rules"
+        )
     return ImportReport(store, r.n, fingerprint, original_fp, counts, notes, time.perf_counter() - started)
 
 
@@ -439,16 +525,32 @@ def _interactions(r: _Reader, base, user_pos, item_pos, exported, gu, notes) -> 
             raise r.bad(f"interaction record <{r.iris[rid]}> lacks ckg:{', ckg:'.join(missing)}")
         u, i = r.ids.get(pr["user"]), r.ids.get(pr["item"])
         if u not in user_pos or i not in item_pos:
-            raise r.bad(f"interaction record <{r.iris[rid]}> names a user or item that is not a ckg:User / ckg:Item node")
+            raise r.bad(
+                f"interaction record <{r.iris[rid]}> names a user or item that is not a ckg:User / ckg:Item node"
+            )
         split = SPLIT_OF.get(pr["split"])
         if split is None:
-            raise r.bad(f"interaction record <{r.iris[rid]}> has split <{pr['split']}>; use ckg:train, ckg:valid or ckg:test")
+            raise r.bad(
+                f"interaction record <{r.iris[rid]}> has split <{pr['split']}>; use ckg:train, ckg:valid or ckg:test"
+            )
         behav = rel_label.get(pr["behaviour"]) or decode(base, RELATION_PATH[CKG.interaction], str(pr["behaviour"]))
         if behav is None:
-            raise r.bad(f"interaction record <{r.iris[rid]}> has behaviour <{pr['behaviour']}>, which is not under {act}")
+            raise r.bad(
+                f"interaction record <{r.iris[rid]}> has behaviour <{pr['behaviour']}>, which is not under {act}"
+            )
         ts = pr.get("timestamp")
         proto = _text(pr["protocol"]) if "protocol" in pr else "warm"
-        rows.append((user_pos[u], item_pos[i], behav, split, int(ts.value) if isinstance(ts, Lit) else None, np.float32(float(pr["confidence"].value)), proto))
+        rows.append(
+            (
+                user_pos[u],
+                item_pos[i],
+                behav,
+                split,
+                int(ts.value) if isinstance(ts, Lit) else None,
+                np.float32(float(pr["confidence"].value)),
+                proto,
+            )
+        )
     inter = pd.DataFrame(rows, columns=["user", "item", "relation", "split", "timestamp", "confidence", "protocol"])
     has_train = (inter["split"] == "train").any() if len(inter) else False
     if exported != "all" or (not has_train and len(gu.triples)):
@@ -457,23 +559,36 @@ def _interactions(r: _Reader, base, user_pos, item_pos, exported, gu, notes) -> 
         fam = rel.loc[t["relation"].to_numpy(), "family"].to_numpy()
         t = t[fam == "interaction"]
         n_users = int((gu.entities["kind"] == KIND_USER).sum())
-        train = pd.DataFrame({
-            "user": t["head"].to_numpy(np.int64), "item": (t["tail"].to_numpy(np.int64) - n_users),
-            "relation": rel.loc[t["relation"].to_numpy(), "name"].to_numpy(dtype=object), "split": "train",
-            "timestamp": None, "confidence": t["confidence"].to_numpy(np.float32), "protocol": "warm",
-        })
+        train = pd.DataFrame(
+            {
+                "user": t["head"].to_numpy(np.int64),
+                "item": (t["tail"].to_numpy(np.int64) - n_users),
+                "relation": rel.loc[t["relation"].to_numpy(), "name"].to_numpy(dtype=object),
+                "split": "train",
+                "timestamp": None,
+                "confidence": t["confidence"].to_numpy(np.float32),
+                "protocol": "warm",
+            }
+        )
         # a cold-start user's remaining training pairs carry its protocol too (kgbuild.split.assign_cold_start)
         cold_users = inter.loc[inter["protocol"] == "cold_user", "user"].unique()
         train.loc[train["user"].isin(cold_users), "protocol"] = "cold_user"
         inter = pd.concat([inter[inter["split"] != "train"], train], ignore_index=True)
-        notes.append(f"the export holds {'no' if exported == 'none' else 'held-out'} interaction records; training rows were rebuilt from the G_u edges, without timestamps")
+        notes.append(
+            f"the export holds {'no' if exported == 'none' else 'held-out'} interaction records; training rows were rebuilt from the G_u edges, without timestamps"
+        )
     inter = inter.sort_values(["user", "item", "relation"], kind="stable").reset_index(drop=True)
-    return pd.DataFrame({
-        "user": inter["user"].to_numpy(np.int64), "item": inter["item"].to_numpy(np.int64),
-        "relation": inter["relation"].to_numpy(dtype=object), "split": inter["split"].to_numpy(dtype=object),
-        "timestamp": pd.array(inter["timestamp"].tolist(), dtype="Int64"), "confidence": inter["confidence"].to_numpy(np.float32),
-        "protocol": inter["protocol"].to_numpy(dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "user": inter["user"].to_numpy(np.int64),
+            "item": inter["item"].to_numpy(np.int64),
+            "relation": inter["relation"].to_numpy(dtype=object),
+            "split": inter["split"].to_numpy(dtype=object),
+            "timestamp": pd.array(inter["timestamp"].tolist(), dtype="Int64"),
+            "confidence": inter["confidence"].to_numpy(np.float32),
+            "protocol": inter["protocol"].to_numpy(dtype=object),
+        }
+    )
 
 
 def _features(r: _Reader, base, item_pos, features_from, notes):
@@ -493,11 +608,15 @@ def _features(r: _Reader, base, item_pos, features_from, notes):
     if not mods:
         return kept, dims
     if features_from is None:
-        notes.append(f"feature vectors are not in RDF; the store has no modalities (pass --features-from the original store to copy {', '.join(sorted(mods.values()))})")
+        notes.append(
+            f"feature vectors are not in RDF; the store has no modalities (pass --features-from the original store to copy {', '.join(sorted(mods.values()))})"
+        )
         return kept, dims
     src = Path(features_from)
     if not src.exists():
         raise InputNotFoundError(f"--features-from {src}: no such directory")
+    if (src / "manifest.json").is_file():
+        Store.open(src)  # a store: its files are checked against its manifest before any is copied
     for mid, name in sorted(mods.items(), key=lambda kv: kv[1]):
         pr = r.props.get(mid, {})
         rel = pr.get("matrixFile")
@@ -505,13 +624,25 @@ def _features(r: _Reader, base, item_pos, features_from, notes):
         candidates += [src / "features" / f"{name}.npy", src / f"{name}.npy"]
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
-            raise InputNotFoundError(f"--features-from {src}: no matrix for modality '{name}' (looked for {', '.join(str(c) for c in candidates)})")
-        matrix = np.load(found, mmap_mode="r")
+            raise InputNotFoundError(
+                f"--features-from {src}: no matrix for modality '{name}' (looked for {', '.join(str(c) for c in candidates)})"
+            )
+        try:
+            matrix = np.load(found, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:
+            raise StoreError(
+                f"{found}: not a readable .npy matrix ({e}); pass --features-from the original store"
+            ) from e
         ptr = sorted(pointers.get(mid, []))
         rows = np.array([p[0] for p in ptr], dtype=np.int64)
         items = np.array([p[1] for p in ptr], dtype=np.int64)
         dim = int(pr["dimension"].value) if isinstance(pr.get("dimension"), Lit) else matrix.shape[1]
-        if matrix.ndim != 2 or matrix.shape[1] != dim or matrix.shape[0] != len(rows) or not np.array_equal(rows, np.arange(len(rows))):
+        if (
+            matrix.ndim != 2
+            or matrix.shape[1] != dim
+            or matrix.shape[0] != len(rows)
+            or not np.array_equal(rows, np.arange(len(rows)))
+        ):
             raise StoreError(
                 f"{found}: matrix shape {matrix.shape} does not fit modality '{name}' of the RDF "
                 f"({len(rows)} pointers to rows 0..{len(rows) - 1}, dimension {dim})"

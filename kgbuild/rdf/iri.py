@@ -18,6 +18,7 @@ Keys are percent-encoded as UTF-8 except for letters, digits and ``-._~=:,()@`` 
 ``.`` or ``..`` is encoded too, so no IRI normaliser can collapse it. Decoding is
 ``urllib.parse.unquote`` of the key.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,6 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.schemas.errors import ConfigError
 from ckgrec.schemas.rdf_vocab import RELATION_KINDS, VOCAB_IRI
 from ckgrec.schemas.tables import (
@@ -56,7 +58,17 @@ NODE_PATH = {
 LABEL_PREFIX = {KIND_USER: "user:", KIND_ITEM: "item:", KIND_EXTERNAL: "kg:"}
 RELATION_PATH = {k.term: f"relation/{k.path}/" for k in RELATION_KINDS}
 PATHS = frozenset(
-    [*NODE_PATH.values(), *RELATION_PATH.values(), "modality/", "feature/", "record/", "statement/", "graph/", "void/", ""]
+    [
+        *NODE_PATH.values(),
+        *RELATION_PATH.values(),
+        "modality/",
+        "feature/",
+        "record/",
+        "statement/",
+        "graph/",
+        "void/",
+        "",
+    ]
 )
 
 # Prefixes bound in Turtle output and injected into queries (dataset ones are relative to the base).
@@ -143,7 +155,9 @@ def mint(base: str, path: str, key: str) -> str:
 
 def encode_keys(keys: Iterable[str]) -> np.ndarray:
     """:func:`encode_key` over many keys; keys needing no escape are passed through untouched."""
-    s = pd.Series(np.asarray(list(keys) if not isinstance(keys, (np.ndarray, pd.Series)) else keys, dtype=object), dtype=object)
+    s = pd.Series(
+        np.asarray(list(keys) if not isinstance(keys, (np.ndarray, pd.Series)) else keys, dtype=object), dtype=object
+    )
     if len(s) == 0:
         return np.array([], dtype=object)
     plain = s.astype(str).str.match(_PLAIN.pattern).to_numpy(dtype=bool) & ~s.isin([".", ".."]).to_numpy()
@@ -195,7 +209,7 @@ def decode(base: str, path: str, iri: str) -> str | None:
     head = base + path
     if not iri.startswith(head) or len(iri) == len(head):
         return None
-    return unquote(iri[len(head):])
+    return unquote(iri[len(head) :])
 
 
 def node_key(kind: str, label: str) -> str:
@@ -205,7 +219,7 @@ def node_key(kind: str, label: str) -> str:
         return label
     if not label.startswith(prefix):
         raise ValueError(f"entity label {label!r} of kind {kind} does not start with {prefix!r}")
-    return label[len(prefix):]
+    return label[len(prefix) :]
 
 
 def graph_iri(base: str, key: str) -> str:
@@ -235,7 +249,14 @@ def float_lexical(values: np.ndarray) -> np.ndarray:
     """Shortest decimal text of float32 values that reads back to the same float32."""
     v = np.asarray(values, dtype=np.float32)
     uniq, inv = np.unique(v, return_inverse=True)
-    text = np.array([np.format_float_positional(x, unique=True, trim="0") if 1e-4 <= abs(x) < 1e7 or x == 0
-                     else np.format_float_scientific(x, unique=True, trim="0") for x in uniq], dtype=object)
+    text = np.array(
+        [
+            np.format_float_positional(x, unique=True, trim="0")
+            if 1e-4 <= abs(x) < 1e7 or x == 0
+            else np.format_float_scientific(x, unique=True, trim="0")
+            for x in uniq
+        ],
+        dtype=object,
+    )
     text = np.array([t + "0" if t.endswith(".") else t for t in text], dtype=object)
     return text[inv.reshape(-1)] if len(v) else np.array([], dtype=object)

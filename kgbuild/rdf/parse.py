@@ -6,6 +6,7 @@ reader is lax about IRIs, so they are checked here). Gzip is detected from the f
 bytes, the format from the name (``.nt``, ``.nq``, ``.ttl``, each optionally ``.gz``) unless
 given. Blank nodes are refused: ckgrec exports never use them.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -106,7 +107,9 @@ def _oxigraph(f, fmt: str, path) -> Iterator[Quad]:
         if isinstance(x, Literal):
             return Lit(x.value, x.datatype.value)
         if isinstance(x, BlankNode):
-            raise RdfInputError(f"{path}: blank node _:{x.value} as {where}; ckgrec exports name every node with an IRI")
+            raise RdfInputError(
+                f"{path}: blank node _:{x.value} as {where}; ckgrec exports name every node with an IRI"
+            )
         raise RdfInputError(f"{path}: unsupported term {x!r} as {where}")
 
     try:
@@ -115,7 +118,9 @@ def _oxigraph(f, fmt: str, path) -> Iterator[Quad]:
             yield (
                 s.value if type(s) is NamedNode else term(s, "subject"),
                 q.predicate.value,
-                o.value if type(o) is NamedNode else (Lit(o.value, o.datatype.value) if type(o) is Literal else term(o, "object")),
+                o.value
+                if type(o) is NamedNode
+                else (Lit(o.value, o.datatype.value) if type(o) is Literal else term(o, "object")),
                 None if type(g) is DefaultGraph else term(g, "graph name"),
             )
     except SyntaxError as e:
@@ -145,7 +150,15 @@ def _rdflib(f, fmt: str, path) -> Iterator[Quad]:
                 raise RdfInputError(f"{path}: invalid IRI <{v}> as {where}")
             return v
         if isinstance(x, Literal):
-            dt = str(x.datatype) if x.datatype else ("http://www.w3.org/1999/02/22-rdf-syntax-ns#langString" if x.language else "http://www.w3.org/2001/XMLSchema#string")
+            dt = (
+                str(x.datatype)
+                if x.datatype
+                else (
+                    "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+                    if x.language
+                    else "http://www.w3.org/2001/XMLSchema#string"
+                )
+            )
             return Lit(str(x), dt)
         if isinstance(x, BNode):
             raise RdfInputError(f"{path}: blank node as {where}; ckgrec exports name every node with an IRI")

@@ -8,6 +8,7 @@ embedded YAML metadata block, so the table and the RDF name the same things. Ali
 and B themselves (item/user -> per-graph entity id) need no table: a user or item has one IRI
 that is its node in both G_u and G_i.
 """
+
 from __future__ import annotations
 
 import csv

@@ -15,6 +15,7 @@ runs instead:
 
 Every problem found is reported, not just the first.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.kgbuild.rdf.errors import require
 from ckgrec.kgbuild.rdf.parse import Lit, iter_quads
 from ckgrec.schemas.errors import Problem
@@ -50,9 +52,22 @@ RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
 A, LABEL = RDF_NS + "type", RDFS_NS + "label"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-SCHEMA_CLASSES = {str(CKG.Relation), str(CKG.Dataset), str(CKG.Modality), str(CKG.UserSideGraph), str(CKG.ItemSideGraph),
-                  str(CKG.InteractionLogGraph), "http://www.w3.org/2002/07/owl#ObjectProperty"}
-SCHEMA_PREDICATES = {RDFS_NS + "subPropertyOf", str(CKG.defaultConfidence), str(CKG.baseIri), str(CKG.fingerprint), str(CKG.dimension)}
+SCHEMA_CLASSES = {
+    str(CKG.Relation),
+    str(CKG.Dataset),
+    str(CKG.Modality),
+    str(CKG.UserSideGraph),
+    str(CKG.ItemSideGraph),
+    str(CKG.InteractionLogGraph),
+    "http://www.w3.org/2002/07/owl#ObjectProperty",
+}
+SCHEMA_PREDICATES = {
+    RDFS_NS + "subPropertyOf",
+    str(CKG.defaultConfidence),
+    str(CKG.baseIri),
+    str(CKG.fingerprint),
+    str(CKG.dimension),
+}
 DEFAULT_SAMPLE = 10_000
 MAX_PER_RULE = 20
 
@@ -116,18 +131,39 @@ def integrity_problems(store: Store) -> list[Problem]:
         e = ent[ent["graph"] == g]
         if not np.array_equal(np.sort(e["entity"].to_numpy()), np.arange(len(e))):
             P.add("entities.parquet", f"{g}: entity ids are not exactly 0..{len(e) - 1}")
-        P.rows("entities.parquet", ~ent["kind"].isin(ENTITY_KINDS).to_numpy() & (ent["graph"] == g).to_numpy(), "kind", "unknown entity kind", ent["kind"].to_numpy())
+        P.rows(
+            "entities.parquet",
+            ~ent["kind"].isin(ENTITY_KINDS).to_numpy() & (ent["graph"] == g).to_numpy(),
+            "kind",
+            "unknown entity kind",
+            ent["kind"].to_numpy(),
+        )
         dup = e["label"].duplicated(keep="first").to_numpy()
         if dup.any():
-            P.add("entities.parquet", f"{g}: duplicate entity labels", ", ".join(map(repr, e["label"][dup].head(5))), "label")
+            P.add(
+                "entities.parquet",
+                f"{g}: duplicate entity labels",
+                ", ".join(map(repr, e["label"][dup].head(5))),
+                "label",
+            )
         for kind, prefix in LABEL_PREFIXES.items():
             sel = (ent["graph"] == g).to_numpy() & (ent["kind"] == kind).to_numpy()
-            P.rows("entities.parquet", sel & ~ent["label"].astype(str).str.startswith(prefix).to_numpy(), "label", f"a {kind} label starts with '{prefix}'", ent["label"].to_numpy())
+            P.rows(
+                "entities.parquet",
+                sel & ~ent["label"].astype(str).str.startswith(prefix).to_numpy(),
+                "label",
+                f"a {kind} label starts with '{prefix}'",
+                ent["label"].to_numpy(),
+            )
         for kind, table, col in ((KIND_USER, users, "user"), (KIND_ITEM, items, "item")):
             have = set(e.loc[e["kind"] == kind, "label"])
             want = set(LABEL_PREFIXES[kind] + table["label"].astype(str))
             if have != want:
-                P.add("entities.parquet", f"{g}: {kind} entities differ from {col}s.parquet", f"{len(want - have)} missing, {len(have - want)} extra")
+                P.add(
+                    "entities.parquet",
+                    f"{g}: {kind} entities differ from {col}s.parquet",
+                    f"{len(want - have)} missing, {len(have - want)} extra",
+                )
         r = rel[rel["graph"] == g].sort_values("relation")
         if not np.array_equal(r["relation"].to_numpy(), np.arange(len(r))):
             P.add("relations.parquet", f"{g}: relation ids are not exactly 0..{len(r) - 1}")
@@ -137,12 +173,27 @@ def integrity_problems(store: Store) -> list[Problem]:
         P.rows("relations.parquet", ~ok_range, "inverse", f"{g}: inverse id out of range", inv)
         if ok_range.all():
             back = inv[inv]
-            P.rows("relations.parquet", back != np.arange(len(r)), "inverse", f"{g}: inverse of the inverse is not the relation", inv)
-            P.rows("relations.parquet", r["is_inverse"].to_numpy() == r["is_inverse"].to_numpy()[inv], "is_inverse", f"{g}: a relation and its inverse must differ in is_inverse")
+            P.rows(
+                "relations.parquet",
+                back != np.arange(len(r)),
+                "inverse",
+                f"{g}: inverse of the inverse is not the relation",
+                inv,
+            )
+            P.rows(
+                "relations.parquet",
+                r["is_inverse"].to_numpy() == r["is_inverse"].to_numpy()[inv],
+                "is_inverse",
+                f"{g}: a relation and its inverse must differ in is_inverse",
+            )
         fwd = r[~r["is_inverse"]]
         bad_fam = ~np.array([(g, f) in ENDPOINTS for f in fwd["family"]], dtype=bool)
         for name, fam in zip(fwd["name"][bad_fam], fwd["family"][bad_fam]):
-            P.add("relations.parquet", f"{g}: relation {name!r} has family {fam!r}, which ckg build never puts in this graph", column="family")
+            P.add(
+                "relations.parquet",
+                f"{g}: relation {name!r} has family {fam!r}, which ckg build never puts in this graph",
+                column="family",
+            )
         t = tri[tri["graph"] == g]
         n_ent, n_rel = len(e), len(r)
         for col, hi in (("head", n_ent), ("tail", n_ent), ("relation", n_rel)):
@@ -155,29 +206,46 @@ def integrity_problems(store: Store) -> list[Problem]:
         kinds = e.set_index("entity").sort_index()["kind"].to_numpy(dtype=object)
         is_inv = r["is_inverse"].to_numpy()
         fam = r["family"].to_numpy(dtype=object)
-        P.rows("triples.parquet", ok & is_inv[np.where(ok, rr, 0)], "relation", f"{g}: triple under an inverse relation (only forward triples are stored)")
+        P.rows(
+            "triples.parquet",
+            ok & is_inv[np.where(ok, rr, 0)],
+            "relation",
+            f"{g}: triple under an inverse relation (only forward triples are stored)",
+        )
         hk, tk, rf = kinds[np.where(ok, h, 0)], kinds[np.where(ok, tl, 0)], fam[np.where(ok, rr, 0)]
         for (gg, f), (dom, rng) in ENDPOINTS.items():
             if gg != g:
                 continue
             sel = ok & (rf == f)
             wrong = sel & ~(pd.Series(hk).isin(dom).to_numpy() & pd.Series(tk).isin(rng).to_numpy())
-            P.rows("triples.parquet", wrong, "head", f"{g}: a {f} triple goes from {'/'.join(sorted(dom))} to {'/'.join(sorted(rng))}",
-                   np.array([f"{a} -> {b}" for a, b in zip(hk, tk)], dtype=object))
+            P.rows(
+                "triples.parquet",
+                wrong,
+                "head",
+                f"{g}: a {f} triple goes from {'/'.join(sorted(dom))} to {'/'.join(sorted(rng))}",
+                np.array([f"{a} -> {b}" for a, b in zip(hk, tk)], dtype=object),
+            )
         c = t["confidence"].to_numpy()
         P.rows("triples.parquet", ~((c > 0) & (c <= 1)), "confidence", f"{g}: confidence must be in (0, 1]", c)
         dup = t.duplicated(["relation", "head", "tail"]).to_numpy()
         P.rows("triples.parquet", dup, None, f"{g}: duplicate triple")
 
     # alignments: A and B point at the entity whose label is the item's / user's
-    for name, table, col, kind in (("alignment_items", items, "item", KIND_ITEM), ("alignment_users", users, "user", KIND_USER)):
+    for name, table, col, kind in (
+        ("alignment_items", items, "item", KIND_ITEM),
+        ("alignment_users", users, "user", KIND_USER),
+    ):
         al = store.table(name)
         for g in GRAPHS:
             a = al[al["graph"] == g]
             e = ent[ent["graph"] == g].set_index("entity")["label"]
             labels = e.reindex(a["entity"].to_numpy()).to_numpy(dtype=object)
-            want = LABEL_PREFIXES[kind] + table.set_index(col)["label"].astype(str).reindex(a[col].to_numpy()).to_numpy(dtype=object)
-            P.rows(f"{name}.parquet", labels != want, "entity", f"{g}: the aligned entity is not the {col}'s node", labels)
+            want = LABEL_PREFIXES[kind] + table.set_index(col)["label"].astype(str).reindex(a[col].to_numpy()).to_numpy(
+                dtype=object
+            )
+            P.rows(
+                f"{name}.parquet", labels != want, "entity", f"{g}: the aligned entity is not the {col}'s node", labels
+            )
             if len(a) != len(table):
                 P.add(f"{name}.parquet", f"{g}: {len(a)} rows for {len(table)} {col}s")
 
@@ -186,8 +254,19 @@ def integrity_problems(store: Store) -> list[Problem]:
     u, i = inter["user"].to_numpy(), inter["item"].to_numpy()
     P.rows("interactions.parquet", (u < 0) | (u >= n_users), "user", "user id out of range", u)
     P.rows("interactions.parquet", (i < 0) | (i >= n_items), "item", "item id out of range", i)
-    P.rows("interactions.parquet", ~inter["split"].isin(SPLITS).to_numpy(), "split", f"split must be one of {SPLITS}", inter["split"].to_numpy())
-    P.rows("interactions.parquet", inter.duplicated(["user", "item", "relation"]).to_numpy(), None, "duplicate (user, item, relation)")
+    P.rows(
+        "interactions.parquet",
+        ~inter["split"].isin(SPLITS).to_numpy(),
+        "split",
+        f"split must be one of {SPLITS}",
+        inter["split"].to_numpy(),
+    )
+    P.rows(
+        "interactions.parquet",
+        inter.duplicated(["user", "item", "relation"]).to_numpy(),
+        None,
+        "duplicate (user, item, relation)",
+    )
     for g, suffix, flip in (("user_side", "", False), ("item_side", "_by", True)):
         r = rel[(rel["graph"] == g) & (rel["family"] == FAMILY_INTERACTION) & ~rel["is_inverse"]]
         names = r["name"].astype(str).str.removesuffix(suffix) if flip else r["name"].astype(str)
@@ -197,22 +276,29 @@ def integrity_problems(store: Store) -> list[Problem]:
         uent = lab.reindex("user:" + users["label"].astype(str)).fillna(-1).to_numpy(np.int64)
         ient = lab.reindex("item:" + items["label"].astype(str)).fillna(-1).to_numpy(np.int64)
         ok = (u >= 0) & (u < n_users) & (i >= 0) & (i < n_items)
-        rows = pd.DataFrame({
-            "head": np.where(ok, (ient if flip else uent)[np.where(ok, i if flip else u, 0)], -1),
-            "relation": rel_id.reindex(inter["relation"].astype(str).to_numpy()).fillna(-1).to_numpy(np.int64),
-            "tail": np.where(ok, (uent if flip else ient)[np.where(ok, u if flip else i, 0)], -1),
-            "split": inter["split"].to_numpy(dtype=object),
-        })
-        t = tri[(tri["graph"] == g) & tri["relation"].isin(r["relation"])][["head", "relation", "tail"]].astype(np.int64)
+        rows = pd.DataFrame(
+            {
+                "head": np.where(ok, (ient if flip else uent)[np.where(ok, i if flip else u, 0)], -1),
+                "relation": rel_id.reindex(inter["relation"].astype(str).to_numpy()).fillna(-1).to_numpy(np.int64),
+                "tail": np.where(ok, (uent if flip else ient)[np.where(ok, u if flip else i, 0)], -1),
+                "split": inter["split"].to_numpy(dtype=object),
+            }
+        )
+        t = tri[(tri["graph"] == g) & tri["relation"].isin(r["relation"])][["head", "relation", "tail"]].astype(
+            np.int64
+        )
         m = t.merge(rows.drop_duplicates(["head", "relation", "tail"]), on=["head", "relation", "tail"], how="left")
         no_row = int(m["split"].isna().sum())
         leaked = int((m["split"].notna() & (m["split"] != "train")).sum())
         trained = rows[rows["split"] == "train"].merge(t, on=["head", "relation", "tail"], how="left", indicator=True)
         no_edge = int((trained["_merge"] == "left_only").sum())
         if no_row or leaked or no_edge:
-            P.add("triples.parquet", f"{g}: interaction edges differ from the training interactions",
-                  f"{no_edge} training rows without an edge, {no_row} edges without an interaction row, "
-                  f"{leaked} edges that are valid/test interactions (leakage)")
+            P.add(
+                "triples.parquet",
+                f"{g}: interaction edges differ from the training interactions",
+                f"{no_edge} training rows without an edge, {no_row} edges without an interaction row, "
+                f"{leaked} edges that are valid/test interactions (leakage)",
+            )
 
     # features
     for m in store.modalities:
@@ -225,7 +311,11 @@ def integrity_problems(store: Store) -> list[Problem]:
         P.rows(f"features/{m}.parquet", (it < 0) | (it >= n_items), "item", "item id out of range", it)
         P.rows(f"features/{m}.parquet", index["item"].duplicated().to_numpy(), "item", "item listed twice", it)
         if not np.array_equal(row, np.arange(len(row))) or matrix.shape[0] != len(row):
-            P.add(f"features/{m}.parquet", f"rows are not 0..{len(row) - 1} matching features/{m}.npy with {matrix.shape[0]} rows", column="row")
+            P.add(
+                f"features/{m}.parquet",
+                f"rows are not 0..{len(row) - 1} matching features/{m}.npy with {matrix.shape[0]} rows",
+                column="row",
+            )
         dim = store.manifest.get("feature_dims", {}).get(m)
         if dim is not None and matrix.shape[1] != dim:
             P.add(f"features/{m}.npy", f"dimension {matrix.shape[1]} but the manifest says {dim}")
@@ -289,8 +379,15 @@ def shacl_problems(data_graph, focus_nodes=None) -> list[Problem]:
 
     shapes = Graph().parse(SHAPES_FILE, format="turtle")
     vocab = Graph().parse(VOCAB_FILE, format="turtle")
-    conforms, results, _ = pyshacl.validate(data_graph, shacl_graph=shapes, ont_graph=vocab, inference="none", allow_warnings=True, inplace=True,
-                                              focus_nodes=focus_nodes)
+    conforms, results, _ = pyshacl.validate(
+        data_graph,
+        shacl_graph=shapes,
+        ont_graph=vocab,
+        inference="none",
+        allow_warnings=True,
+        inplace=True,
+        focus_nodes=focus_nodes,
+    )
     out = []
     if conforms:
         return out
@@ -312,7 +409,14 @@ def shacl_problems(data_graph, focus_nodes=None) -> list[Problem]:
     return out
 
 
-def validate_target(target: str | Path, *, sample: int = DEFAULT_SAMPLE, shacl: bool = True, engine: str = "auto", base: str | None = None) -> ValidationReport:
+def validate_target(
+    target: str | Path,
+    *,
+    sample: int = DEFAULT_SAMPLE,
+    shacl: bool = True,
+    engine: str = "auto",
+    base: str | None = None,
+) -> ValidationReport:
     """Validate an RDF export (a file) or a store (a directory); see the module docstring."""
     import time
 

@@ -6,6 +6,7 @@ a class and property partition (instances per class, triples per property). The 
 from the writer itself, so they are exact without reading the file back. Partition nodes get
 IRIs under ``{base}void/`` (no blank nodes).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,7 +40,7 @@ def _short(iri: str, pmap: dict[str, str]) -> str:
     if best is None:
         return iri
     name = next(p for p, ns in pmap.items() if ns == best)
-    return f"{name}:{iri[len(best):]}"
+    return f"{name}:{iri[len(best) :]}"
 
 
 def void_graph(report, exporter):

@@ -10,6 +10,7 @@ so a kill during the write leaves the previous checkpoint intact.
 
 Every checkpoint records the store fingerprint; :func:`load` refuses one from another build.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from ckgrec.schemas.errors import StoreError, StoreMismatchError
 from ckgrec.schemas.store import atomic_write_bytes
 
@@ -57,6 +59,7 @@ def load(path: str | Path, fingerprint: str | None = None, map_location: str | t
 
 # ---- random states ---------------------------------------------------------------------------
 
+
 def capture_rng(generator: torch.Generator) -> dict[str, Any]:
     """Every random state a training run draws from, as tensors and plain values."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
@@ -64,7 +67,13 @@ def capture_rng(generator: torch.Generator) -> dict[str, Any]:
     state = {
         "generator": generator.get_state(),
         "torch": torch.get_rng_state(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
         "python": {"version": version, "internal": list(internal), "gauss": gauss},
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():

@@ -2,6 +2,7 @@
 
 Shared by every stage that reads a config: the trainer's, each model's and the pretrainer's.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -71,10 +72,18 @@ def parse_assignments(cls: type, assignments: list[str], where: str = "--set") -
     return out
 
 
-def build_config(cls: type, base: dict[str, Any] | None = None, assignments: list[str] | None = None, where: str = "config") -> Any:
+def build_config(
+    cls: type, base: dict[str, Any] | None = None, assignments: list[str] | None = None, where: str = "config"
+) -> Any:
     """``cls`` from a mapping (e.g. a TOML table) with ``key=value`` overrides on top."""
     data = dict(base or {})
     data.update(parse_assignments(cls, assignments or []))
+    for key, value in data.items():  # whatever the model's own checks: NaN and infinities are never valid options
+        if any(
+            isinstance(v, float) and not math.isfinite(v)
+            for v in (value if isinstance(value, (list, tuple)) else (value,))
+        ):
+            raise ConfigError(f"{where}: {key} = {value!r}: must be a finite number")
     return from_mapping(cls, data, where)
 
 
@@ -83,7 +92,11 @@ def config_options(cls: type) -> list[tuple[str, str, Any, str]]:
     hints = typing.get_type_hints(cls)
     rows = []
     for f in dataclasses.fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        default = (
+            f.default
+            if f.default is not dataclasses.MISSING
+            else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        )
         tp = hints[f.name]
         tname = getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
         rule = option_rule(f.metadata)
@@ -97,9 +110,9 @@ def option_rule(meta: Any) -> str:
         return " | ".join(meta["choices"])
     low, high = meta.get("low"), meta.get("high")
     if low is not None and high is not None:
-        return f"[{low:g}, {high:g}{')' if meta.get('high_open') else ']'}"
+        return f"{'(' if meta.get('low_open') else '['}{low:g}, {high:g}{')' if meta.get('high_open') else ']'}"
     if low is not None:
-        return f">= {low:g}"
+        return f"{'>' if meta.get('low_open') else '>='} {low:g}"
     if high is not None:
         return f"{'<' if meta.get('high_open') else '<='} {high:g}"
     return ""
@@ -110,10 +123,14 @@ def check_option(name: str, value: Any, meta: Any) -> None:
     choices = meta.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"{name} = {value!r}: choose one of {', '.join(choices)}")
-    low, high, high_open = meta.get("low"), meta.get("high"), meta.get("high_open")
+    low, high, high_open, low_open = meta.get("low"), meta.get("high"), meta.get("high_open"), meta.get("low_open")
     if low is None and high is None:
         return
     for v in value if isinstance(value, tuple) else (value,):
-        if isinstance(v, float) and math.isnan(v) or (low is not None and v < low) or (
-                high is not None and (v >= high if high_open else v > high)):
+        if (
+            isinstance(v, float)
+            and not math.isfinite(v)
+            or (low is not None and (v <= low if low_open else v < low))
+            or (high is not None and (v >= high if high_open else v > high))
+        ):
             raise ConfigError(f"{name} = {value!r}: must be in {option_rule(meta)}")

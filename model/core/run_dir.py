@@ -36,6 +36,7 @@
 ``RUN/scores_sampled.json``
     only from ``ckg evaluate --protocol sampled``; never mixed into scores.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,6 +46,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.schemas.errors import ConfigError, InputNotFoundError, StoreMismatchError
 from ckgrec.schemas.store import atomic_write_bytes
 
@@ -60,6 +62,17 @@ SAMPLED = "scores_sampled.json"
 
 # config.json keys whose change does not change what a resumed run computes
 RESUMABLE_CHANGES = ("train.device", "train.threads", "train.epochs", "store.path", "versions")
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """A run file as JSON; a damaged one is one error naming it (a disk fault, an editor, a copy cut short)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(
+            f"{path}: {what} is not valid JSON ({e}); the run directory is damaged: retrain it with "
+            "'ckg train ... --force' (or restore the file)"
+        ) from e
 
 
 def _atomic_text(path: Path, text: str) -> None:
@@ -112,7 +125,9 @@ class RunDir:
     def require(self) -> "RunDir":
         """Raise a clear error unless this looks like a run directory."""
         if not self.file(CONFIG).is_file():
-            raise InputNotFoundError(f"{self.path} is not a run directory: {CONFIG} is missing (create one with 'ckg train')")
+            raise InputNotFoundError(
+                f"{self.path} is not a run directory: {CONFIG} is missing (create one with 'ckg train')"
+            )
         return self
 
     # ---- config ----------------------------------------------------------------------------
@@ -122,11 +137,13 @@ class RunDir:
 
     def read_config(self) -> dict[str, Any]:
         self.require()
-        config = json.loads(self.file(CONFIG).read_text(encoding="utf-8"))
+        config = _read_json(self.file(CONFIG), "the run's configuration")
         version = config.get("format_version", 1) if isinstance(config, dict) else None
         if not isinstance(version, int) or version > RUN_FORMAT_VERSION:
-            raise ConfigError(f"{self.file(CONFIG)}: run format version {version!r}; this ckgrec reads runs up to "
-                              f"version {RUN_FORMAT_VERSION} (upgrade ckgrec, or retrain the run)")
+            raise ConfigError(
+                f"{self.file(CONFIG)}: run format version {version!r}; this ckgrec reads runs up to "
+                f"version {RUN_FORMAT_VERSION} (upgrade ckgrec, or retrain the run)"
+            )
         return config
 
     def check_store(self, fingerprint: str, store_path: str | Path | None = None) -> None:
@@ -174,23 +191,42 @@ class RunDir:
     def read_scores(self, name: str = SCORES) -> dict[str, Any]:
         p = self.file(name)
         if not p.is_file():
-            raise InputNotFoundError(f"{p} not found: the run has not finished (resume it with the same 'ckg train' command)")
-        return json.loads(p.read_text(encoding="utf-8"))
+            raise InputNotFoundError(
+                f"{p} not found: the run has not finished (resume it with the same 'ckg train' command)"
+            )
+        return _read_json(p, "the run's scores")
 
     def write_per_user(self, split: str, users: np.ndarray, per_user: dict[str, np.ndarray]) -> None:
-        df = pd.DataFrame({"user": np.asarray(users, dtype=np.int64), **{k: np.asarray(v, dtype=np.float64) for k, v in per_user.items()}})
+        df = pd.DataFrame(
+            {
+                "user": np.asarray(users, dtype=np.int64),
+                **{k: np.asarray(v, dtype=np.float64) for k, v in per_user.items()},
+            }
+        )
         p = self.file(f"per_user_{split}.parquet")
-        tmp = p.with_name(f".{p.name}.tmp")
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
         df.to_parquet(tmp, index=False)
         os.replace(tmp, p)
 
     def write_per_user_groups(self, split: str, groups: dict[str, Any]) -> None:
         """``groups``: name -> :class:`ckgrec.model.evaluation.groups.GroupScores` (users + per-user metric arrays)."""
-        frames = [pd.DataFrame({"user": np.asarray(g.users, dtype=np.int64), "group": name,
-                                **{k: np.asarray(v, dtype=np.float64) for k, v in g.per_user.items()}}) for name, g in groups.items()]
-        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"user": np.empty(0, np.int64), "group": np.empty(0, object)})
+        frames = [
+            pd.DataFrame(
+                {
+                    "user": np.asarray(g.users, dtype=np.int64),
+                    "group": name,
+                    **{k: np.asarray(v, dtype=np.float64) for k, v in g.per_user.items()},
+                }
+            )
+            for name, g in groups.items()
+        ]
+        df = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame({"user": np.empty(0, np.int64), "group": np.empty(0, object)})
+        )
         p = self.file(f"per_user_groups_{split}.parquet")
-        tmp = p.with_name(f".{p.name}.tmp")
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
         df.to_parquet(tmp, index=False)
         os.replace(tmp, p)
 
@@ -205,10 +241,53 @@ class RunDir:
             raise InputNotFoundError(f"{p} not found: the run has not finished or was written by an older ckgrec")
         return pd.read_parquet(p)
 
+    LOCK = ".run.lock"
+
+    def lock(self, command: str = "another 'ckg train'"):
+        """The run directory's exclusive lock (:func:`ckgrec.schemas.locks.exclusive_lock`); hold it while writing."""
+        from ckgrec.schemas.locks import exclusive_lock
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        return exclusive_lock(self.file(self.LOCK), f"run directory {self.path}", command=command)
+
+    def check_writable(self) -> None:
+        """Refuse to write a run into a non-empty directory that is not a run directory (a user's own files)."""
+        from ckgrec.schemas.errors import UnsafeOutputError
+
+        if self.path.exists() and not self.path.is_dir():
+            raise UnsafeOutputError(f"--out {self.path} is a file, not a run directory; choose another --out")
+        if not self.path.is_dir() or self.file(CONFIG).is_file():
+            return
+        foreign = sorted(p.name for p in self.path.iterdir() if p.name != self.LOCK and not p.name.endswith(".tmp"))
+        if foreign:
+            raise UnsafeOutputError(
+                f"--out {self.path} is a non-empty directory that is not a run directory (no {CONFIG}; holds "
+                f"{', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}); a run is written only into a new, empty or run "
+                "directory, and --force replaces only a run's own files. Choose another --out"
+            )
+
+    def remove_debris(self) -> list[str]:
+        """Temporary files of writes killed half way (``.NAME.<...>.tmp``); call while holding the lock."""
+        removed = []
+        for p in self.path.glob(".*.tmp"):
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+        return removed
+
     def clear(self) -> None:
         """Remove the files a run writes (``--force``); other files in the directory stay."""
-        for name in (CONFIG, METRICS, SCORES, BEST, CHECKPOINT, SAMPLED, "per_user_test.parquet", "per_user_valid.parquet",
-                     "per_user_groups_test.parquet", "per_user_groups_valid.parquet"):
+        for name in (
+            CONFIG,
+            METRICS,
+            SCORES,
+            BEST,
+            CHECKPOINT,
+            SAMPLED,
+            "per_user_test.parquet",
+            "per_user_valid.parquet",
+            "per_user_groups_test.parquet",
+            "per_user_groups_valid.parquet",
+        ):
             p = self.file(name)
             if p.exists():
                 p.unlink()

@@ -2,12 +2,14 @@
 relation so attention can project one relation segment at a time, plus the forward triples for
 the TransR loss and the alignment of users/items to entities.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from ckgrec.schemas.store import Store
 
 
@@ -27,7 +29,9 @@ class GraphTensors:
     labels: np.ndarray  # (N,) entity labels, for explanations
     kinds: np.ndarray  # (N,) entity kinds
     relation_names: list[str]  # (2R,)
-    stored: torch.Tensor | None = None  # (E,) bool: the edge in the direction its triple is stored (head <- tail), False for the inverse
+    stored: torch.Tensor | None = (
+        None  # (E,) bool: the edge in the direction its triple is stored (head <- tail), False for the inverse
+    )
 
     @classmethod
     def from_store(cls, store: Store, graph: str) -> "GraphTensors":

@@ -7,10 +7,12 @@ zeros there plus a 1 in that modality's "missing" indicator column, so the proje
 
 Shape: (n_items, Σ_m d_m + n_modalities).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import torch
+
 from ckgrec.schemas.store import Store
 
 

@@ -7,12 +7,14 @@ reorders, which would silently break the store's dense id space. A store graph b
 with PyKEEN's own pipeline) through :func:`splits_from_pykeen`, so both go through the same
 trainer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from ckgrec.schemas.errors import ConfigError, StoreError
 from ckgrec.schemas.store import Store
 from ckgrec.schemas.tables import GRAPHS
@@ -43,7 +45,9 @@ class KGSplits:
         for part in ("train", "valid", "test"):
             x = getattr(self, part)
             if x.dtype != torch.long or x.ndim != 2 or x.shape[1] != 3:
-                raise StoreError(f"{self.name}: {part} triples must be an int64 (n, 3) tensor, got {x.dtype} {tuple(x.shape)}")
+                raise StoreError(
+                    f"{self.name}: {part} triples must be an int64 (n, 3) tensor, got {x.dtype} {tuple(x.shape)}"
+                )
             if len(x) and (x.min() < 0 or x[:, [0, 2]].max() >= n or x[:, 1].max() >= r):
                 raise StoreError(
                     f"{self.name}: {part} triples use ids outside the id space "
@@ -110,7 +114,9 @@ def splits_from_store(store: Store, graph: str, *, holdout: float, seed: int) ->
     if graph not in GRAPHS:
         raise ConfigError(f"unknown graph '{graph}'; graphs: {', '.join(GRAPHS)}")
     ents = store.graph_table("entities", graph, columns=["entity", "label"]).sort_values("entity")
-    rels = store.graph_table("relations", graph, columns=["relation", "name", "inverse", "is_inverse"]).sort_values("relation")
+    rels = store.graph_table("relations", graph, columns=["relation", "name", "inverse", "is_inverse"]).sort_values(
+        "relation"
+    )
     trip = store.graph_table("triples", graph, columns=["head", "relation", "tail"])
     n_e = len(ents)
     if not np.array_equal(ents["entity"].to_numpy(), np.arange(n_e)):
@@ -118,7 +124,9 @@ def splits_from_store(store: Store, graph: str, *, holdout: float, seed: int) ->
     fwd = rels[~rels["is_inverse"]]
     n_r = len(fwd)
     ids = rels["relation"].to_numpy()
-    if not np.array_equal(ids, np.arange(2 * n_r)) or not np.array_equal(fwd["inverse"].to_numpy(), np.arange(n_r) + n_r):
+    if not np.array_equal(ids, np.arange(2 * n_r)) or not np.array_equal(
+        fwd["inverse"].to_numpy(), np.arange(n_r) + n_r
+    ):
         raise StoreError(
             f"{store.path}: {graph} relations must be forward ids 0..R-1 with inverses R..2R-1 "
             f"(R={n_r}); found ids {ids.tolist()}"

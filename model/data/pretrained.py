@@ -18,6 +18,7 @@ atomically (temporary file + ``os.replace``); the tensor file first.
 :func:`ckgrec.model.pretraining.save.save_pretrained`); it refuses, naming both values,
 anything that does not belong to the given store.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load as st_load
+
 from ckgrec.schemas.errors import (
     ConfigError,
     InputNotFoundError,
@@ -36,7 +39,6 @@ from ckgrec.schemas.errors import (
 )
 from ckgrec.schemas.store import Store
 from ckgrec.schemas.tables import GRAPHS
-from safetensors.torch import load as st_load
 
 FORMAT = "ckgrec-pretrained-transr"
 FORMAT_VERSION = 1
@@ -105,7 +107,9 @@ def _safetensors_metadata(data: bytes, path: Path) -> dict[str, str]:
         raise StoreError(f"{path}: not a safetensors file ({e})") from e
 
 
-def load_pretrained(store: Store, graph: str, *, directory: str | Path | None = None, device: str | torch.device = "cpu") -> PretrainedEmbeddings:
+def load_pretrained(
+    store: Store, graph: str, *, directory: str | Path | None = None, device: str | torch.device = "cpu"
+) -> PretrainedEmbeddings:
     """Pretrained TransR tensors of ``graph`` for ``store``, refused unless they belong to it.
 
     :param directory: where the files are (default ``STORE/pretrained``)
@@ -119,7 +123,9 @@ def load_pretrained(store: Store, graph: str, *, directory: str | Path | None = 
         tensor_path, sidecar_path = Path(directory) / tensor_path.name, Path(directory) / sidecar_path.name
     for p in (tensor_path, sidecar_path):
         if not p.is_file():
-            raise InputNotFoundError(f"no pretrained embeddings for {graph}: {p} is missing; run 'ckg pretrain {store.path}'")
+            raise InputNotFoundError(
+                f"no pretrained embeddings for {graph}: {p} is missing; run 'ckg pretrain {store.path}'"
+            )
     try:
         sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
@@ -160,12 +166,17 @@ def load_pretrained(store: Store, graph: str, *, directory: str | Path | None = 
     want_entity = (stamp["num_entities"], entity.shape[1] if entity.ndim == 2 else -1)
     want_relation = (stamp["num_relations"], relation.shape[1] if relation.ndim == 2 else -1)
     want_projection = (stamp["num_relations"], want_entity[1], want_relation[1])
-    for name, tensor, want in (("entity", entity, want_entity), ("relation", relation, want_relation), ("projection", projection, want_projection)):
+    for name, tensor, want in (
+        ("entity", entity, want_entity),
+        ("relation", relation, want_relation),
+        ("projection", projection, want_projection),
+    ):
         if tuple(tensor.shape) != want:
             problems.append(f"{name} shape: embeddings {tuple(tensor.shape)} vs store {want}")
     if problems:
         raise StoreMismatchError(
-            f"{tensor_path} does not belong to store {store.path} ({graph}):\n  " + "\n  ".join(problems)
+            f"{tensor_path} does not belong to store {store.path} ({graph}):\n  "
+            + "\n  ".join(problems)
             + f"\n  fix: run 'ckg pretrain {store.path}' to pretrain on this store"
         )
     dev = torch.device(device)

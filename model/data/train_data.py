@@ -5,6 +5,7 @@ favourited has two rows, always in the same split. Recommenders here learn and a
 pairs, so behaviours are collapsed: a pair is a positive once, whatever its behaviours. Models
 that need the behaviours or the graphs read them from :attr:`TrainData.store`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+
 from ckgrec.schemas.errors import ConfigError, StoreError
 from ckgrec.schemas.store import Store
 
@@ -52,9 +54,15 @@ class TrainData:
             m = getattr(self, name)
             if m.shape != (self.n_users, self.n_items):
                 raise StoreError(f"{name} matrix has shape {m.shape}, expected ({self.n_users}, {self.n_items})")
-        overlap = self.train.multiply(self.valid).nnz + self.train.multiply(self.test).nnz + self.valid.multiply(self.test).nnz
+        overlap = (
+            self.train.multiply(self.valid).nnz
+            + self.train.multiply(self.test).nnz
+            + self.valid.multiply(self.test).nnz
+        )
         if overlap:
-            raise StoreError(f"{overlap} (user, item) pairs sit in more than one split; the store's split is broken (rebuild it)")
+            raise StoreError(
+                f"{overlap} (user, item) pairs sit in more than one split; the store's split is broken (rebuild it)"
+            )
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
@@ -65,7 +73,9 @@ class TrainData:
         users = df["user"].to_numpy(np.int64)
         items = df["item"].to_numpy(np.int64)
         if len(df) and (users.min() < 0 or users.max() >= n_users or items.min() < 0 or items.max() >= n_items):
-            raise StoreError(f"{store.path}: interaction ids outside 0..{n_users - 1} / 0..{n_items - 1}; the store is corrupted")
+            raise StoreError(
+                f"{store.path}: interaction ids outside 0..{n_users - 1} / 0..{n_items - 1}; the store is corrupted"
+            )
         split = df["split"].to_numpy()
         unknown = set(np.unique(split)) - set(SPLITS)
         if unknown:
@@ -81,15 +91,21 @@ class TrainData:
         of nobody.
         """
         where = str(self.store.path) if self.store is not None else "the data"
-        fix = ("rebuild the store so that it holds some out: give [build.split] ratios a share for it, lower "
-               "min_pairs_for_holdout (users with fewer pairs keep them all in train), or, with a given split, "
-               "use a source whose split has it")
-        for name, what, why in (("valid", "validation", "there is nothing to select the best epoch on (early stopping)"),
-                                ("test", "test", "there is nothing to score the trained model on")):
+        fix = (
+            "rebuild the store so that it holds some out: give [build.split] ratios a share for it, lower "
+            "min_pairs_for_holdout (users with fewer pairs keep them all in train), or, with a given split, "
+            "use a source whose split has it"
+        )
+        for name, what, why in (
+            ("valid", "validation", "there is nothing to select the best epoch on (early stopping)"),
+            ("test", "test", "there is nothing to score the trained model on"),
+        ):
             if self.split(name).nnz == 0:
                 built = ""
                 if self.store is not None:
-                    said = [w for w in self.store.manifest.get("warnings", []) if w.startswith(f"split: the {what} split")]
+                    said = [
+                        w for w in self.store.manifest.get("warnings", []) if w.startswith(f"split: the {what} split")
+                    ]
                     built = f" (the build said: {said[0]})" if said else ""
                 raise StoreError(f"{where} has no {what} pairs, so {why}{built}; {fix}")
 

@@ -17,6 +17,7 @@ User/item groups (warm, cold items, cold users, activity quartiles; :mod:`ckgrec
 table each after the overall one (:mod:`ckgrec.model.evaluation.compare_groups`), where "n/a" marks a method that
 cannot score the group.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.model.core.run_dir import RunDir
 from ckgrec.model.evaluation.compare_groups import (
     format_group_tables,
@@ -98,7 +100,9 @@ def _method_key(cfg: dict[str, Any]) -> str:
     train = {k: v for k, v in cfg.get("train", {}).items() if k not in _NOT_METHOD}
     if train.get("negatives_from", "all") == "all":  # runs from before the option existed used "all"
         train.pop("negatives_from", None)
-    return json.dumps({"model": cfg.get("model"), "model_config": _model_config_with_defaults(cfg), "train": train}, sort_keys=True)
+    return json.dumps(
+        {"model": cfg.get("model"), "model_config": _model_config_with_defaults(cfg), "train": train}, sort_keys=True
+    )
 
 
 def load_runs(paths: list[str | Path]) -> list[RunInfo]:
@@ -110,7 +114,17 @@ def load_runs(paths: list[str | Path]) -> list[RunInfo]:
         cfg = rd.read_config()
         scores = rd.read_scores()
         cls = MODELS.get(cfg["model"])
-        runs.append(RunInfo(rd.path, cfg["model"], int(cfg["train"]["seed"]), cfg["store"]["fingerprint"], cfg, scores, bool(cls and cls.is_baseline)))
+        runs.append(
+            RunInfo(
+                rd.path,
+                cfg["model"],
+                int(cfg["train"]["seed"]),
+                cfg["store"]["fingerprint"],
+                cfg,
+                scores,
+                bool(cls and cls.is_baseline),
+            )
+        )
     fps = {r.fingerprint for r in runs}
     if len(fps) > 1:
         by = {fp: [str(r.path) for r in runs if r.fingerprint == fp] for fp in fps}
@@ -133,7 +147,9 @@ def _group(runs: list[RunInfo]) -> list[Group]:
         seeds = [r.seed for r in members]
         if len(set(seeds)) != len(seeds):
             dup = sorted({s for s in seeds if seeds.count(s) > 1})
-            raise ConfigError(f"{m}: several runs with the same configuration and seed {dup} ({', '.join(str(r.path) for r in members)}); pass each run once")
+            raise ConfigError(
+                f"{m}: several runs with the same configuration and seed {dup} ({', '.join(str(r.path) for r in members)}); pass each run once"
+            )
         label = m
         if per_model[m] > 1:
             counter[m] = counter.get(m, 0) + 1
@@ -164,7 +180,9 @@ def compare(
             vals = []
             for r in g.runs:
                 if m not in r.scores.get(split, {}):
-                    raise ConfigError(f"{r.path}: scores.json has no {split} metric '{m}' (it has {', '.join(r.scores.get(split, {}))})")
+                    raise ConfigError(
+                        f"{r.path}: scores.json has no {split} metric '{m}' (it has {', '.join(r.scores.get(split, {}))})"
+                    )
                 vals.append(float(r.scores[split][m]))
             g.mean[m] = float(np.mean(vals))
             g.std[m] = float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
@@ -180,7 +198,9 @@ def compare(
     users = per_user[ref.label].index
     for g in groups:
         if not per_user[g.label].index.equals(users):
-            raise StoreMismatchError(f"{g.label}: its evaluated {split} users differ from {ref.label}'s; the runs cannot be paired")
+            raise StoreMismatchError(
+                f"{g.label}: its evaluated {split} users differ from {ref.label}'s; the runs cannot be paired"
+            )
     for g in groups:
         for m in metrics:
             if g is ref:
@@ -221,16 +241,30 @@ def _json_safe(x: Any) -> Any:
 def format_table(c: Comparison, fmt: str = "markdown") -> str:
     """A models x metrics table; ``fmt`` is ``markdown`` or ``json`` (NaN written as null)."""
     if fmt == "json":
-        return json.dumps(_json_safe(
-            {
-                "split": c.split, "reference": c.reference, "test": c.test, "paired_users": c.n_users, "protocol": "full",
-                "groups": [
-                    {"label": g.label, "model": g.model, "seeds": [r.seed for r in g.runs], "runs": [str(r.path) for r in g.runs],
-                     "mean": g.mean, "std": g.std, "p_value": g.p_value, "relative_difference": g.delta}
-                    for g in c.groups
-                ],
-                "group_tables": group_tables_json(c.group_tables),
-            }),
+        return json.dumps(
+            _json_safe(
+                {
+                    "split": c.split,
+                    "reference": c.reference,
+                    "test": c.test,
+                    "paired_users": c.n_users,
+                    "protocol": "full",
+                    "groups": [
+                        {
+                            "label": g.label,
+                            "model": g.model,
+                            "seeds": [r.seed for r in g.runs],
+                            "runs": [str(r.path) for r in g.runs],
+                            "mean": g.mean,
+                            "std": g.std,
+                            "p_value": g.p_value,
+                            "relative_difference": g.delta,
+                        }
+                        for g in c.groups
+                    ],
+                    "group_tables": group_tables_json(c.group_tables),
+                }
+            ),
             indent=2,
             allow_nan=False,
         )
@@ -257,7 +291,9 @@ def format_table(c: Comparison, fmt: str = "markdown") -> str:
     )
     others = [m for m in c.metrics[1:]]
     if others:
-        sig = ", ".join(f"{g.label} {m} p={format_p(g.p_value[m])}" for g in c.groups if g.label != c.reference for m in others)
+        sig = ", ".join(
+            f"{g.label} {m} p={format_p(g.p_value[m])}" for g in c.groups if g.label != c.reference for m in others
+        )
         out.append(f"other metrics vs {c.reference}: {sig}")
     if c.group_tables:
         out.append(format_group_tables(c.group_tables, c.group_metrics))

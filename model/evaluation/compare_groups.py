@@ -12,6 +12,7 @@ at least :data:`MIN_PAIRED` users differ: small groups (an activity quartile of 
 would get a p-value that means little, from a slow permutation null (scipy's fallback for
 fewer than 14 tied differences). Their p shows "—".
 """
+
 from __future__ import annotations
 
 import math
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from ckgrec.model.core.run_dir import RunDir
 from ckgrec.model.evaluation.groups import GROUPS, NOT_APPLICABLE
 from ckgrec.model.evaluation.statistics import format_p, paired_p
@@ -79,8 +81,15 @@ def group_tables(groups: list, split: str, metrics: list[str], reference: str, t
                 rows.append(GroupRow(g.label, len(es), NOT_APPLICABLE))
             else:
                 vals = {m: np.array([float(e[m]) for e in es]) for m in metrics if all(m in e for e in es)}
-                rows.append(GroupRow(g.label, len(es), "ok", {m: float(v.mean()) for m, v in vals.items()},
-                                     {m: (float(v.std(ddof=1)) if len(v) > 1 else float("nan")) for m, v in vals.items()}))
+                rows.append(
+                    GroupRow(
+                        g.label,
+                        len(es),
+                        "ok",
+                        {m: float(v.mean()) for m, v in vals.items()},
+                        {m: (float(v.std(ddof=1)) if len(v) > 1 else float("nan")) for m, v in vals.items()},
+                    )
+                )
                 n_users = max(n_users, int(es[0]["n_users"]))
         ok = {r.label: r for r in rows if r.state == "ok" and metrics[0] in r.mean}
         by_label = {g.label: g for g in groups}
@@ -114,17 +123,29 @@ def format_group_tables(tables: list[GroupTable], metrics: list[str]) -> str:
         rows = []
         for r in t.rows:
             if r.state == "ok":
-                cells = [f"{r.mean[m]:.4f} ± {r.std[m]:.4f}" if not math.isnan(r.std[m]) else f"{r.mean[m]:.4f}" for m in metrics]
+                cells = [
+                    f"{r.mean[m]:.4f} ± {r.std[m]:.4f}" if not math.isnan(r.std[m]) else f"{r.mean[m]:.4f}"
+                    for m in metrics
+                ]
                 p = format_p(r.p_value[metrics[0]], is_reference=r.label == t.reference)
             else:
                 cells, p = [NOT_APPLICABLE if r.state == NOT_APPLICABLE else "—"] * len(metrics), "—"
             rows.append([r.label, str(r.seeds), *cells, p])
         widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
         line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-        out += ["", f"group {t.group} ({t.n_users:,} users; p against {t.reference or '—'})", "",
-                line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
+        out += [
+            "",
+            f"group {t.group} ({t.n_users:,} users; p against {t.reference or '—'})",
+            "",
+            line(head),
+            "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+            *map(line, rows),
+        ]
     if any(r.state == NOT_APPLICABLE for t in tables for r in t.rows):
-        out += ["", "n/a: the model cannot score never-seen items (ID-only); it ranks them by an untrained initialisation or zero popularity."]
+        out += [
+            "",
+            "n/a: the model cannot score never-seen items (ID-only); it ranks them by an untrained initialisation or zero popularity.",
+        ]
     return "\n".join(out)
 
 
@@ -133,10 +154,26 @@ def group_tables_json(tables: list[GroupTable]) -> list[dict[str, Any]]:
         return None if isinstance(x, float) and math.isnan(x) else x
 
     return [
-        {"group": t.group, "n_users": t.n_users, "reference": t.reference,
-         "rows": [{"label": r.label, "seeds": r.seeds,
-                   **({"mean": r.mean, "std": {k: num(v) for k, v in r.std.items()}, "p_value": {k: num(v) for k, v in r.p_value.items()}}
-                      if r.state == "ok" else {"value": NOT_APPLICABLE if r.state == NOT_APPLICABLE else None})}
-                  for r in t.rows]}
+        {
+            "group": t.group,
+            "n_users": t.n_users,
+            "reference": t.reference,
+            "rows": [
+                {
+                    "label": r.label,
+                    "seeds": r.seeds,
+                    **(
+                        {
+                            "mean": r.mean,
+                            "std": {k: num(v) for k, v in r.std.items()},
+                            "p_value": {k: num(v) for k, v in r.p_value.items()},
+                        }
+                        if r.state == "ok"
+                        else {"value": NOT_APPLICABLE if r.state == NOT_APPLICABLE else None}
+                    ),
+                }
+                for r in t.rows
+            ],
+        }
         for t in tables
     ]

@@ -8,6 +8,7 @@ items (100k x 100k runs in batches of 335 users). Per batch: scores -> ``-inf`` 
 -> :func:`torch.topk` -> hit pattern against a dense boolean target of the batch ->
 :func:`ckgrec.model.evaluation.metrics.topk_metrics`.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 import torch
+
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.evaluation.groups import GroupRanker, GroupScores, Protocols
 from ckgrec.model.evaluation.metrics import metric_keys, topk_metrics
@@ -105,7 +107,9 @@ def evaluate(
             if scores._is_view() or not scores.is_contiguous():  # never write -inf into a model's cache
                 scores = scores.clone()
             if scores.shape != (len(rows), data.n_items):
-                raise RuntimeError(f"{model.name}.score_users returned {tuple(scores.shape)}, expected ({len(rows)}, {data.n_items})")
+                raise RuntimeError(
+                    f"{model.name}.score_users returned {tuple(scores.shape)}, expected ({len(rows)}, {data.n_items})"
+                )
             r, c = _rows_coo(exclude, rows)
             if len(r):
                 scores[torch.from_numpy(r).to(device), torch.from_numpy(c).to(device)] = -torch.inf

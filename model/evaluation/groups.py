@@ -44,6 +44,7 @@ Cost: per user batch, at most three extra :func:`torch.topk` calls on the score 
 overall ranking already produced (none for the known-item ranking when the store has no cold
 items: it is then the overall ranking itself).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
+
 from ckgrec.model.evaluation.metrics import metric_keys, topk_metrics
 
 WARM = "warm"
@@ -137,12 +139,18 @@ class GroupRanker:
         self.is_cold_user = np.zeros(data.n_users, dtype=bool)
         self.is_cold_user[protocols.cold_users] = True
         n_pos = np.diff(positives.indptr)
-        self.n_pos_cold = np.asarray(positives[:, self.cold_items].sum(1)).ravel().astype(np.int64) if len(self.cold_items) else np.zeros(data.n_users, np.int64)
+        self.n_pos_cold = (
+            np.asarray(positives[:, self.cold_items].sum(1)).ravel().astype(np.int64)
+            if len(self.cold_items)
+            else np.zeros(data.n_users, np.int64)
+        )
         self.n_pos_known = n_pos - self.n_pos_cold
         self.quartile = activity_quartiles(data.user_degree, protocols.cold_users)
         self._cold_t: torch.Tensor | None = None
         self._known: dict[str, list] = {"users": [], **{k: [] for k in metric_keys(self.ks)}}
-        self._cold: dict[str, dict[str, list]] = {g: {"users": [], **{k: [] for k in metric_keys(self.ks)}} for g in COLD_ITEM_GROUPS}
+        self._cold: dict[str, dict[str, list]] = {
+            g: {"users": [], **{k: [] for k in metric_keys(self.ks)}} for g in COLD_ITEM_GROUPS
+        }
 
     def _topk_hits(self, scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """(B, max_k) hits of the top of ``scores``; a -inf (masked) item is never a hit."""
@@ -159,7 +167,9 @@ class GroupRanker:
         for key, v in metrics.items():
             store[key].append(v.cpu().numpy())
 
-    def add_batch(self, rows: np.ndarray, scores: torch.Tensor, target: torch.Tensor, overall_hits: torch.Tensor) -> None:
+    def add_batch(
+        self, rows: np.ndarray, scores: torch.Tensor, target: torch.Tensor, overall_hits: torch.Tensor
+    ) -> None:
         """Rank the batch for every group; may overwrite ``scores`` (the evaluator is done with it)."""
         device = scores.device
         if len(self.cold_items):
@@ -176,7 +186,11 @@ class GroupRanker:
                 known_pos = sub_target.clone()
                 known_pos[:, cold_t] = False
                 sub[known_pos] = -torch.inf  # the user's other held-out pairs: neither hit nor miss
-                self._add(self._cold[COLD_ITEMS_ALL], rows[sel], topk_metrics(self._topk_hits(sub, sub_target), n_pos, self.ks))
+                self._add(
+                    self._cold[COLD_ITEMS_ALL],
+                    rows[sel],
+                    topk_metrics(self._topk_hits(sub, sub_target), n_pos, self.ks),
+                )
         sel = np.flatnonzero(self.n_pos_known[rows] > 0)
         if not len(sel):
             return
@@ -194,7 +208,9 @@ class GroupRanker:
 
         def done(store: dict[str, list]) -> GroupScores:
             users = np.concatenate(store["users"]) if store["users"] else np.empty(0, np.int64)
-            return GroupScores(users, {k: (np.concatenate(v) if v else np.empty(0)) for k, v in store.items() if k != "users"})
+            return GroupScores(
+                users, {k: (np.concatenate(v) if v else np.empty(0)) for k, v in store.items() if k != "users"}
+            )
 
         known = done(self._known)
         cold_user = self.is_cold_user[known.users]
@@ -225,7 +241,9 @@ def unscorable_groups(model, protocols: Protocols) -> frozenset[str]:
     return frozenset(out)
 
 
-def group_scores(results: dict[str, dict[str, GroupScores]], unscorable: frozenset[str] | set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+def group_scores(
+    results: dict[str, dict[str, GroupScores]], unscorable: frozenset[str] | set[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """``scores.json``'s ``groups`` (``{split: {group: {metric: mean, "n_users": n} | "n/a"}}``)
     and ``groups_uninformed`` (the figures of the groups in ``unscorable``, see
     :func:`unscorable_groups`)."""

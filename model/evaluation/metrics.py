@@ -12,11 +12,13 @@ the user -- and ``n_pos`` (B,) -- how many held-out positives the user has. For 
 
 Metric keys are ``name@k`` in lower case (the run directory contract).
 """
+
 from __future__ import annotations
 
 import re
 
 import torch
+
 from ckgrec.schemas.errors import ConfigError
 
 METRICS = ("precision", "recall", "ndcg", "hit", "mrr")
@@ -31,7 +33,9 @@ def parse_metric(key: str) -> tuple[str, int]:
     """``'recall@20'`` -> ``('recall', 20)``; a ConfigError naming the valid forms otherwise."""
     m = _KEY.match(key.strip().lower())
     if not m or m.group(1) not in METRICS or int(m.group(2)) < 1:
-        raise ConfigError(f"metric '{key}': expected NAME@K with NAME in {', '.join(METRICS)} and K >= 1, e.g. recall@20")
+        raise ConfigError(
+            f"metric '{key}': expected NAME@K with NAME in {', '.join(METRICS)} and K >= 1, e.g. recall@20"
+        )
     return m.group(1), int(m.group(2))
 
 
@@ -53,7 +57,9 @@ def topk_metrics(hits: torch.Tensor, n_pos: torch.Tensor, ks: tuple[int, ...]) -
     discount = 1.0 / torch.log2(ranks + 2.0)  # (K,)
     ideal = torch.cumsum(discount, 0)  # IDCG for 1..K positives
     cum_hits = torch.cumsum(h, 1)
-    first = torch.where(hits.any(1), hits.to(torch.int8).argmax(1), torch.full_like(n_pos, h.shape[1], dtype=torch.long))
+    first = torch.where(
+        hits.any(1), hits.to(torch.int8).argmax(1), torch.full_like(n_pos, h.shape[1], dtype=torch.long)
+    )
     out: dict[str, torch.Tensor] = {}
     for k in ks:
         got = cum_hits[:, k - 1]
@@ -64,5 +70,7 @@ def topk_metrics(hits: torch.Tensor, n_pos: torch.Tensor, ks: tuple[int, ...]) -
         out[metric_key("recall", k)] = got / n_pos
         out[metric_key("ndcg", k)] = dcg / idcg
         out[metric_key("hit", k)] = (got > 0).to(torch.float64)
-        out[metric_key("mrr", k)] = torch.where(first < k, 1.0 / (first.to(torch.float64) + 1.0), torch.zeros_like(n_pos))
+        out[metric_key("mrr", k)] = torch.where(
+            first < k, 1.0 / (first.to(torch.float64) + 1.0), torch.zeros_like(n_pos)
+        )
     return out

@@ -9,6 +9,7 @@ Rendle, "On Sampled Metrics for Item Recommendation", KDD 2020); :mod:`ckgrec.mo
 protocol this project reports. Every result of this module carries ``"protocol": "sampled"``
 and a ``"warning"`` saying so.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.evaluation.evaluator import user_batch_size
 from ckgrec.model.models.base import Recommender
@@ -43,7 +45,10 @@ def evaluate_sampled(
     start = time.perf_counter()
     seen = (data.train + data.valid + data.test).tocsr()
     seen.sort_indices()
-    seen_keys = torch.from_numpy(np.repeat(np.arange(data.n_users, dtype=np.int64), np.diff(seen.indptr)) * data.n_items + seen.indices.astype(np.int64))
+    seen_keys = torch.from_numpy(
+        np.repeat(np.arange(data.n_users, dtype=np.int64), np.diff(seen.indptr)) * data.n_items
+        + seen.indices.astype(np.int64)
+    )
     degree = np.diff(seen.indptr)
     pos = data.split(split).tocoo()
     order = np.lexsort((pos.col, pos.row))
@@ -84,7 +89,9 @@ def evaluate_sampled(
     for k in ks:
         inside = ranks < k
         out[f"hit@{k}"] = float(inside.mean()) if len(ranks) else float("nan")
-        out[f"ndcg@{k}"] = float(np.where(inside, 1.0 / np.log2(ranks + 2.0), 0.0).mean()) if len(ranks) else float("nan")
+        out[f"ndcg@{k}"] = (
+            float(np.where(inside, 1.0 / np.log2(ranks + 2.0), 0.0).mean()) if len(ranks) else float("nan")
+        )
         out[f"mrr@{k}"] = float(np.where(inside, 1.0 / (ranks + 1.0), 0.0).mean()) if len(ranks) else float("nan")
     return {
         "protocol": "sampled",

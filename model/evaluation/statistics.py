@@ -3,6 +3,7 @@
 Every table of ckgrec (``ckg compare``, its group tables, the report) prints p-values through
 :func:`format_p`, so "ref" and "—" mean the same everywhere.
 """
+
 from __future__ import annotations
 
 import math

@@ -6,6 +6,7 @@ path user → a → b → item scores π(user, ·, a) · π(a, ·, b) · π(b, �
 the user's entity keeps the strongest partial paths at each hop and reports those that end at
 the item, within ``max_hops`` hops (3 reaches user → item A → shared concept → item B).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,5 +78,6 @@ def best_paths(
             break
     found.sort(key=lambda c: -c[0])
     return [
-        Path(graph, s, tuple(str(labels[v]) for v in nodes), tuple(relation_names[r] for r in rels)) for s, nodes, rels in found[:top]
+        Path(graph, s, tuple(str(labels[v]) for v in nodes), tuple(relation_names[r] for r in rels))
+        for s, nodes, rels in found[:top]
     ]

@@ -2,6 +2,7 @@
 
 Inference reads runs through this module and never imports the training loop.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +26,9 @@ def load_model(run: RunDir | str | Path, data: TrainData, device: str = "auto") 
     cls = get_model(cfg["model"])
     mc = build_config(cls.Config, cfg.get("model_config", {}), where=f"{run.file('config.json')} model_config")
     if not run.file(BEST).is_file():
-        raise StoreError(f"{run.path}: {BEST} is missing; the run has not finished its first evaluation (resume it with 'ckg train')")
+        raise StoreError(
+            f"{run.path}: {BEST} is missing; the run has not finished its first evaluation (resume it with 'ckg train')"
+        )
     dev = resolve_device(device)
     model = cls.build(data, mc, dev)
     payload = ckpt.load(run.file(BEST), data.fingerprint, map_location=dev)

@@ -12,6 +12,7 @@ User vector: u + Σ_l a(u, l) p_l; score: its inner product with the item vector
 implicit-feedback model with content at the item level, so an item with features but no
 interactions is scored only through v_i (ID): ``can_score_cold_items`` is False.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,21 +20,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from ckgrec.model.core.search_space import Categorical, Float
 from ckgrec.model.data.item_features import modality_blocks
 from ckgrec.model.models.base import Batch, ModelConfig, Recommender, option
 from ckgrec.model.nn.edge_softmax import edge_softmax
-from ckgrec.schemas.errors import ConfigError
-from torch import nn
 
 
 @dataclass(frozen=True, kw_only=True)
 class ACFConfig(ModelConfig):
-    dim: int = option(64, "embedding size of users, items and projected components")
-    attention_dim: int = option(64, "hidden size of both attention networks")
-
-    def __post_init__(self) -> None:
-        if self.dim < 1 or self.attention_dim < 1:
-            raise ConfigError("acf: dim and attention_dim must be positive")
+    dim: int = option(64, "embedding size of users, items and projected components", low=1)
+    attention_dim: int = option(64, "hidden size of both attention networks", low=1)
 
 
 class ACF(Recommender):
@@ -41,11 +39,26 @@ class ACF(Recommender):
     description = "Attentive Collaborative Filtering: item- and component-level attention over modality vectors"
     paper = "Chen et al., Attentive Collaborative Filtering, SIGIR 2017"
     Config = ACFConfig
-    known_answer_test = "tests/kg/test_kg_known_answer.py::test_kg_model_ranks_the_withheld_block_item_first"
+    known_answer_test = "tests/model/models/test_kg_known_answer.py::test_kg_model_ranks_the_withheld_block_item_first"
     train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-5, "epochs": 200, "num_negatives": 1}
+    # Chen et al. 2017: lr in {0.001, 0.005, 0.01, 0.05, 0.1} (lower end: Adam here), λ and the factor size searched
+    search_space = {
+        "lr": Float("train", 1e-4, 1e-2, log=True),
+        "l2": Float("train", 1e-6, 1e-2, log=True),
+        "dim": Categorical("model", (32, 64, 128)),
+        "attention_dim": Categorical("model", (32, 64)),
+    }
     is_baseline = True
 
-    def __init__(self, n_users: int, n_items: int, history: tuple[np.ndarray, np.ndarray], components: list[torch.Tensor], present: torch.Tensor, cfg: ACFConfig):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        history: tuple[np.ndarray, np.ndarray],
+        components: list[torch.Tensor],
+        present: torch.Tensor,
+        cfg: ACFConfig,
+    ):
         super().__init__(n_users, n_items)
         d, a = cfg.dim, cfg.attention_dim
         self.user = nn.Embedding(n_users, d)
@@ -73,13 +86,17 @@ class ACF(Recommender):
         components = [torch.from_numpy(x) for x, _ in blocks]
         present = [torch.from_numpy(p) for _, p in blocks]
         pres = torch.stack(present, 1) if present else torch.zeros(data.n_items, 0, dtype=torch.bool)
-        return cls(data.n_users, data.n_items, (coo.row.astype(np.int64), coo.col.astype(np.int64)), components, pres, config).to(device)
+        return cls(
+            data.n_users, data.n_items, (coo.row.astype(np.int64), coo.col.astype(np.int64)), components, pres, config
+        ).to(device)
 
     def _components(self, items: torch.Tensor, users_emb: torch.Tensor) -> torch.Tensor:
         """x̄_l for each (user, item) edge: (E, d)."""
         if self.n_components == 0:
             return torch.zeros_like(users_emb)
-        xs = torch.stack([proj(getattr(self, f"component_{k}")[items]) for k, proj in enumerate(self.component_proj)], 1)  # (E, M, d)
+        xs = torch.stack(
+            [proj(getattr(self, f"component_{k}")[items]) for k, proj in enumerate(self.component_proj)], 1
+        )  # (E, M, d)
         logits = self.w2_out(F.relu(self.w2u(users_emb).unsqueeze(1) + self.w2x(xs))).squeeze(-1)  # (E, M)
         logits = logits.masked_fill(~self.present[items], float("-inf"))
         b = torch.softmax(logits, -1).nan_to_num(0.0)  # items without any modality -> all zero

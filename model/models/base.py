@@ -26,6 +26,7 @@ multiplies it with :meth:`Recommender.regularization`, which the model defines a
 its paper (e.g. ``½‖e‖²`` of the batch's ego embeddings divided by the batch size for
 BPR-MF/LightGCN/NGCF). The default penalty is ``½‖θ‖²`` over all parameters (plain weight decay).
 """
+
 from __future__ import annotations
 
 import abc
@@ -35,8 +36,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping
 
 import torch
-from ckgrec.model.core.options import check_option
 from torch import nn
+
+from ckgrec.model.core.options import check_option
+from ckgrec.model.core.search_space import Param
 
 if TYPE_CHECKING:
     from ckgrec.model.data.train_data import TrainData
@@ -73,15 +76,24 @@ class ModelConfig:
             check_option(f.name, getattr(self, f.name), f.metadata)
 
 
-def option(default: Any, help: str, *, choices: tuple[str, ...] | None = None, low: float | None = None,
-           high: float | None = None, high_open: bool = False, **kwargs: Any) -> Any:
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    **kwargs: Any,
+) -> Any:
     """A config field with its ``--help`` text and its valid values, checked by :class:`ModelConfig`.
 
     :param choices: the allowed values of a string option
-    :param low: smallest allowed value (inclusive) of a number, or of each element of a tuple
+    :param low: smallest allowed value of a number, or of each element of a tuple; exclusive when ``low_open``
     :param high: largest allowed value; exclusive when ``high_open``
     """
-    meta = {"help": help, "choices": choices, "low": low, "high": high, "high_open": high_open}
+    meta = {"help": help, "choices": choices, "low": low, "high": high, "low_open": low_open, "high_open": high_open}
     return dataclasses.field(default=default, metadata=meta, **kwargs)
 
 
@@ -107,6 +119,9 @@ class Recommender(nn.Module, abc.ABC):
     * ``extra_phases`` -- names of additional per-epoch training phases (KGAT: ``("kg",)``).
     * ``known_answer_test`` -- ``"tests/<file>.py::<test>"``: where a model outside
       ``model.baselines`` tests that it learns a known answer (checked by a meta-test).
+    * ``search_space`` -- what ``ckg tune`` searches: option name -> :mod:`ckgrec.model.core.search_space`
+      parameter, each naming its table (``"train"``: a trainer option such as ``lr``; ``"model"``: a
+      field of ``Config``) and its range, taken from the model's paper. Empty: nothing to tune.
     """
 
     name: ClassVar[str]
@@ -120,6 +135,7 @@ class Recommender(nn.Module, abc.ABC):
     can_score_cold_users: bool = False  # class default; an instance may override it
     extra_phases: ClassVar[tuple[str, ...]] = ()
     known_answer_test: ClassVar[str | None] = None
+    search_space: ClassVar[Mapping[str, Param]] = {}
 
     def __init__(self, n_users: int, n_items: int):
         super().__init__()

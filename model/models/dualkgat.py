@@ -18,6 +18,7 @@ graph to every CF batch instead.
 Every component is a switch (``use_item_side``, ``use_user_side``, ``fusion``,
 ``dimension_importance``, ``raw_features``, ``layer_dims``), so ablations are runs, not forks.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,6 +28,9 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from ckgrec.model.core.search_space import Categorical, Float
 from ckgrec.model.data.graph_tensors import GraphTensors
 from ckgrec.model.data.item_features import item_feature_matrix
 from ckgrec.model.models.base import Batch, ModelConfig, Recommender, option
@@ -39,7 +43,6 @@ from ckgrec.model.nn.graph_encoder import (
     GraphEncoder,
 )
 from ckgrec.schemas.errors import ConfigError
-from torch import nn
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,41 +51,114 @@ class DualKGATConfig(ModelConfig):
     relation_dim: int = option(64, "relation space size k of TransR (must equal the pretrained size)", low=1)
     layer_dims: tuple[int, ...] = option((64, 32, 16), "output size of each propagation layer; its length is L", low=1)
     dropout: float = option(0.3, "message dropout after each layer", low=0.0, high=1.0, high_open=True)
-    fusion: str = option("attention_concat", "layer fusion: attention_concat | attention_sum | concat (plain, as KGAT) | mean (LightGCN's average of the layers: the inner product then also pairs a user's layer with an item's other layers; needs aggregator=linear or every layer_dims equal to dim)", choices=FUSIONS)
+    fusion: str = option(
+        "attention_concat",
+        "layer fusion: attention_concat | attention_sum | concat (plain, as KGAT) | mean (LightGCN's average of the layers: the inner product then also pairs a user's layer with an item's other layers; needs aggregator=linear or every layer_dims equal to dim)",
+        choices=FUSIONS,
+    )
     fusion_dim: int = option(32, "projection size of the layer attention", low=1)
     use_user_side: bool = option(True, "use the user-side graph G_u")
     use_item_side: bool = option(True, "use the item-side graph G_i")
     dimension_importance: bool = option(True, "weigh score dimensions by w(u); off = plain inner product")
     raw_features: bool = option(True, "add a learned projection of the items' modality vectors to their input")
-    user_content: bool = option(False, "also add to each user's input the mean feature projection of the items it has in training (its content profile); needs raw_features")
-    content_score: float = option(0.0, "add a content-affinity term to the score: a learned per-feature weighting (initialised to this value; 0 = off) of cos(mean feature vector of the user's training items, item feature vector); it reaches cold items through their features", low=0.0)
-    schedule: str = option("alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint", choices=("alternate", "joint"))
-    kg_weight: float = option(1.0, "weight of each graph's TransR loss; 0 = no TransR batches at all (their kg_l2 term goes too: alone under its own Adam it would shrink every embedding it touches by about lr per batch)", low=0.0)
-    kg_triples: str = option("all", "what the TransR loss is over: all (every triple of the graph, interactions included, as KGAT's code does) | side (the non-interaction triples only, as RecBole's KGAT)", choices=("all", "side"))
-    kg_optimizer: str = option("own", "what steps the TransR phase: own (an Adam of its own, as KGAT's code) | shared (the CF phase's Adam, as RecBole's KGAT); with its own Adam every TransR batch moves the embeddings about lr whatever kg_weight", choices=("own", "shared"))
+    user_content: bool = option(
+        False,
+        "also add to each user's input the mean feature projection of the items it has in training (its content profile); needs raw_features",
+    )
+    content_score: float = option(
+        0.0,
+        "add a content-affinity term to the score: a learned per-feature weighting (initialised to this value; 0 = off) of cos(mean feature vector of the user's training items, item feature vector); it reaches cold items through their features",
+        low=0.0,
+    )
+    schedule: str = option(
+        "alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint", choices=("alternate", "joint")
+    )
+    kg_weight: float = option(
+        1.0,
+        "weight of each graph's TransR loss; 0 = no TransR batches at all (their kg_l2 term goes too: alone under its own Adam it would shrink every embedding it touches by about lr per batch)",
+        low=0.0,
+    )
+    kg_triples: str = option(
+        "all",
+        "what the TransR loss is over: all (every triple of the graph, interactions included, as KGAT's code does) | side (the non-interaction triples only, as RecBole's KGAT)",
+        choices=("all", "side"),
+    )
+    kg_optimizer: str = option(
+        "own",
+        "what steps the TransR phase: own (an Adam of its own, as KGAT's code) | shared (the CF phase's Adam, as RecBole's KGAT); with its own Adam every TransR batch moves the embeddings about lr whatever kg_weight",
+        choices=("own", "shared"),
+    )
     kg_batch_size: int = option(2048, "triples per TransR batch", low=1)
     kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch", low=0.0)
-    max_neighbours: int = option(0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)", low=0)
-    attention_grad: bool = option(False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT")
-    aggregator: str = option("bi", "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)", choices=AGGREGATORS)
-    side_edges: str = option("both", "direction of the non-interaction triples in the propagation: both (KGAT's paper and code: an attribute also hears its items) | stored (as stored, head hears tail: an item hears its attributes, an attribute hears nothing; RecBole's KGAT graph); interactions always go both ways", choices=SIDE_EDGES)
-    edge_weights: str = option("attention", "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (LightGCN's weights shared out by the softmax with a -1/2 log d_t prior: each node keeps LightGCN's total weight)", choices=EDGE_WEIGHTS)
-    layer_norm: bool = option(True, "L2-normalise each layer's output (KGAT); off keeps the magnitudes, e.g. popularity")
-    item_bias: bool = option(False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)")
-    regularize: str = option("final", "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both", choices=("final", "ego", "both"))
-    init: str = option("auto", "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)", choices=("pretrained", "random", "auto"))
-    init_std: float = option(0.0, "random initial entity embeddings: 0 = Xavier uniform (KGAT's), whose scale shrinks as the graph grows; "
-                             "> 0 = normal with this std (LightGCN's 0.1)", low=0.0)
-    cold_item_dropout: float = option(0.0, "share of items made 'cold' each epoch (DropoutNet-style): their interaction edges leave both graphs and their ID embedding is zeroed, their BPR pairs stay, so the model learns to score an item from features and KG alone; never-seen items then always score without an ID embedding (0 = off)", low=0.0, high=1.0, high_open=True)
-    cold_user_dropout: float = option(0.0, "the same for users: each epoch a share of the users loses its interaction edges and ID embedding and keeps its BPR pairs, so a user with only a profile (item-side graph) is scored on the same scale; users without training pairs then always score without an ID embedding (0 = off)", low=0.0, high=1.0, high_open=True)
+    max_neighbours: int = option(
+        0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)", low=0
+    )
+    attention_grad: bool = option(
+        False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT"
+    )
+    aggregator: str = option(
+        "bi",
+        "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)",
+        choices=AGGREGATORS,
+    )
+    side_edges: str = option(
+        "both",
+        "direction of the non-interaction triples in the propagation: both (KGAT's paper and code: an attribute also hears its items) | stored (as stored, head hears tail: an item hears its attributes, an attribute hears nothing; RecBole's KGAT graph); interactions always go both ways",
+        choices=SIDE_EDGES,
+    )
+    edge_weights: str = option(
+        "attention",
+        "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (LightGCN's weights shared out by the softmax with a -1/2 log d_t prior: each node keeps LightGCN's total weight)",
+        choices=EDGE_WEIGHTS,
+    )
+    layer_norm: bool = option(
+        True, "L2-normalise each layer's output (KGAT); off keeps the magnitudes, e.g. popularity"
+    )
+    item_bias: bool = option(
+        False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)"
+    )
+    regularize: str = option(
+        "final",
+        "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both",
+        choices=("final", "ego", "both"),
+    )
+    init: str = option(
+        "auto",
+        "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)",
+        choices=("pretrained", "random", "auto"),
+    )
+    init_std: float = option(
+        0.0,
+        "random initial entity embeddings: 0 = Xavier uniform (KGAT's), whose scale shrinks as the graph grows; "
+        "> 0 = normal with this std (LightGCN's 0.1)",
+        low=0.0,
+    )
+    cold_item_dropout: float = option(
+        0.0,
+        "share of items made 'cold' each epoch (DropoutNet-style): their interaction edges leave both graphs and their ID embedding is zeroed, their BPR pairs stay, so the model learns to score an item from features and KG alone; never-seen items then always score without an ID embedding (0 = off)",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    )
+    cold_user_dropout: float = option(
+        0.0,
+        "the same for users: each epoch a share of the users loses its interaction edges and ID embedding and keeps its BPR pairs, so a user with only a profile (item-side graph) is scored on the same scale; users without training pairs then always score without an ID embedding (0 = off)",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.fusion == "mean" and self.aggregator != "linear" and set(self.layer_dims) != {self.dim}:
-            raise ConfigError(f"fusion = 'mean' averages the layers, so each must have size dim = {self.dim}; layer_dims = {tuple(self.layer_dims)}: "
-                              "set aggregator = 'linear' or layer_dims all equal to dim")
+            raise ConfigError(
+                f"fusion = 'mean' averages the layers, so each must have size dim = {self.dim}; layer_dims = {tuple(self.layer_dims)}: "
+                "set aggregator = 'linear' or layer_dims all equal to dim"
+            )
         if self.user_content and not self.raw_features:
-            raise ConfigError("user_content needs raw_features = true (the profile is a mean of the items' feature projections)")
+            raise ConfigError(
+                "user_content needs raw_features = true (the profile is a mean of the items' feature projections)"
+            )
         if not (self.use_user_side or self.use_item_side):
             raise ConfigError("at least one of use_user_side / use_item_side must be true")
         if not self.layer_dims:
@@ -95,7 +171,9 @@ def _row_normalised(m) -> torch.Tensor:
     deg = np.asarray(m.sum(axis=1)).ravel()
     values = m.data / np.maximum(deg[m.row], 1e-12)
     index = torch.from_numpy(np.stack([m.row, m.col]).astype(np.int64))
-    return torch.sparse_coo_tensor(index, torch.from_numpy(values.astype(np.float32)), m.shape, check_invariants=False).coalesce()
+    return torch.sparse_coo_tensor(
+        index, torch.from_numpy(values.astype(np.float32)), m.shape, check_invariants=False
+    ).coalesce()
 
 
 class DualKGAT(Recommender):
@@ -103,15 +181,32 @@ class DualKGAT(Recommender):
     description = "dual collaborative-KG attention (G_u + G_i), layer attention, dimension importance, raw features"
     paper = "this product's design; KGAT (Wang et al., KDD 2019) for the propagation"
     Config = DualKGATConfig
-    known_answer_test = "tests/kg/test_kg_known_answer.py::test_kg_model_ranks_the_withheld_block_item_first"
+    known_answer_test = "tests/model/models/test_kg_known_answer.py::test_kg_model_ranks_the_withheld_block_item_first"
     # l2 1e-2 and dropout 0.3 were chosen on the embedded dataset's validation split (KGAT's 1e-5 / 0.1 overfit there)
     train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-2, "epochs": 200, "num_negatives": 1}
+    # KGAT's ranges (Wang et al. 2019) plus the TransR weight; dim stays the pretrained size
+    search_space = {
+        "lr": Float("train", 1e-4, 5e-2, log=True),
+        "l2": Float("train", 1e-5, 1e-1, log=True),
+        "dropout": Float("model", 0.0, 0.8, step=0.1),
+        "layer_dims": Categorical("model", ((64,), (64, 32), (64, 32, 16), (64, 32, 16, 8))),
+        "kg_weight": Float("model", 1e-2, 1.0, log=True),
+    }
     can_score_cold_items = True
     can_score_cold_users = True  # through G_i's profile edges; an instance without them says False (__init__)
     extra_phases = ("kg",)  # empty under the joint schedule (see phase_batches)
 
-    def __init__(self, n_users: int, n_items: int, graphs: list[GraphTensors], features: torch.Tensor | None, cfg: DualKGATConfig,
-                 item_trained: torch.Tensor | None = None, user_trained: torch.Tensor | None = None, history: torch.Tensor | None = None):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        graphs: list[GraphTensors],
+        features: torch.Tensor | None,
+        cfg: DualKGATConfig,
+        item_trained: torch.Tensor | None = None,
+        user_trained: torch.Tensor | None = None,
+        history: torch.Tensor | None = None,
+    ):
         super().__init__(n_users, n_items)
         self.cfg = cfg
         self.graph_names = [g.graph for g in graphs]
@@ -120,21 +215,39 @@ class DualKGAT(Recommender):
         # untrained ID embedding
         self.can_score_cold_users = any(g.users_have_side_edges() for g in graphs)
         self.encoders = nn.ModuleList(
-            GraphEncoder(g, dim=cfg.dim, relation_dim=cfg.relation_dim, layer_dims=cfg.layer_dims, dropout=cfg.dropout,
-                         fusion=cfg.fusion, fusion_dim=cfg.fusion_dim, attention_grad=cfg.attention_grad,
-                         max_neighbours=cfg.max_neighbours, normalize=cfg.layer_norm, aggregator=cfg.aggregator,
-                         edge_weights=cfg.edge_weights, side_edges=cfg.side_edges, init_std=cfg.init_std)
+            GraphEncoder(
+                g,
+                dim=cfg.dim,
+                relation_dim=cfg.relation_dim,
+                layer_dims=cfg.layer_dims,
+                dropout=cfg.dropout,
+                fusion=cfg.fusion,
+                fusion_dim=cfg.fusion_dim,
+                attention_grad=cfg.attention_grad,
+                max_neighbours=cfg.max_neighbours,
+                normalize=cfg.layer_norm,
+                aggregator=cfg.aggregator,
+                edge_weights=cfg.edge_weights,
+                side_edges=cfg.side_edges,
+                init_std=cfg.init_std,
+            )
             for g in graphs
         )
         # the TransR loss's triples per graph: all of them, or (RecBole) the side triples only
-        self._kg_triples = [g.triples if cfg.kg_triples == "all" else g.triples[~g.interaction_triples()] for g in graphs]
-        self.register_buffer("features", features if (features is not None and cfg.raw_features) else None, persistent=False)
+        self._kg_triples = [
+            g.triples if cfg.kg_triples == "all" else g.triples[~g.interaction_triples()] for g in graphs
+        ]
+        self.register_buffer(
+            "features", features if (features is not None and cfg.raw_features) else None, persistent=False
+        )
         self.feature_proj = nn.Linear(self.features.shape[1], cfg.dim) if self.features is not None else None
         self.out_dim = sum(e.out_dim for e in self.encoders)
         self.importance = DimensionImportance(self.out_dim) if cfg.dimension_importance else None
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
         self.item_bias = nn.Parameter(torch.zeros(n_items)) if cfg.item_bias else None
-        self.feature_bias = nn.Linear(self.features.shape[1], 1, bias=False) if (cfg.item_bias and self.features is not None) else None
+        self.feature_bias = (
+            nn.Linear(self.features.shape[1], 1, bias=False) if (cfg.item_bias and self.features is not None) else None
+        )
         if self.feature_bias is not None:
             nn.init.zeros_(self.feature_bias.weight)
         if self.feature_proj is not None:
@@ -143,7 +256,9 @@ class DualKGAT(Recommender):
         # cold-item / cold-user dropout: who has a training pair (the others never get an ID
         # embedding), and this epoch's simulated cold items and users
         for name, n, given in (("item_trained", n_items, item_trained), ("user_trained", n_users, user_trained)):
-            self.register_buffer(name, (given if given is not None else torch.ones(n, dtype=torch.bool)).bool(), persistent=False)
+            self.register_buffer(
+                name, (given if given is not None else torch.ones(n, dtype=torch.bool)).bool(), persistent=False
+            )
         self._dropped_items: torch.Tensor | None = None
         self._dropped_users: torch.Tensor | None = None
         # (n_users, n_items) sparse, each training row scaled to sum 1: the user content profile
@@ -160,7 +275,9 @@ class DualKGAT(Recommender):
             # its own user's profile (FISM's leave-one-out), or the content term would look more
             # predictive in training than it can be for an unseen item
             degree = torch.bincount(history.coalesce().indices()[0], minlength=history.shape[0]).float()
-            self.register_buffer("content_sum", torch.sparse.mm(history, items) * degree.unsqueeze(-1), persistent=False)
+            self.register_buffer(
+                "content_sum", torch.sparse.mm(history, items) * degree.unsqueeze(-1), persistent=False
+            )
             self.register_buffer("content_users", F.normalize(self.content_sum, dim=-1), persistent=False)
             self.content_weight = nn.Parameter(torch.full((items.shape[1],), float(cfg.content_score)))
 
@@ -174,12 +291,27 @@ class DualKGAT(Recommender):
         if data.store is None:
             raise ConfigError(f"{cls.name} needs the store's graphs; build TrainData with TrainData.from_store")
         graphs = [GraphTensors.from_store(data.store, g).to(device) for g in cls.graphs_for(config)]
-        feats = item_feature_matrix(data.store, data.n_items) if (config.raw_features or config.content_score > 0) else None
+        feats = (
+            item_feature_matrix(data.store, data.n_items) if (config.raw_features or config.content_score > 0) else None
+        )
         train = data.split("train")
         item_trained = torch.as_tensor(np.asarray(train.getnnz(axis=0)) > 0)
         user_trained = torch.as_tensor(np.asarray(train.getnnz(axis=1)) > 0)
-        history = _row_normalised(train).to(device) if ((config.user_content or config.content_score > 0) and feats is not None) else None
-        model = cls(data.n_users, data.n_items, graphs, feats.to(device) if feats is not None else None, config, item_trained, user_trained, history).to(device)
+        history = (
+            _row_normalised(train).to(device)
+            if ((config.user_content or config.content_score > 0) and feats is not None)
+            else None
+        )
+        model = cls(
+            data.n_users,
+            data.n_items,
+            graphs,
+            feats.to(device) if feats is not None else None,
+            config,
+            item_trained,
+            user_trained,
+            history,
+        ).to(device)
         model._maybe_load_pretrained(data.store)
         return model
 
@@ -192,7 +324,9 @@ class DualKGAT(Recommender):
             load_pretrained = None
         present = (store.path / "pretrained").is_dir()
         if self.cfg.init == "pretrained" and (load_pretrained is None or not present):
-            raise ConfigError(f"init = 'pretrained' but {store.path / 'pretrained'} has no embeddings; run 'ckg pretrain {store.path}' first")
+            raise ConfigError(
+                f"init = 'pretrained' but {store.path / 'pretrained'} has no embeddings; run 'ckg pretrain {store.path}' first"
+            )
         if load_pretrained is None or not present:
             return
         for enc in self.encoders:
@@ -206,9 +340,13 @@ class DualKGAT(Recommender):
         if self.feature_proj is None:
             return None
         projected = self.feature_proj(self.features)
-        return projected, (self._user_content(projected) if self.cfg.user_content and self.history is not None else None)
+        return projected, (
+            self._user_content(projected) if self.cfg.user_content and self.history is not None else None
+        )
 
-    def _extra_input(self, enc: GraphEncoder, content: tuple[torch.Tensor, torch.Tensor | None] | None) -> torch.Tensor | None:
+    def _extra_input(
+        self, enc: GraphEncoder, content: tuple[torch.Tensor, torch.Tensor | None] | None
+    ) -> torch.Tensor | None:
         if content is None:
             return None
         projected, profiles = content
@@ -235,8 +373,10 @@ class DualKGAT(Recommender):
         if self.cfg.cold_item_dropout <= 0 and self.cfg.cold_user_dropout <= 0:
             return None
         keep = torch.ones(enc.graph.num_entities, device=self.item_trained.device)
-        for p, trained, dropped, entity in ((self.cfg.cold_item_dropout, self.item_trained, self._dropped_items, enc.graph.item_entity),
-                                            (self.cfg.cold_user_dropout, self.user_trained, self._dropped_users, enc.graph.user_entity)):
+        for p, trained, dropped, entity in (
+            (self.cfg.cold_item_dropout, self.item_trained, self._dropped_items, enc.graph.item_entity),
+            (self.cfg.cold_user_dropout, self.user_trained, self._dropped_users, enc.graph.user_entity),
+        ):
             if p > 0:
                 no_id = ~trained if dropped is None else ~trained | dropped
                 keep = keep.index_fill(0, entity[no_id], 0.0)
@@ -246,7 +386,10 @@ class DualKGAT(Recommender):
         """(n_users + n_items, D) users first, or only the ``select`` rows of it: each graph's fused
         vectors, concatenated over the graphs in use."""
         content = self._content_inputs()
-        parts = [enc(self._extra_input(enc, content), users_items_only=True, id_keep=self._id_keep(enc), select=select) for enc in self.encoders]
+        parts = [
+            enc(self._extra_input(enc, content), users_items_only=True, id_keep=self._id_keep(enc), select=select)
+            for enc in self.encoders
+        ]
         return parts[0] if len(parts) == 1 else torch.cat(parts, -1)  # kgat: one graph, nothing to join
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -264,12 +407,22 @@ class DualKGAT(Recommender):
             b = b + self.feature_bias(self.features).squeeze(-1)
         return b
 
-    def _pair_scores(self, u: torch.Tensor, i: torch.Tensor, items: torch.Tensor | None = None, users: torch.Tensor | None = None,
-                     positive: bool = False) -> torch.Tensor:
+    def _pair_scores(
+        self,
+        u: torch.Tensor,
+        i: torch.Tensor,
+        items: torch.Tensor | None = None,
+        users: torch.Tensor | None = None,
+        positive: bool = False,
+    ) -> torch.Tensor:
         """``positive``: the items are training positives of the users, left out of their profiles."""
         s = self.importance.pair_scores(u, i) if self.importance is not None else (u * i).sum(-1)
         if self.content_weight is not None:
-            s = s + (self._content_profiles(users, items if positive else None) * self.content_weight * self.content_items[items]).sum(-1)
+            s = s + (
+                self._content_profiles(users, items if positive else None)
+                * self.content_weight
+                * self.content_items[items]
+            ).sum(-1)
         b = self._biases()
         return s if b is None else s + b[items]
 
@@ -304,9 +457,13 @@ class DualKGAT(Recommender):
         a user with only a profile gets a vector from the item-side graph's attribute edges."""
         device = self.item_trained.device
         if self.cfg.cold_item_dropout > 0:
-            self._dropped_items = (torch.rand(self.n_items, generator=generator) < self.cfg.cold_item_dropout).to(device)
+            self._dropped_items = (torch.rand(self.n_items, generator=generator) < self.cfg.cold_item_dropout).to(
+                device
+            )
         if self.cfg.cold_user_dropout > 0:
-            self._dropped_users = (torch.rand(self.n_users, generator=generator) < self.cfg.cold_user_dropout).to(device)
+            self._dropped_users = (torch.rand(self.n_users, generator=generator) < self.cfg.cold_user_dropout).to(
+                device
+            )
         for enc in self.encoders:
             flag = torch.zeros(enc.graph.num_entities, dtype=torch.bool, device=device)
             if self._dropped_items is not None:
@@ -316,7 +473,9 @@ class DualKGAT(Recommender):
             enc.drop_interactions(flag)
 
     def on_epoch_end(self, epoch: int) -> None:
-        if self._dropped_items is not None or self._dropped_users is not None:  # evaluation and scoring see the whole graph
+        if (
+            self._dropped_items is not None or self._dropped_users is not None
+        ):  # evaluation and scoring see the whole graph
             self._dropped_items = self._dropped_users = None
             for enc in self.encoders:
                 enc.drop_interactions(None)
@@ -327,9 +486,11 @@ class DualKGAT(Recommender):
         """(users, positives, negatives) of the batch, each (B, D): the rows of representations()
         the BPR loss needs, asked of each encoder by position so that it fuses only those rows."""
         if 3 * len(batch.users) >= self.n_users + self.n_items:  # no saving: index the full matrices (the order of
-            users, items = self.representations()                 # gradient sums older runs were trained with)
+            users, items = self.representations()  # gradient sums older runs were trained with)
             return users[batch.users], items[batch.pos], items[batch.neg[:, 0]]
-        vectors = self._encode(select=torch.cat([batch.users, self.n_users + batch.pos, self.n_users + batch.neg[:, 0]]))
+        vectors = self._encode(
+            select=torch.cat([batch.users, self.n_users + batch.pos, self.n_users + batch.neg[:, 0]])
+        )
         b = len(batch.users)
         return vectors[:b], vectors[b : 2 * b], vectors[2 * b :]
 
@@ -337,7 +498,12 @@ class DualKGAT(Recommender):
         """BPR loss of the batch's fused vectors, plus ``l2 ·`` their penalty (:meth:`_batch_norm`,
         computed from the same vectors), plus a TransR batch under ``schedule = joint``."""
         u, pos, neg = self._batch_vectors(batch)
-        cf = F.softplus(-(self._pair_scores(u, pos, batch.pos, batch.users, positive=True) - self._pair_scores(u, neg, batch.neg[:, 0], batch.users))).mean()
+        cf = F.softplus(
+            -(
+                self._pair_scores(u, pos, batch.pos, batch.users, positive=True)
+                - self._pair_scores(u, neg, batch.neg[:, 0], batch.users)
+            )
+        ).mean()
         parts = {"cf": cf.detach()}
         total = cf
         if self.cfg.schedule == "joint" and self.cfg.kg_weight != 0:
@@ -371,7 +537,9 @@ class DualKGAT(Recommender):
         """½‖u‖² + ½‖i+‖² + ½‖i−‖² of the batch's final vectors over the batch size (KGAT's CF L2)."""
         return self._batch_norm(batch, *self._batch_vectors(batch))
 
-    def _kg_batches(self, generator: torch.Generator | None, limit: int | None = None) -> Iterable[list[tuple[int, torch.Tensor, torch.Tensor]]]:
+    def _kg_batches(
+        self, generator: torch.Generator | None, limit: int | None = None
+    ) -> Iterable[list[tuple[int, torch.Tensor, torch.Tensor]]]:
         gen = generator or torch.Generator().manual_seed(0)
         sizes = [t.shape[0] for t in self._kg_triples]
         if max(sizes) == 0:  # kg_triples = side on a graph of interactions only: nothing to learn from
@@ -403,7 +571,9 @@ class DualKGAT(Recommender):
     def phase_batches(self, phase: str, epoch: int, generator: torch.Generator) -> Iterable[Any]:
         if phase != "kg":
             raise NotImplementedError(phase)
-        if self.cfg.schedule == "joint" or self.cfg.kg_weight == 0:  # joint: KG batches ride along with the CF batches instead
+        if (
+            self.cfg.schedule == "joint" or self.cfg.kg_weight == 0
+        ):  # joint: KG batches ride along with the CF batches instead
             return iter(())
         return self._kg_batches(generator)
 

@@ -17,6 +17,7 @@ Score, over the user's training items R(u):
 The truncated form is classic item-kNN (Sarwar et al., WWW 2001) with content similarities; it
 keeps a sparse (n_items x n_items) matrix of k entries per row, built once in closed form.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+from ckgrec.model.core.search_space import Categorical
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.models.base import ModelConfig, Recommender, option
 from ckgrec.model.nn.graph_ops import to_torch_csr
@@ -32,11 +35,11 @@ from ckgrec.schemas.errors import ConfigError
 
 @dataclass(frozen=True, kw_only=True)
 class FeatKNNConfig(ModelConfig):
-    neighbours: int = option(0, "keep only the k most similar items of each history item (0 = every item: a similarity-weighted profile)")
-
-    def __post_init__(self) -> None:
-        if self.neighbours < 0:
-            raise ConfigError(f"featknn.neighbours = {self.neighbours}: must be >= 0 (0 = no truncation)")
+    neighbours: int = option(
+        0,
+        "keep only the k most similar items of each history item (0 = every item: a similarity-weighted profile)",
+        low=0,
+    )
 
 
 def standardised_features(blocks: list[tuple[np.ndarray, np.ndarray]], n_items: int) -> np.ndarray:
@@ -75,6 +78,8 @@ class FeatKNN(Recommender):
     paper = "item-based kNN (Sarwar et al., WWW 2001) over content features"
     Config = FeatKNNConfig
     trainable = False
+    # Sarwar et al. 2001 vary the neighbourhood size from 10 to 200; 0 keeps every item
+    search_space = {"neighbours": Categorical("model", (0, 10, 20, 50, 100, 200))}
     is_baseline = True
     can_score_cold_items = True
 
@@ -88,7 +93,9 @@ class FeatKNN(Recommender):
     @classmethod
     def build(cls, data: TrainData, config: FeatKNNConfig, device: torch.device) -> "FeatKNN":
         if data.store is None or not data.store.modalities:
-            raise ConfigError("featknn needs item feature vectors: build the store with features (see 'ckg datasets', --feature NAME=PATH)")
+            raise ConfigError(
+                "featknn needs item feature vectors: build the store with features (see 'ckg datasets', --feature NAME=PATH)"
+            )
         f = standardised_features(raw_modality_blocks(data.store, data.n_items), data.n_items)
         model = cls(data.n_users, data.n_items, torch.from_numpy(f), config.neighbours).to(device)
         model._x = data.train
@@ -112,7 +119,11 @@ class FeatKNN(Recommender):
             rows.append(idx.repeat_interleave(k).cpu().numpy())
             cols.append(c.reshape(-1).cpu().numpy())
             vals.append(v.reshape(-1).cpu().numpy())
-        m = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(self.n_items, self.n_items), dtype=np.float32)
+        m = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(self.n_items, self.n_items),
+            dtype=np.float32,
+        )
         m.sort_indices()
         return m
 

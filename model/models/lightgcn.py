@@ -12,32 +12,28 @@ ego (layer-0) embeddings of the batch (Eq. 15).
 Paper defaults: d = 64, L = 3 layers, Adam, lr 1e-3, batch 2048, L2 1e-4, embeddings
 initialised N(0, 0.1²) (the reference code). RecBole uses L = 2 and L2 1e-5.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+from torch import nn
+
+from ckgrec.model.core.search_space import Categorical, Float, Int
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.models.base import ModelConfig, option
 from ckgrec.model.models.propagated import PropagatedBPR
 from ckgrec.model.nn.graph_ops import bipartite_adjacency, propagate, to_torch_csr
-from ckgrec.schemas.errors import ConfigError
-from torch import nn
 
 
 @dataclass(frozen=True, kw_only=True)
 class LightGCNConfig(ModelConfig):
-    embedding_dim: int = option(64, "dimension d of the layer-0 user and item embeddings")
-    layers: int = option(3, "number L of propagation layers (0 = matrix factorisation)")
-    init_std: float = option(0.1, "standard deviation of the normal initialisation of the embeddings")
-
-    def __post_init__(self) -> None:
-        if self.embedding_dim < 1:
-            raise ConfigError(f"lightgcn.embedding_dim = {self.embedding_dim}: must be >= 1")
-        if self.layers < 0:
-            raise ConfigError(f"lightgcn.layers = {self.layers}: must be >= 0")
-        if not self.init_std > 0:
-            raise ConfigError(f"lightgcn.init_std = {self.init_std}: must be > 0")
+    embedding_dim: int = option(64, "dimension d of the layer-0 user and item embeddings", low=1)
+    layers: int = option(3, "number L of propagation layers (0 = matrix factorisation)", low=0)
+    init_std: float = option(
+        0.1, "standard deviation of the normal initialisation of the embeddings", low=0.0, low_open=True
+    )
 
 
 class LightGCN(PropagatedBPR):
@@ -46,9 +42,24 @@ class LightGCN(PropagatedBPR):
     paper = "He et al., SIGIR 2020"
     Config = LightGCNConfig
     train_defaults = {"lr": 1e-3, "batch_size": 2048, "l2": 1e-4}
+    # He et al. 2020: L2 searched in {1e-6, ..., 1e-2}, layers 1-4, d = 64; lr around Adam's 1e-3
+    search_space = {
+        "lr": Float("train", 1e-4, 1e-2, log=True),
+        "l2": Float("train", 1e-6, 1e-2, log=True),
+        "layers": Int("model", 1, 4),
+        "embedding_dim": Categorical("model", (32, 64, 128)),
+    }
     is_baseline = True
 
-    def __init__(self, n_users: int, n_items: int, adjacency: torch.Tensor, embedding_dim: int, layers: int, init_std: float = 0.1):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        adjacency: torch.Tensor,
+        embedding_dim: int,
+        layers: int,
+        init_std: float = 0.1,
+    ):
         super().__init__(n_users, n_items)
         self.layers = int(layers)
         self.init_std = float(init_std)

@@ -2,11 +2,13 @@
 
 The non-personalised floor every learned model must beat. Closed form, no options.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.models.base import ModelConfig, Recommender
 

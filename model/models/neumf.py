@@ -13,34 +13,36 @@ Defaults: predictive factors 64 for both parts and an MLP tower [128, 64] with d
 (RecBole's sizes, inside the paper's 8-64 range), 4 negatives per positive, Adam, lr 1e-3,
 no L2 and no GMF/MLP pretraining (the paper's pretraining adds ~1-2% HR).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from ckgrec.model.core.search_space import Categorical, Float, Int
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.models.base import Batch, ModelConfig, Recommender, option
 from ckgrec.model.nn.losses import bce_loss
 from ckgrec.schemas.errors import ConfigError
-from torch import nn
 
 ACTIVATION_BUDGET = 1 << 24  # floats of the widest tower activation per scoring chunk
 
 
 @dataclass(frozen=True, kw_only=True)
 class NeuMFConfig(ModelConfig):
-    mf_dim: int = option(64, "dimension of the GMF user/item embeddings")
-    mlp_dim: int = option(64, "dimension of the MLP user/item embeddings (the tower input is 2x this)")
-    mlp_hidden: tuple[int, ...] = option((128, 64), "sizes of the MLP tower's layers (comma-separated)")
-    dropout: float = option(0.1, "dropout after each MLP layer during training")
+    mf_dim: int = option(64, "dimension of the GMF user/item embeddings", low=1)
+    mlp_dim: int = option(64, "dimension of the MLP user/item embeddings (the tower input is 2x this)", low=1)
+    mlp_hidden: tuple[int, ...] = option((128, 64), "sizes of the MLP tower's layers (comma-separated)", low=1)
+    dropout: float = option(0.1, "dropout after each MLP layer during training", low=0.0, high=1.0, high_open=True)
     init_std: float = option(0.01, "standard deviation of the normal initialisation of the embeddings")
 
     def __post_init__(self) -> None:
-        if self.mf_dim < 1 or self.mlp_dim < 1 or not self.mlp_hidden or any(h < 1 for h in self.mlp_hidden):
-            raise ConfigError(f"neumf: mf_dim={self.mf_dim}, mlp_dim={self.mlp_dim}, mlp_hidden={self.mlp_hidden}: sizes must be >= 1 and the tower non-empty")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"neumf.dropout = {self.dropout}: must be in [0, 1)")
+        super().__post_init__()
+        if not self.mlp_hidden:
+            raise ConfigError("neumf: mlp_hidden needs at least one layer")
 
 
 class NeuMF(Recommender):
@@ -49,9 +51,27 @@ class NeuMF(Recommender):
     paper = "He et al., WWW 2017"
     Config = NeuMFConfig
     train_defaults = {"lr": 1e-3, "batch_size": 2048, "l2": 0.0, "num_negatives": 4}
+    # He et al. 2017: lr in {1e-4, 5e-4, 1e-3, 5e-3}, predictive factors {8, 16, 32, 64}, 1-10 negatives, batch sizes
+    search_space = {
+        "lr": Float("train", 1e-4, 5e-3, log=True),
+        "num_negatives": Int("train", 1, 10),
+        "batch_size": Categorical("train", (256, 512, 1024)),
+        "mf_dim": Categorical("model", (8, 16, 32, 64)),
+        "mlp_dim": Categorical("model", (16, 32, 64)),
+        "dropout": Float("model", 0.0, 0.5, step=0.1),
+    }
     is_baseline = True
 
-    def __init__(self, n_users: int, n_items: int, mf_dim: int, mlp_dim: int, mlp_hidden: tuple[int, ...], dropout: float, init_std: float = 0.01):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        mf_dim: int,
+        mlp_dim: int,
+        mlp_hidden: tuple[int, ...],
+        dropout: float,
+        init_std: float = 0.01,
+    ):
         super().__init__(n_users, n_items)
         self.dropout = float(dropout)
         self.init_std = float(init_std)
@@ -76,7 +96,15 @@ class NeuMF(Recommender):
 
     @classmethod
     def build(cls, data: TrainData, config: NeuMFConfig, device: torch.device) -> "NeuMF":
-        return cls(data.n_users, data.n_items, config.mf_dim, config.mlp_dim, tuple(config.mlp_hidden), config.dropout, config.init_std).to(device)
+        return cls(
+            data.n_users,
+            data.n_items,
+            config.mf_dim,
+            config.mlp_dim,
+            tuple(config.mlp_hidden),
+            config.dropout,
+            config.init_std,
+        ).to(device)
 
     def _logits(self, gmf_u: torch.Tensor, gmf_i: torch.Tensor, h_u: torch.Tensor, h_i: torch.Tensor) -> torch.Tensor:
         """``gmf_u ⊙ gmf_i`` and ``h_u + h_i`` must broadcast to the same leading shape (...) -> logits (...)."""
@@ -87,7 +115,12 @@ class NeuMF(Recommender):
     def forward_pairs(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Logits for aligned ``users`` (B,) and ``items`` (B, k) -> (B, k)."""
         u = users.unsqueeze(1).expand_as(items)
-        return self._logits(self.user_mf(u), self.item_mf(items), self.first_user(self.user_mlp(u)), self.first_item(self.item_mlp(items)))
+        return self._logits(
+            self.user_mf(u),
+            self.item_mf(items),
+            self.first_user(self.user_mlp(u)),
+            self.first_item(self.item_mlp(items)),
+        )
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         pos = self.forward_pairs(batch.users, batch.pos.unsqueeze(1)).squeeze(1)

@@ -16,36 +16,37 @@ Paper defaults: d = 64, three layers of 64, LeakyReLU slope 0.2, message dropout
 dropout 0 (0.1 helps on some data), Adam, L2 1e-5, batch 1024. The paper's lr is 1e-4; the
 default here is 1e-3 (RecBole's, with batch 2048); 1e-4 would need many times more epochs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from ckgrec.model.core.search_space import Categorical, Float
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.models.base import ModelConfig, option
 from ckgrec.model.models.propagated import PropagatedBPR
 from ckgrec.model.nn.graph_ops import bipartite_adjacency, propagate, to_torch_csr
-from ckgrec.schemas.errors import ConfigError
-from torch import nn
 
 
 @dataclass(frozen=True, kw_only=True)
 class NGCFConfig(ModelConfig):
-    embedding_dim: int = option(64, "dimension d of the layer-0 user and item embeddings")
-    hidden: tuple[int, ...] = option((64, 64, 64), "output size of each propagation layer (comma-separated)")
-    message_dropout: float = option(0.1, "dropout on each layer's output during training")
-    node_dropout: float = option(0.0, "probability of dropping each graph edge per training batch")
+    embedding_dim: int = option(64, "dimension d of the layer-0 user and item embeddings", low=1)
+    hidden: tuple[int, ...] = option((64, 64, 64), "output size of each propagation layer (comma-separated)", low=1)
+    message_dropout: float = option(
+        0.1, "dropout on each layer's output during training", low=0.0, high=1.0, high_open=True
+    )
+    node_dropout: float = option(
+        0.0, "probability of dropping each graph edge per training batch", low=0.0, high=1.0, high_open=True
+    )
     negative_slope: float = option(0.2, "LeakyReLU slope")
-    normalized_input: bool = option(False, "feed each layer the L2-normalised output of the previous one (RecBole) instead of the raw one (reference code)")
-
-    def __post_init__(self) -> None:
-        if self.embedding_dim < 1 or any(h < 1 for h in self.hidden):
-            raise ConfigError(f"ngcf: embedding_dim = {self.embedding_dim}, hidden = {self.hidden}: sizes must be >= 1")
-        for name in ("message_dropout", "node_dropout"):
-            v = getattr(self, name)
-            if not 0.0 <= v < 1.0:
-                raise ConfigError(f"ngcf.{name} = {v}: must be in [0, 1)")
+    normalized_input: bool = option(
+        False,
+        "feed each layer the L2-normalised output of the previous one (RecBole) instead of the raw one (reference code)",
+    )
 
 
 class NGCF(PropagatedBPR):
@@ -54,6 +55,14 @@ class NGCF(PropagatedBPR):
     paper = "Wang et al., SIGIR 2019"
     Config = NGCFConfig
     train_defaults = {"lr": 1e-3, "batch_size": 2048, "l2": 1e-5}
+    # Wang et al. 2019: lr in {1e-4, 5e-4, 1e-3, 5e-3}, dropouts in {0.0, ..., 0.8}, depth 1-4 of 64-wide layers
+    search_space = {
+        "lr": Float("train", 1e-4, 5e-3, log=True),
+        "l2": Float("train", 1e-6, 1e-2, log=True),
+        "message_dropout": Float("model", 0.0, 0.8, step=0.1),
+        "node_dropout": Float("model", 0.0, 0.8, step=0.1),
+        "hidden": Categorical("model", ((64,), (64, 64), (64, 64, 64), (64, 64, 64, 64))),
+    }
     is_baseline = True
 
     def __init__(
@@ -91,8 +100,15 @@ class NGCF(PropagatedBPR):
     def build(cls, data: TrainData, config: NGCFConfig, device: torch.device) -> "NGCF":
         adj = to_torch_csr(bipartite_adjacency(data.train), device)
         return cls(
-            data.n_users, data.n_items, adj, config.embedding_dim, tuple(config.hidden),
-            config.message_dropout, config.node_dropout, config.negative_slope, config.normalized_input,
+            data.n_users,
+            data.n_items,
+            adj,
+            config.embedding_dim,
+            tuple(config.hidden),
+            config.message_dropout,
+            config.node_dropout,
+            config.negative_slope,
+            config.normalized_input,
         ).to(device)
 
     def _dropped_adjacency(self) -> torch.Tensor:

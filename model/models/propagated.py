@@ -5,11 +5,13 @@ user-item graph, and score by inner products of the propagated vectors; they dif
 :meth:`propagate`. BPR loss, the L2 of the batch's *ego* embeddings (as both papers
 regularise), and the scoring cache live here once.
 """
+
 from __future__ import annotations
 
 import abc
 
 import torch
+
 from ckgrec.model.models.base import Batch, Recommender
 from ckgrec.model.nn.losses import bpr_loss, embedding_l2
 
@@ -22,10 +24,14 @@ class PropagatedBPR(Recommender):
         """(users (n_users, D), items (n_items, D)) after propagation."""
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        users, items = self.propagate()
-        u = users[batch.users]
-        loss = bpr_loss((u * items[batch.pos]).sum(-1), (u.unsqueeze(1) * items[batch.neg]).sum(-1))
+        loss = self.ranking_loss(*self.propagate(), batch)
         return loss, {"bpr": loss.detach()}
+
+    @staticmethod
+    def ranking_loss(users: torch.Tensor, items: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """BPR of the batch on given user (n_users, D) and item (n_items, D) vectors."""
+        u = users[batch.users]
+        return bpr_loss((u * items[batch.pos]).sum(-1), (u.unsqueeze(1) * items[batch.neg]).sum(-1))
 
     def regularization(self, batch: Batch) -> torch.Tensor:
         e = self.embedding

@@ -1,4 +1,5 @@
 """``--model`` names -> model classes. Adding a model is one import and one entry in ``_MODELS``."""
+
 from __future__ import annotations
 
 import difflib
@@ -9,23 +10,31 @@ from ckgrec.model.models.bprmf import BPRMF
 from ckgrec.model.models.dualkgat import DualKGAT
 from ckgrec.model.models.ease import EASE
 from ckgrec.model.models.featknn import FeatKNN
+from ckgrec.model.models.freedom import FREEDOM
+from ckgrec.model.models.itemknn import ItemKNN
 from ckgrec.model.models.kgat import KGAT
 from ckgrec.model.models.lightgcn import LightGCN
 from ckgrec.model.models.mostpop import MostPop
 from ckgrec.model.models.neumf import NeuMF
 from ckgrec.model.models.ngcf import NGCF
+from ckgrec.model.models.rp3beta import RP3beta
+from ckgrec.model.models.simgcl import SimGCL
 from ckgrec.model.models.vbpr import VBPR
 from ckgrec.schemas.errors import ConfigError
 
 _MODELS: tuple[type[Recommender], ...] = (
     MostPop,
     EASE,
+    ItemKNN,
+    RP3beta,
     BPRMF,
     NeuMF,
     NGCF,
     LightGCN,
+    SimGCL,
     FeatKNN,
     VBPR,
+    FREEDOM,
     KGAT,
     ACF,
     DualKGAT,

@@ -20,30 +20,29 @@ Loss: BPR over sampled triples; the regulariser is the batch's ``½‖·‖²/B`
 Defaults: K = K' = 32 (64 dimensions in all, the size of ``bprmf``), Adam with BPR-MF's learning
 rate and batch.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+from torch import nn
+
+from ckgrec.model.core.search_space import Categorical, Float
 from ckgrec.model.data.item_features import item_feature_matrix
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.models.base import Batch, ModelConfig, Recommender, option
 from ckgrec.model.nn.losses import bpr_loss, embedding_l2
 from ckgrec.schemas.errors import ConfigError
-from torch import nn
 
 
 @dataclass(frozen=True, kw_only=True)
 class VBPRConfig(ModelConfig):
-    latent_dim: int = option(32, "K: size of the latent (ID) factors γ_u, γ_i")
-    visual_dim: int = option(32, "K': size of the visual factors θ_u and of the projection E f_i")
-    feature_l2_ratio: float = option(0.01, "weight of ½(‖E‖² + ‖β'‖²) relative to the embedding L2 (the paper's λ_E / λ_Θ)")
-
-    def __post_init__(self) -> None:
-        if self.latent_dim < 1 or self.visual_dim < 1:
-            raise ConfigError(f"vbpr: latent_dim = {self.latent_dim} and visual_dim = {self.visual_dim} must be >= 1")
-        if self.feature_l2_ratio < 0:
-            raise ConfigError(f"vbpr.feature_l2_ratio = {self.feature_l2_ratio}: must be >= 0")
+    latent_dim: int = option(32, "K: size of the latent (ID) factors γ_u, γ_i", low=1)
+    visual_dim: int = option(32, "K': size of the visual factors θ_u and of the projection E f_i", low=1)
+    feature_l2_ratio: float = option(
+        0.01, "weight of ½(‖E‖² + ‖β'‖²) relative to the embedding L2 (the paper's λ_E / λ_Θ)", low=0.0
+    )
 
 
 class VBPR(Recommender):
@@ -52,6 +51,13 @@ class VBPR(Recommender):
     paper = "He & McAuley, VBPR, AAAI 2016"
     Config = VBPRConfig
     train_defaults = {"lr": 1e-3, "batch_size": 2048, "l2": 1e-5}
+    # He & McAuley 2016: λ_Θ and the sizes K, K' (K + K' = 20 .. 100 in the paper)
+    search_space = {
+        "lr": Float("train", 1e-4, 1e-2, log=True),
+        "l2": Float("train", 1e-6, 1e-2, log=True),
+        "latent_dim": Categorical("model", (16, 32, 64)),
+        "visual_dim": Categorical("model", (16, 32, 64)),
+    }
     is_baseline = True
     can_score_cold_items = True
     # a user without history is ranked by the learned item bias (β_i + β'ᵀf_i), a content-aware
@@ -83,7 +89,9 @@ class VBPR(Recommender):
     def build(cls, data: TrainData, config: VBPRConfig, device: torch.device) -> "VBPR":
         feats = item_feature_matrix(data.store, data.n_items) if data.store is not None else None
         if feats is None:
-            raise ConfigError("vbpr needs item feature vectors: build the store with features (see 'ckg datasets', --feature NAME=PATH)")
+            raise ConfigError(
+                "vbpr needs item feature vectors: build the store with features (see 'ckg datasets', --feature NAME=PATH)"
+            )
         has_id = torch.from_numpy(data.item_popularity > 0)
         return cls(data.n_users, data.n_items, feats, has_id, config).to(device)
 
@@ -108,7 +116,9 @@ class VBPR(Recommender):
 
     def regularization(self, batch: Batch) -> torch.Tensor:
         items = torch.cat([batch.pos, batch.neg.flatten()])
-        emb = embedding_l2(self.gamma_user(batch.users), self.theta_user(batch.users), self.gamma_item(items), self.beta_item(items))
+        emb = embedding_l2(
+            self.gamma_user(batch.users), self.theta_user(batch.users), self.gamma_item(items), self.beta_item(items)
+        )
         return emb + 0.5 * self.feature_l2_ratio * (self.E.weight.pow(2).sum() + self.beta_visual.weight.pow(2).sum())
 
     def prepare_scoring(self) -> None:
@@ -118,5 +128,9 @@ class VBPR(Recommender):
         self._cache = None
 
     def score_users(self, users: torch.Tensor) -> torch.Tensor:
-        gi, bias, vi = self._cache if self._cache is not None else self._item_parts(torch.arange(self.n_items, device=users.device))
+        gi, bias, vi = (
+            self._cache
+            if self._cache is not None
+            else self._item_parts(torch.arange(self.n_items, device=users.device))
+        )
         return bias.unsqueeze(0) + self.gamma_user(users) @ gi.T + self.theta_user(users) @ vi.T

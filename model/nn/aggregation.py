@@ -12,6 +12,7 @@ sparse matrix times the dense states (the fastest path); with gradients into the
 attention, gather + index_add, because back-propagating into sparse *values* through
 torch.sparse.mm allocates a dense N×N gradient.
 """
+
 from __future__ import annotations
 
 import math
@@ -61,7 +62,9 @@ def _csr(rows: torch.Tensor, cols: torch.Tensor, weight: torch.Tensor, shape: tu
         return coo.to_sparse_csr()
 
 
-def sparse_adjacency(head: torch.Tensor, tail: torch.Tensor, weight: torch.Tensor, num_nodes: int, rows: torch.Tensor | None = None) -> Adjacency:
+def sparse_adjacency(
+    head: torch.Tensor, tail: torch.Tensor, weight: torch.Tensor, num_nodes: int, rows: torch.Tensor | None = None
+) -> Adjacency:
     """A[h, t] = weight of edge (h, t), duplicate (h, t) pairs adding up.
 
     :param rows: keep only these heads, in this order (distinct): A is then (len(rows), N), the
@@ -69,7 +72,9 @@ def sparse_adjacency(head: torch.Tensor, tail: torch.Tensor, weight: torch.Tenso
     """
     weight = weight.detach()
     if rows is None:
-        return Adjacency(_csr(head, tail, weight, (num_nodes, num_nodes)), _csr(tail, head, weight, (num_nodes, num_nodes)))
+        return Adjacency(
+            _csr(head, tail, weight, (num_nodes, num_nodes)), _csr(tail, head, weight, (num_nodes, num_nodes))
+        )
     position = torch.full((num_nodes,), -1, dtype=torch.long, device=head.device)
     position[rows] = torch.arange(len(rows), device=head.device)
     keep = position[head] >= 0
@@ -82,7 +87,9 @@ def aggregate(states: torch.Tensor, adjacency: Adjacency) -> torch.Tensor:
     return adjacency @ states
 
 
-def aggregate_differentiable(states: torch.Tensor, head: torch.Tensor, tail: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def aggregate_differentiable(
+    states: torch.Tensor, head: torch.Tensor, tail: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
     """e_{N_h} with gradients into ``weight`` as well. states: (N, d); weight: (E,)."""
     return torch.zeros_like(states).index_add(0, head, weight.unsqueeze(-1) * states[tail])
 
@@ -164,10 +171,14 @@ class BiInteraction(nn.Module):
     """One propagation layer's aggregator, with message dropout and L2 normalisation of the output
     (KGAT normalises each layer so that deep layers do not dominate by scale)."""
 
-    def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.1, negative_slope: float = 0.2, normalize: bool = True):
+    def __init__(
+        self, in_dim: int, out_dim: int, dropout: float = 0.1, negative_slope: float = 0.2, normalize: bool = True
+    ):
         super().__init__()
         if negative_slope < 0:
-            raise ValueError(f"negative_slope must be >= 0 (the backward reads the derivative off the output's sign), got {negative_slope}")
+            raise ValueError(
+                f"negative_slope must be >= 0 (the backward reads the derivative off the output's sign), got {negative_slope}"
+            )
         self.in_dim, self.out_dim = in_dim, out_dim
         self.w_sum = nn.Linear(in_dim, out_dim)
         self.w_prod = nn.Linear(in_dim, out_dim)
@@ -182,8 +193,17 @@ class BiInteraction(nn.Module):
             nn.init.zeros_(lin.bias)
 
     def forward(self, ego: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
-        out = _BiInteractionStep.apply(ego, neighbours, self.w_sum.weight, self.w_sum.bias, self.w_prod.weight, self.w_prod.bias,
-                                       self.negative_slope, self.dropout, self.training)
+        out = _BiInteractionStep.apply(
+            ego,
+            neighbours,
+            self.w_sum.weight,
+            self.w_sum.bias,
+            self.w_prod.weight,
+            self.w_prod.bias,
+            self.negative_slope,
+            self.dropout,
+            self.training,
+        )
         return F.normalize(out, dim=-1) if self.normalize else out
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ Shapes:
     are [offsets[r], offsets[r + 1]).
     returns: (E,)
 """
+
 from __future__ import annotations
 
 import torch

@@ -8,6 +8,7 @@ product; the factor 2 lets a dimension be up- as well as down-weighted.
 
 Shapes: users: (B, D); items: (M, D); returns (B, M).
 """
+
 from __future__ import annotations
 
 import torch

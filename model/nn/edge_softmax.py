@@ -8,6 +8,7 @@ The maximum is taken on detached logits (it only shifts the exponent for stabili
 in the ratio), so autograd differentiates exactly softmax: d a_e / d s_f = a_e (δ_ef − a_f)
 within one node, 0 across nodes.
 """
+
 from __future__ import annotations
 
 import torch

@@ -14,10 +14,13 @@ then computed for those rows only (its matrix is cut to them at each refresh), w
 of many KG entities and few users/items skips most of
 that layer's work without changing a single output value.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from ckgrec.model.data.graph_tensors import GraphTensors
 from ckgrec.model.nn.aggregation import (
     BiInteraction,
@@ -35,7 +38,6 @@ from ckgrec.model.nn.transr import (
     project_by_relation,
     translation_distance,
 )
-from torch import nn
 
 FUSIONS = ("attention_concat", "attention_sum", "concat", "mean")
 EDGE_WEIGHTS = ("attention", "symmetric", "attention_degree")
@@ -86,28 +88,42 @@ class GraphEncoder(nn.Module):
             self.layers = nn.ModuleList(LinearAggregator(dim, dropout) for _ in layer_dims)
         dims = [dim, *layer_dims]
         if aggregator == "bi":
-            self.layers = nn.ModuleList(BiInteraction(dims[l], dims[l + 1], dropout, normalize=False) for l in range(len(layer_dims)))
+            self.layers = nn.ModuleList(
+                BiInteraction(dims[l], dims[l + 1], dropout, normalize=False) for l in range(len(layer_dims))
+            )
         # KGAT's published code L2-normalises each layer's output for the fused vector only and
         # propagates the unnormalised state to the next layer; normalising the propagated state
         # too (as this encoder first did) shrank every layer's input to the unit sphere.
         self.normalize = normalize
         if fusion == "mean" and len(set(dims)) > 1:
-            raise ValueError(f"fusion 'mean' averages the layers, so each must have the embedding size {dim}; got sizes {dims} "
-                             "(use aggregator 'linear', or layer_dims all equal to dim)")
+            raise ValueError(
+                f"fusion 'mean' averages the layers, so each must have the embedding size {dim}; got sizes {dims} "
+                "(use aggregator 'linear', or layer_dims all equal to dim)"
+            )
         self.fusion_mode = fusion
-        self.fusion = LayerAttention(dims, fusion_dim, "concat" if fusion == "attention_concat" else "sum") if fusion.startswith("attention") else None
-        self._plain_fusion = layer_mean if fusion == "mean" else plain_concat  # the fusion when there is no layer attention
+        self.fusion = (
+            LayerAttention(dims, fusion_dim, "concat" if fusion == "attention_concat" else "sum")
+            if fusion.startswith("attention")
+            else None
+        )
+        self._plain_fusion = (
+            layer_mean if fusion == "mean" else plain_concat
+        )  # the fusion when there is no layer attention
         self.out_dim = {"attention_sum": fusion_dim, "mean": dim}.get(fusion, sum(dims))
         self.register_buffer("output_rows", torch.cat([graph.user_entity, graph.item_entity]), persistent=False)
         # a graph of users and items only, numbered users first (the 1M harness store): the rows the
         # recommender scores are then every node in order, and cutting to them would only copy
-        self._outputs_are_all_nodes = bool(len(self.output_rows) == graph.num_entities
-                                           and torch.equal(self.output_rows.cpu(), torch.arange(graph.num_entities)))
+        self._outputs_are_all_nodes = bool(
+            len(self.output_rows) == graph.num_entities
+            and torch.equal(self.output_rows.cpu(), torch.arange(graph.num_entities))
+        )
         self._adjacency = None  # aggregation.Adjacency over all nodes
         self._adjacency_out = None  # the same, cut to output_rows (the last layer's heads)
         self._attention: torch.Tensor | None = None
         self._edge_mask: torch.Tensor | None = None  # this epoch's neighbour sample (None = all edges)
-        self._drop_mask: torch.Tensor | None = None  # this epoch's simulated cold items' and users' interaction edges (False = dropped)
+        self._drop_mask: torch.Tensor | None = (
+            None  # this epoch's simulated cold items' and users' interaction edges (False = dropped)
+        )
         self._interaction: torch.Tensor | None = None  # (E,) user <-> item edges, computed on first use
         # side_edges = "stored": interactions in both directions, every other triple only as stored
         # (the head hears its tail: an item its attributes, never an attribute its items), which is
@@ -143,9 +159,15 @@ class GraphEncoder(nn.Module):
 
     def load_pretrained(self, entity: torch.Tensor, relation: torch.Tensor, projection: torch.Tensor) -> None:
         """Initialise from TransR pretraining (shapes must match this graph exactly)."""
-        for name, src, dst in (("entity", entity, self.entity.weight), ("relation", relation, self.relation.weight), ("projection", projection, self.projection)):
+        for name, src, dst in (
+            ("entity", entity, self.entity.weight),
+            ("relation", relation, self.relation.weight),
+            ("projection", projection, self.projection),
+        ):
             if tuple(src.shape) != tuple(dst.shape):
-                raise ValueError(f"{self.graph.graph}: pretrained {name} has shape {tuple(src.shape)}, the model needs {tuple(dst.shape)}")
+                raise ValueError(
+                    f"{self.graph.graph}: pretrained {name} has shape {tuple(src.shape)}, the model needs {tuple(dst.shape)}"
+                )
             with torch.no_grad():
                 dst.copy_(src.to(dst.device, dst.dtype))
 
@@ -195,7 +217,10 @@ class GraphEncoder(nn.Module):
         logits = attention_logits(self.entity.weight, self.relation.weight, self.projection, head, tail, offsets)
         if self.edge_weights == "attention":
             return edge_softmax(logits, head, n)
-        mass = torch.zeros(n, dtype=logits.dtype, device=logits.device).index_add(0, head, tail_inv_sqrt[tail]) * head_inv_sqrt
+        mass = (
+            torch.zeros(n, dtype=logits.dtype, device=logits.device).index_add(0, head, tail_inv_sqrt[tail])
+            * head_inv_sqrt
+        )
         return edge_softmax(logits + tail_inv_sqrt[tail].log(), head, n) * mass[head]
 
     @property
@@ -229,8 +254,11 @@ class GraphEncoder(nn.Module):
         pi = self._attention_weights()
         self._attention = pi
         self._adjacency = sparse_adjacency(head, tail, pi, self.graph.num_entities)
-        self._adjacency_out = (self._adjacency if self._outputs_are_all_nodes
-                               else sparse_adjacency(head, tail, pi, self.graph.num_entities, rows=self.output_rows))
+        self._adjacency_out = (
+            self._adjacency
+            if self._outputs_are_all_nodes
+            else sparse_adjacency(head, tail, pi, self.graph.num_entities, rows=self.output_rows)
+        )
 
     def attention(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(head, relation, tail, weight) of the current attention, for explanations."""
@@ -242,8 +270,13 @@ class GraphEncoder(nn.Module):
         return g.head[m], g.relation[m], g.tail[m], self._attention
 
     # --- propagation ---------------------------------------------------------------------
-    def forward(self, extra: torch.Tensor | None = None, users_items_only: bool = False, id_keep: torch.Tensor | None = None,
-                select: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        extra: torch.Tensor | None = None,
+        users_items_only: bool = False,
+        id_keep: torch.Tensor | None = None,
+        select: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """The layer recursion and the fusion of its outputs:
 
         e^(0) = E ⊙ id_keep + extra,   e^(l+1) = f_l(e^(l), A e^(l)),   out = fuse(e^(0), n(e^(1)), …, n(e^(L)))

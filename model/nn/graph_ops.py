@@ -7,6 +7,7 @@ The graph has ``N = n_users + n_items`` nodes (users first, then items) and the 
 backward pass ``Âᵀ g`` is ``Â g``: the custom autograd function reuses the forward CSR product
 instead of letting autograd transpose the sparse matrix (about 3x faster on the CPU).
 """
+
 from __future__ import annotations
 
 import warnings

@@ -16,6 +16,7 @@ neighbourhood. It needs every layer the same size.
 
 Shapes: states: list of (N, d_l); returns (N, Σ d_l) in concat mode, (N, att_dim) in sum mode.
 """
+
 from __future__ import annotations
 
 import torch

@@ -2,6 +2,7 @@
 
 Shapes: ``pos`` (B,) scores of positives, ``neg`` (B, k) scores of sampled negatives.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,3 +30,14 @@ def embedding_l2(*tensors: torch.Tensor) -> torch.Tensor:
     """
     batch = tensors[0].shape[0]
     return 0.5 * sum((t * t).sum() for t in tensors) / max(1, batch)
+
+
+def info_nce(view1: torch.Tensor, view2: torch.Tensor, temperature: float) -> torch.Tensor:
+    """InfoNCE between two views of the same rows, the other rows as negatives (SimGCL, SGL).
+
+    Shapes: ``view1``, ``view2`` (n, d); row r of each is a positive pair. With unit rows
+    z' = z / ‖z‖: ``-1/n Σ_r log( exp(z'1_r·z'2_r / τ) / Σ_s exp(z'1_r·z'2_s / τ) )``.
+    """
+    z1, z2 = F.normalize(view1, dim=1), F.normalize(view2, dim=1)
+    logits = z1 @ z2.T / temperature
+    return -torch.diagonal(F.log_softmax(logits, dim=1)).mean()

@@ -6,12 +6,15 @@ rising with their confidence (favourite > like > view, or the rating), by the ex
 form of weighted reservoir sampling (Efraimidis & Spirakis): key = U^(1/w), keep the S largest
 keys per head. All vectorised: one sort, no loop over nodes.
 """
+
 from __future__ import annotations
 
 import torch
 
 
-def sample_neighbours(head: torch.Tensor, confidence: torch.Tensor, max_per_head: int, generator: torch.Generator) -> torch.Tensor:
+def sample_neighbours(
+    head: torch.Tensor, confidence: torch.Tensor, max_per_head: int, generator: torch.Generator
+) -> torch.Tensor:
     """Boolean mask over edges: True for the kept ones. Heads with <= S edges keep them all."""
     u = torch.rand(head.shape, generator=generator, device="cpu").to(head.device)
     key = torch.log(u.clamp_min(1e-12)) / confidence.clamp_min(1e-6)  # log(U^(1/w)), order-preserving

@@ -23,6 +23,7 @@ Inverse relations: with ``e_{r^-1} = -e_r`` and ``W_{r^-1} = W_r``,
 ``g(t, r^-1, h) = g(h, r, t)`` exactly (clamping acts per projected vector), which is how
 pretrained inverse rows are initialised (see :func:`add_inverse_relations`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -79,7 +80,9 @@ def project_by_relation(e: torch.Tensor, relation: torch.Tensor, W: torch.Tensor
     :return: shape ``(B, k)``
     """
     if e.ndim != 2 or relation.shape != e.shape[:1]:
-        raise ValueError(f"project_by_relation expects e (B, d) and relation (B,), got {tuple(e.shape)} and {tuple(relation.shape)}")
+        raise ValueError(
+            f"project_by_relation expects e (B, d) and relation (B,), got {tuple(e.shape)} and {tuple(relation.shape)}"
+        )
     order = torch.argsort(relation, stable=True)
     counts = torch.bincount(relation, minlength=W.shape[0]).tolist()
     parts = []
@@ -134,7 +137,9 @@ def transr_score(
     return -transr_distance(h, r, t, W, max_norm)
 
 
-def pairwise_logistic_loss(pos_distance: torch.Tensor, neg_distance: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+def pairwise_logistic_loss(
+    pos_distance: torch.Tensor, neg_distance: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
     """``-ln sigmoid(g_neg - g_pos)``, written as ``softplus(g_pos - g_neg)`` for stability.
 
     :param pos_distance: shape ``(B,)`` or ``(B, 1)``, distances of observed triples
@@ -174,7 +179,7 @@ def transr_kg_loss(
     h_bot = project(h, W)
     pos = translation_distance(h_bot, r, project(t, W), max_norm)
     if t_neg.ndim == 3:
-        neg_bot = (t_neg @ W)  # (B, n, d) @ (B, d, k) -> (B, n, k)
+        neg_bot = t_neg @ W  # (B, n, d) @ (B, d, k) -> (B, n, k)
         neg = translation_distance(h_bot.unsqueeze(1), r.unsqueeze(1), neg_bot, max_norm)
     else:
         neg = translation_distance(h_bot, r, project(t_neg, W), max_norm)

@@ -1,6 +1,8 @@
 """Options of TransR pretraining, importable without torch (``ckg pretrain --help`` reads its defaults)."""
+
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ckgrec.schemas.errors import ConfigError
@@ -34,7 +36,16 @@ class PretrainConfig:
     device: str = "auto"  # 'auto' (CUDA when available), 'cpu' or 'cuda'
 
     def __post_init__(self) -> None:
-        positive = ("embedding_dim", "relation_dim", "epochs", "batch_size", "negatives", "eval_every", "eval_batch_size", "threads")
+        positive = (
+            "embedding_dim",
+            "relation_dim",
+            "epochs",
+            "batch_size",
+            "negatives",
+            "eval_every",
+            "eval_batch_size",
+            "threads",
+        )
         for name in positive:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -43,13 +54,30 @@ class PretrainConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ConfigError(f"pretrain.{name} must be a non-negative integer, got {v!r}")
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ConfigError(f"pretrain.learning_rate must be > 0, got {self.learning_rate!r}")
+        if not (
+            isinstance(self.learning_rate, (int, float))
+            and math.isfinite(self.learning_rate)
+            and self.learning_rate > 0
+        ):
+            raise ConfigError(
+                f"pretrain.learning_rate must be a finite number > 0 (e.g. 0.001), got {self.learning_rate!r}"
+            )
         if not (isinstance(self.holdout, (int, float)) and 0 <= self.holdout < 0.5):
-            raise ConfigError(f"pretrain.holdout must lie in [0, 0.5), got {self.holdout!r} (share of triples held out)")
-        if not (isinstance(self.min_relative_improvement, (int, float)) and self.min_relative_improvement >= 0):
+            raise ConfigError(
+                f"pretrain.holdout must lie in [0, 0.5), got {self.holdout!r} (share of triples held out)"
+            )
+        if not (
+            isinstance(self.min_relative_improvement, (int, float))
+            and math.isfinite(self.min_relative_improvement)
+            and self.min_relative_improvement >= 0
+        ):
             raise ConfigError(f"pretrain.min_relative_improvement must be >= 0, got {self.min_relative_improvement!r}")
-        choices = {"corruption": ("tail", "both"), "warm_start": ("transe", "none"), "scorer": ("grouped", "pykeen"), "device": ("auto", "cpu", "cuda")}
+        choices = {
+            "corruption": ("tail", "both"),
+            "warm_start": ("transe", "none"),
+            "scorer": ("grouped", "pykeen"),
+            "device": ("auto", "cpu", "cuda"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"pretrain.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")

@@ -18,6 +18,7 @@ gives ``g(t, r+R, h) = g(h, r, t)``. The saved relation tables are completed tha
 (:func:`ckgrec.model.nn.transr.add_inverse_relations`). Corruption is tail-only by default, as in the
 recommender's KG loss; ``corruption="both"`` corrupts heads too.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,6 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pykeen.evaluation import RankBasedEvaluator
+from pykeen.losses import PairwiseLogisticLoss
+from pykeen.stoppers import EarlyStopper
+from pykeen.training import SLCWATrainingLoop
+from pykeen.training.callbacks import TrainingCallback
+from pykeen.utils import set_random_seed
+
 from ckgrec.model.core.device import resolve_device
 from ckgrec.model.data.kg_splits import KGSplits, splits_from_store
 from ckgrec.model.nn.transr import add_inverse_relations
@@ -44,16 +52,17 @@ from ckgrec.model.pretraining.pykeen_models import (
 )
 from ckgrec.schemas.errors import ConfigError
 from ckgrec.schemas.tables import GRAPHS
-from pykeen.evaluation import RankBasedEvaluator
-from pykeen.losses import PairwiseLogisticLoss
-from pykeen.stoppers import EarlyStopper
-from pykeen.training import SLCWATrainingLoop
-from pykeen.training.callbacks import TrainingCallback
-from pykeen.utils import set_random_seed
 
 __all__ = [
-    "PretrainConfig", "TrainedTransR", "train_transr", "evaluate_tensors", "evaluate_link_prediction",
-    "pretrain_store", "format_metrics", "resolve_device", "training_runtime",
+    "PretrainConfig",
+    "TrainedTransR",
+    "train_transr",
+    "evaluate_tensors",
+    "evaluate_link_prediction",
+    "pretrain_store",
+    "format_metrics",
+    "resolve_device",
+    "training_runtime",
 ]
 
 #: rank-based metrics reported per side, with PyKEEN's names
@@ -110,7 +119,9 @@ def _sample(triples: torch.Tensor, n: int) -> torch.Tensor:
     return part[torch.argsort(part[:, 1], stable=True)]
 
 
-def evaluate_link_prediction(model, triples: torch.Tensor, filter_triples: list[torch.Tensor], *, batch_size: int = 256) -> dict[str, Any]:
+def evaluate_link_prediction(
+    model, triples: torch.Tensor, filter_triples: list[torch.Tensor], *, batch_size: int = 256
+) -> dict[str, Any]:
     """Filtered rank-based metrics of ``model`` on ``triples`` (PyKEEN's ``RankBasedEvaluator``).
 
     :param triples: shape ``(n, 3)``, the triples to rank (both heads and tails)
@@ -130,7 +141,8 @@ def evaluate_link_prediction(model, triples: torch.Tensor, filter_triples: list[
         do_time_consuming_checks=False,
     )
     out: dict[str, Any] = {
-        side: {ours: float(result.get_metric(f"{side}.realistic.{theirs}")) for ours, theirs in METRICS.items()} for side in SIDES
+        side: {ours: float(result.get_metric(f"{side}.realistic.{theirs}")) for ours, theirs in METRICS.items()}
+        for side in SIDES
     }
     out["triples"] = int(len(triples))
     return out
@@ -157,7 +169,17 @@ class EpochTimer(TrainingCallback):
         self._start = None
 
 
-def _run_loop(model, splits: KGSplits, config: PretrainConfig, epochs: int, *, stopper_factory=None, desc: str, progress: bool, workdir: Path):
+def _run_loop(
+    model,
+    splits: KGSplits,
+    config: PretrainConfig,
+    epochs: int,
+    *,
+    stopper_factory=None,
+    desc: str,
+    progress: bool,
+    workdir: Path,
+):
     tf = splits.triples_factory(splits.train)
     corruption = ("tail",) if config.corruption == "tail" else ("head", "tail")
     loop = SLCWATrainingLoop(
@@ -202,8 +224,11 @@ def train_transr(splits: KGSplits, config: PretrainConfig, *, progress: bool = T
         "graph": splits.name,
         "device": str(device),
         "split": {
-            "train": len(splits.train), "valid": len(splits.valid), "test": len(splits.test),
-            "valid_ranked": len(valid_sample), "test_ranked": len(test_sample),
+            "train": len(splits.train),
+            "valid": len(splits.valid),
+            "test": len(splits.test),
+            "valid_ranked": len(valid_sample),
+            "test_ranked": len(test_sample),
         },
         "inverse_relations": "not trained; e_inv = -e_r, W_inv = W_r (exact: g(t, r_inv, h) = g(h, r, t))",
     }
@@ -213,17 +238,31 @@ def train_transr(splits: KGSplits, config: PretrainConfig, *, progress: bool = T
         if config.warm_start == "transe" and config.warm_start_epochs > 0:
             set_random_seed(config.seed)
             transe = build_transe(
-                splits.triples_factory(splits.train), embedding_dim=config.embedding_dim, loss=PairwiseLogisticLoss(), random_seed=config.seed
+                splits.triples_factory(splits.train),
+                embedding_dim=config.embedding_dim,
+                loss=PairwiseLogisticLoss(),
+                random_seed=config.seed,
             ).to(device)
             t0 = time.perf_counter()
             losses, seconds, _ = _run_loop(
-                transe, splits, config, config.warm_start_epochs, desc=f"TransE warm start {splits.name}", progress=progress, workdir=workdir
+                transe,
+                splits,
+                config,
+                config.warm_start_epochs,
+                desc=f"TransE warm start {splits.name}",
+                progress=progress,
+                workdir=workdir,
             )
             ent, rel = transe_tensors(transe)
-            init = dict(zip(("entity", "relation", "projection"), warm_start_from_transe(ent, rel, config.relation_dim)))
+            init = dict(
+                zip(("entity", "relation", "projection"), warm_start_from_transe(ent, rel, config.relation_dim))
+            )
             metrics["warm_start"] = {
-                "method": "transe", "epochs": config.warm_start_epochs, "seconds": time.perf_counter() - t0,
-                "seconds_per_epoch": _mean(seconds), "final_loss": losses[-1] if losses else None,
+                "method": "transe",
+                "epochs": config.warm_start_epochs,
+                "seconds": time.perf_counter() - t0,
+                "seconds_per_epoch": _mean(seconds),
+                "final_loss": losses[-1] if losses else None,
             }
             del transe
         else:
@@ -260,7 +299,14 @@ def train_transr(splits: KGSplits, config: PretrainConfig, *, progress: bool = T
 
         t0 = time.perf_counter()
         losses, seconds, stopper = _run_loop(
-            model, splits, config, config.epochs, stopper_factory=stopper_factory, desc=f"TransR {splits.name}", progress=progress, workdir=workdir
+            model,
+            splits,
+            config,
+            config.epochs,
+            stopper_factory=stopper_factory,
+            desc=f"TransR {splits.name}",
+            progress=progress,
+            workdir=workdir,
         )
         total = time.perf_counter() - t0
         metrics.update(
@@ -275,7 +321,11 @@ def train_transr(splits: KGSplits, config: PretrainConfig, *, progress: bool = T
             # PyKEEN reloads the best weights when it stops early, but not when the epochs run
             # out after the best validation; its stopper kept them on disk, so reload here.
             restored = stopper.stopped
-            if not stopper.stopped and stopper.best_epoch not in (None, len(losses)) and stopper.best_model_path.is_file():
+            if (
+                not stopper.stopped
+                and stopper.best_epoch not in (None, len(losses))
+                and stopper.best_model_path.is_file()
+            ):
                 model.load_state_dict(torch.load(stopper.best_model_path, weights_only=True))
                 restored = True
             metrics["early_stopping"] = {
@@ -319,19 +369,37 @@ def evaluate_tensors(
     with training_runtime(config.threads):
         set_random_seed(config.seed)
         model = build_transr(
-            splits.triples_factory(splits.train), embedding_dim=config.embedding_dim, relation_dim=config.relation_dim,
-            loss=PairwiseLogisticLoss(), random_seed=config.seed, scorer=config.scorer, **init,
+            splits.triples_factory(splits.train),
+            embedding_dim=config.embedding_dim,
+            relation_dim=config.relation_dim,
+            loss=PairwiseLogisticLoss(),
+            random_seed=config.seed,
+            scorer=config.scorer,
+            **init,
         ).to(resolve_device(config.device))
         return evaluate_link_prediction(model, sample, known, batch_size=config.eval_batch_size)
 
 
-def pretrain_store(store, config: PretrainConfig, graphs: tuple[str, ...] = GRAPHS, *, progress: bool = True, log=print) -> dict[str, Path]:
+def pretrain_store(
+    store, config: PretrainConfig, graphs: tuple[str, ...] = GRAPHS, *, progress: bool = True, log=print
+) -> dict[str, Path]:
     """Pretrain TransR on each graph of ``store`` and write ``STORE/pretrained/<graph>.*``.
 
     :return: graph -> path of the written tensor file
     """
+    from ckgrec.model.data.pretrained import DIRECTORY
     from ckgrec.model.pretraining.save import save_pretrained
+    from ckgrec.schemas.locks import exclusive_lock
 
+    folder = Path(store.path) / DIRECTORY
+    folder.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(folder / ".lock", f"pretrained folder {folder}", command="another 'ckg pretrain'"):
+        for p in folder.glob(".*.tmp"):  # writes of a killed pretraining; we hold the lock, so nobody is writing
+            p.unlink(missing_ok=True)
+        return _pretrain_graphs(store, config, graphs, progress=progress, log=log, save_pretrained=save_pretrained)
+
+
+def _pretrain_graphs(store, config, graphs, *, progress, log, save_pretrained) -> dict[str, Path]:
     written = {}
     for graph in graphs:
         splits = splits_from_store(store, graph, holdout=config.holdout, seed=config.seed)

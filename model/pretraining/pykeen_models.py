@@ -15,21 +15,23 @@ and whose ``score_t``/``score_h`` (used by the evaluator) project all entities o
 relation of the batch instead of once per triple. Scores equal PyKEEN's up to float
 round-off (tested).
 """
+
 from __future__ import annotations
 
 import functools
 from typing import Literal
 
 import torch
+from pykeen.models import TransE, TransR
+from pykeen.nn.init import PretrainedInitializer, xavier_uniform_, xavier_uniform_norm_
+from pykeen.utils import clamp_norm as pykeen_clamp_norm
+
 from ckgrec.model.nn.transr import (
     clamp_norm,
     distances_to_all,
     project_by_relation,
     translation_distance,
 )
-from pykeen.models import TransE, TransR
-from pykeen.nn.init import PretrainedInitializer, xavier_uniform_, xavier_uniform_norm_
-from pykeen.utils import clamp_norm as pykeen_clamp_norm
 
 Scorer = Literal["grouped", "pykeen"]
 
@@ -55,7 +57,9 @@ class GroupedTransR(TransR):
         dist = translation_distance(h_bot, relation(indices=rel), t_bot, self.interaction.max_projection_norm)
         return -dist.unsqueeze(-1)
 
-    def _score_all(self, fixed: torch.Tensor, rel: torch.Tensor, candidates: torch.Tensor | None, fixed_is_head: bool) -> torch.Tensor:
+    def _score_all(
+        self, fixed: torch.Tensor, rel: torch.Tensor, candidates: torch.Tensor | None, fixed_is_head: bool
+    ) -> torch.Tensor:
         entity, relation, projection = self._parts()
         W = projection(indices=None)
         cand = entity(indices=candidates)  # (N, d)
@@ -160,7 +164,9 @@ def transe_tensors(model: TransE) -> tuple[torch.Tensor, torch.Tensor]:
     return tuple(x.detach().to("cpu", torch.float32).contiguous().clone() for x in (entity, relation))
 
 
-def warm_start_from_transe(entity: torch.Tensor, relation: torch.Tensor, relation_dim: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def warm_start_from_transe(
+    entity: torch.Tensor, relation: torch.Tensor, relation_dim: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The standard TransR warm start (Lin et al. 2015): TransE vectors, identity projections.
 
     ``W_r = I`` (rectangular ``(d, k)`` when ``d != k``: the first ``min(d, k)`` coordinates),

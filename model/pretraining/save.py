@@ -1,4 +1,5 @@
 """Write pretrained TransR tensors into a store (the layout and its reader: :mod:`ckgrec.model.data.pretrained`)."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -8,6 +9,8 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors.torch import save as st_save
+
 from ckgrec.model.data.pretrained import (
     FORMAT,
     FORMAT_VERSION,
@@ -20,7 +23,6 @@ from ckgrec.model.pretraining.pretrain import TrainedTransR
 from ckgrec.schemas.config_io import to_dict
 from ckgrec.schemas.errors import StoreMismatchError
 from ckgrec.schemas.store import Store, atomic_write_bytes
-from safetensors.torch import save as st_save
 
 
 def save_pretrained(store: Store, graph: str, trained: "TrainedTransR", config: "PretrainConfig") -> Path:
@@ -31,7 +33,10 @@ def save_pretrained(store: Store, graph: str, trained: "TrainedTransR", config: 
     check_graph(graph)
     entity, relation, projection = (t.detach().to("cpu", torch.float32).contiguous() for t in trained.with_inverses())
     stamp = store_stamp(store, graph)
-    for name, tensor, rows in (("entity", entity, stamp["num_entities"]), ("relation", relation, stamp["num_relations"])):
+    for name, tensor, rows in (
+        ("entity", entity, stamp["num_entities"]),
+        ("relation", relation, stamp["num_relations"]),
+    ):
         if tensor.shape[0] != rows:
             raise StoreMismatchError(
                 f"{store.path} {graph}: the {name} tensor has {tensor.shape[0]} rows but the store has {rows} "
@@ -64,5 +69,7 @@ def save_pretrained(store: Store, graph: str, trained: "TrainedTransR", config: 
         "versions": {"torch": torch.__version__, "pykeen": importlib.metadata.version("pykeen")},
         "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    atomic_write_bytes(sidecar_path, (json.dumps(sidecar, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8"))
+    atomic_write_bytes(
+        sidecar_path, (json.dumps(sidecar, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+    )
     return tensor_path

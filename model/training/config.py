@@ -4,9 +4,11 @@ Precedence for a training run: trainer defaults < the model's ``train_defaults``
 learning rate, batch size, L2, negatives) < the ``[train]`` table of ``--config FILE`` < command
 line flags. For the model: its Config defaults < ``[model]`` of ``--config FILE`` < ``--set``.
 """
+
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,10 @@ from ckgrec.schemas.errors import ConfigError
 
 TRAINER_DEFAULTS: dict[str, Any] = {"epochs": 300, "batch_size": 2048, "lr": 1e-3, "l2": 0.0, "num_negatives": 1}
 OPTIMIZERS = ("adam", "sgd", "adagrad")
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _check(cond: bool, message: str) -> None:
@@ -54,20 +60,46 @@ class TrainConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        _check(self.epochs is None or self.epochs >= 0, f"train.epochs = {self.epochs}: must be >= 0")
+        _check(
+            self.epochs is None or (isinstance(self.epochs, int) and self.epochs >= 1),
+            f"train.epochs = {self.epochs}: must be an integer >= 1 (an untrained model is not a run)",
+        )
         _check(self.batch_size is None or self.batch_size >= 1, f"train.batch_size = {self.batch_size}: must be >= 1")
-        _check(self.lr is None or self.lr > 0, f"train.lr = {self.lr}: must be > 0")
-        _check(self.l2 is None or self.l2 >= 0, f"train.l2 = {self.l2}: must be >= 0")
-        _check(self.num_negatives is None or self.num_negatives >= 1, f"train.num_negatives = {self.num_negatives}: must be >= 1")
-        _check(self.negatives_from in ("all", "trained"), f"train.negatives_from = '{self.negatives_from}': use 'all' or 'trained'")
-        _check(self.optimizer in OPTIMIZERS, f"train.optimizer = '{self.optimizer}': use one of {', '.join(OPTIMIZERS)}")
+        _check(
+            self.lr is None or (_finite(self.lr) and self.lr > 0),
+            f"train.lr = {self.lr}: must be a finite number > 0, e.g. 0.001",
+        )
+        _check(
+            self.l2 is None or (_finite(self.l2) and self.l2 >= 0),
+            f"train.l2 = {self.l2}: must be a finite number >= 0",
+        )
+        _check(
+            self.num_negatives is None or self.num_negatives >= 1,
+            f"train.num_negatives = {self.num_negatives}: must be >= 1",
+        )
+        _check(
+            self.negatives_from in ("all", "trained"),
+            f"train.negatives_from = '{self.negatives_from}': use 'all' or 'trained'",
+        )
+        _check(
+            self.optimizer in OPTIMIZERS, f"train.optimizer = '{self.optimizer}': use one of {', '.join(OPTIMIZERS)}"
+        )
         _check(self.patience >= 0, f"train.patience = {self.patience}: must be >= 0 (0 = never stop early)")
         _check(self.eval_every >= 1, f"train.eval_every = {self.eval_every}: must be >= 1")
-        _check(len(self.ks) > 0 and all(isinstance(k, int) and k >= 1 for k in self.ks), f"train.ks = {self.ks}: need positive integers")
+        _check(
+            len(self.ks) > 0 and all(isinstance(k, int) and k >= 1 for k in self.ks),
+            f"train.ks = {self.ks}: need positive integers",
+        )
         _, k = parse_metric(self.valid_metric)
         _check(k in self.ks, f"train.valid_metric = '{self.valid_metric}': its K must be one of ks = {list(self.ks)}")
-        _check(self.valid_users >= 0 and self.eval_batch_users >= 0, "train.valid_users and train.eval_batch_users must be >= 0")
-        _check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), f"train.device = '{self.device}': use auto, cpu or cuda")
+        _check(
+            self.valid_users >= 0 and self.eval_batch_users >= 0,
+            "train.valid_users and train.eval_batch_users must be >= 0",
+        )
+        _check(
+            self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
+            f"train.device = '{self.device}': use auto, cpu or cuda",
+        )
         _check(self.threads is None or self.threads >= 1, f"train.threads = {self.threads}: must be >= 1")
 
     def resolved(self, model_cls: type) -> "TrainConfig":

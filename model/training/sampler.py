@@ -10,6 +10,7 @@ the few rows left draw from their user's explicit complement.
 Sampling runs on the CPU with the trainer's :class:`torch.Generator`, so it is identical on every
 device and its state can be checkpointed; batches are moved to the model's device afterwards.
 """
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -17,6 +18,7 @@ from typing import Iterator
 import numpy as np
 import scipy.sparse as sp
 import torch
+
 from ckgrec.model.models.base import Batch
 from ckgrec.schemas.errors import ConfigError
 
@@ -55,11 +57,17 @@ class BPRSampler:
         if negatives_from not in ("all", "trained"):
             raise ConfigError(f"negatives_from = {negatives_from!r}: use 'all' or 'trained'")
         # None = every item; else the candidate items negatives are drawn from
-        self.candidates = None if negatives_from == "all" else torch.from_numpy(np.flatnonzero(np.bincount(self._indices, minlength=self.n_items) > 0))
+        self.candidates = (
+            None
+            if negatives_from == "all"
+            else torch.from_numpy(np.flatnonzero(np.bincount(self._indices, minlength=self.n_items) > 0))
+        )
         if self.candidates is not None:
             short = np.flatnonzero(degree >= len(self.candidates))
             if len(short):
-                raise ConfigError(f"{len(short)} user(s) (e.g. user {short[0]}) have every trained item in train; use negatives_from = 'all'")
+                raise ConfigError(
+                    f"{len(short)} user(s) (e.g. user {short[0]}) have every trained item in train; use negatives_from = 'all'"
+                )
 
     def __len__(self) -> int:
         return int(self.users.numel())

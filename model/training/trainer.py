@@ -10,8 +10,14 @@ is ranked on VALIDATION (full ranking); an improvement of ``valid_metric`` saves
 CPU, finishes with exactly the parameters and scores of an uninterrupted run. Finally the best
 state is ranked once on valid and test and ``scores.json`` is written.
 
-The test split is never looked at before that final evaluation.
+The test split is never looked at before that final evaluation. Two hooks serve ``ckg tune``:
+``on_evaluation(epoch, value)`` is called after each validation evaluation (once its checkpoint
+is written) with the ``valid_metric`` value, and may raise to end the run there (a pruned trial);
+``evaluate_test=False`` leaves the test split out of the final evaluation (``scores.json`` then
+has ``"test": null``), and a later ``train`` of the finished run with ``evaluate_test=True``
+evaluates only the test split of the kept best state.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,12 +30,13 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+
 from ckgrec.model.core import checkpoint as ckpt
 from ckgrec.model.core.device import resolve_device
 from ckgrec.model.core.run_dir import (
     BEST,
-    RUN_FORMAT_VERSION,
     CHECKPOINT,
+    RUN_FORMAT_VERSION,
     RunDir,
     config_differences,
     describe_config_mismatch,
@@ -59,7 +66,9 @@ def _version(pkg: str) -> str:
         return "unknown"
 
 
-def run_config(model_name: str, model_config: ModelConfig, train_config: TrainConfig, data: TrainData) -> dict[str, Any]:
+def run_config(
+    model_name: str, model_config: ModelConfig, train_config: TrainConfig, data: TrainData
+) -> dict[str, Any]:
     """The ``config.json`` of a run: everything needed to rebuild the model and judge a resume."""
     store_path = str(Path(data.store.path).resolve()) if data.store is not None else None
     return {
@@ -92,7 +101,11 @@ def make_optimizers(model: Recommender, tc: TrainConfig) -> dict[str, torch.opti
     phase shares it (:meth:`Recommender.phase_shares_cf_optimizer`)."""
     optimizers = {"cf": make_optimizer(tc.optimizer, model.parameters(), tc.lr)}
     for phase in model.extra_phases:
-        optimizers[phase] = optimizers["cf"] if model.phase_shares_cf_optimizer(phase) else make_optimizer(tc.optimizer, model.parameters(), tc.lr)
+        optimizers[phase] = (
+            optimizers["cf"]
+            if model.phase_shares_cf_optimizer(phase)
+            else make_optimizer(tc.optimizer, model.parameters(), tc.lr)
+        )
     return optimizers
 
 
@@ -124,16 +137,22 @@ class Trainer:
         *,
         progress: bool = False,
         log: Log | None = None,
+        on_evaluation: Callable[[int, float], None] | None = None,
+        evaluate_test: bool = True,
     ):
         self.data = data
         self.cls: type[Recommender] = get_model(model_name)
         self.model_config = model_config if model_config is not None else self.cls.Config()
         if not isinstance(self.model_config, self.cls.Config):
-            raise ConfigError(f"{model_name}: expected a {self.cls.Config.__name__}, got {type(self.model_config).__name__}")
+            raise ConfigError(
+                f"{model_name}: expected a {self.cls.Config.__name__}, got {type(self.model_config).__name__}"
+            )
         self.tc = train_config.resolved(self.cls)
         self.run = run if isinstance(run, RunDir) else RunDir(run)
         self.progress = progress
         self.log: Log = log or (lambda _msg: None)
+        self.on_evaluation = on_evaluation
+        self.evaluate_test = evaluate_test
         self.config = run_config(self.cls.name, self.model_config, self.tc, data)
 
     # ---- entry point -------------------------------------------------------------------------
@@ -146,12 +165,22 @@ class Trainer:
             returns None in that case.
         """
         run = self.run
+        run.check_writable()
+        with run.lock():
+            run.remove_debris()
+            return self._fit_locked(force=force, stop_after=stop_after)
+
+    def _fit_locked(self, *, force: bool, stop_after: int | None) -> dict[str, Any] | None:
+        run = self.run
         if force:
             run.clear()
         if run.is_complete:
             self._check_same_config()
+            scores = run.read_scores()
+            if self.evaluate_test and scores.get("test") is None:
+                return self._finish_test(scores)
             self.log(f"{run.path}: already finished; scores in {run.file('scores.json')} (pass --force to retrain)")
-            return run.read_scores()
+            return scores
         resume = run.has_checkpoint
         if resume:
             self._check_same_config()
@@ -179,17 +208,37 @@ class Trainer:
         start = time.perf_counter()
         model.fit_closed_form(self.data)
         fit_seconds = time.perf_counter() - start
-        ckpt.save(self.run.file(BEST), {"fingerprint": self.data.fingerprint, "model_name": self.cls.name, "epoch": 0, "model": model.state_dict()})
+        ckpt.save(
+            self.run.file(BEST),
+            {
+                "fingerprint": self.data.fingerprint,
+                "model_name": self.cls.name,
+                "epoch": 0,
+                "model": model.state_dict(),
+            },
+        )
         self.log(f"{self.cls.name}: fitted in closed form in {fit_seconds:.2f}s")
-        return self._finish(model, epochs=0, best_epoch=0, timings={"seconds_fit": fit_seconds, "seconds_per_epoch": None})
+        return self._finish(
+            model, epochs=0, best_epoch=0, timings={"seconds_fit": fit_seconds, "seconds_per_epoch": None}
+        )
 
     # ---- epochs ------------------------------------------------------------------------------
-    def _fit_epochs(self, model: Recommender, generator: torch.Generator, device: torch.device, resume: bool, stop_after: int | None) -> dict[str, Any] | None:
+    def _fit_epochs(
+        self, model: Recommender, generator: torch.Generator, device: torch.device, resume: bool, stop_after: int | None
+    ) -> dict[str, Any] | None:
         tc, data, run = self.tc, self.data, self.run
         sampler = BPRSampler(data.train, num_negatives=tc.num_negatives, negatives_from=tc.negatives_from)
         optimizers = make_optimizers(model, tc)
-        state = {"epoch": 0, "best_value": -math.inf, "best_epoch": 0, "bad_evals": 0, "stopped": False, "metric_lines": 0,
-                 "seconds": {"sample": 0.0, "train": 0.0, "eval": 0.0}, "evals": 0}
+        state = {
+            "epoch": 0,
+            "best_value": -math.inf,
+            "best_epoch": 0,
+            "bad_evals": 0,
+            "stopped": False,
+            "metric_lines": 0,
+            "seconds": {"sample": 0.0, "train": 0.0, "eval": 0.0},
+            "evals": 0,
+        }
         if resume:
             payload = ckpt.load(run.file(CHECKPOINT), data.fingerprint)
             model.load_state_dict(payload["model"])
@@ -198,7 +247,9 @@ class Trainer:
             ckpt.restore_rng(payload["rng"], generator)
             state = payload["state"]
             run.truncate_metrics(state["metric_lines"])
-            self.log(f"resuming {run.path} after epoch {state['epoch']} (best {tc.valid_metric} {state['best_value']:.4f} at epoch {state['best_epoch']})")
+            self.log(
+                f"resuming {run.path} after epoch {state['epoch']} (best {tc.valid_metric} {state['best_value']:.4f} at epoch {state['best_epoch']})"
+            )
         else:
             run.truncate_metrics(0)
             self.log(f"training {self.cls.name} on {data.summary()} ({device})")
@@ -214,7 +265,15 @@ class Trainer:
             state["seconds"]["train"] += record["seconds_train"]
             if epoch % tc.eval_every == 0 or epoch == tc.epochs:
                 if has_valid:
-                    res = evaluate(model, data, "valid", tc.ks, users=valid_subset, batch_users=tc.eval_batch_users, progress=self.progress)
+                    res = evaluate(
+                        model,
+                        data,
+                        "valid",
+                        tc.ks,
+                        users=valid_subset,
+                        batch_users=tc.eval_batch_users,
+                        progress=self.progress,
+                    )
                     record["valid"] = res.metrics
                     record["seconds_eval"] = res.seconds
                     state["seconds"]["eval"] += res.seconds
@@ -225,7 +284,15 @@ class Trainer:
                     value, improved = float("nan"), True
                 if improved:
                     state.update(best_value=value if has_valid else -math.inf, best_epoch=epoch, bad_evals=0)
-                    ckpt.save(run.file(BEST), {"fingerprint": data.fingerprint, "model_name": self.cls.name, "epoch": epoch, "model": model.state_dict()})
+                    ckpt.save(
+                        run.file(BEST),
+                        {
+                            "fingerprint": data.fingerprint,
+                            "model_name": self.cls.name,
+                            "epoch": epoch,
+                            "model": model.state_dict(),
+                        },
+                    )
                 else:
                     state["bad_evals"] += 1
                     if tc.patience and state["bad_evals"] >= tc.patience:
@@ -236,21 +303,42 @@ class Trainer:
                     f"  ({record['seconds_sample'] + record['seconds_train']:.1f}s train, {record.get('seconds_eval', 0.0):.1f}s eval){'  *' if improved else ''}"
                 )
             else:
-                self.log(f"epoch {epoch:4d}  loss {record['loss']:.4f}  ({record['seconds_sample'] + record['seconds_train']:.1f}s)")
+                self.log(
+                    f"epoch {epoch:4d}  loss {record['loss']:.4f}  ({record['seconds_sample'] + record['seconds_train']:.1f}s)"
+                )
             state["epoch"] = epoch
             run.append_metrics(record)
             state["metric_lines"] += 1
-            ckpt.save(run.file(CHECKPOINT), {
-                "fingerprint": data.fingerprint, "model_name": self.cls.name, "model": model.state_dict(),
-                "optimizers": {k: o.state_dict() for k, o in optimizers.items()}, "rng": ckpt.capture_rng(generator), "state": state,
-            })
+            ckpt.save(
+                run.file(CHECKPOINT),
+                {
+                    "fingerprint": data.fingerprint,
+                    "model_name": self.cls.name,
+                    "model": model.state_dict(),
+                    "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+                    "rng": ckpt.capture_rng(generator),
+                    "state": state,
+                },
+            )
+            if self.on_evaluation is not None and "valid" in record:
+                self.on_evaluation(epoch, record["valid"][tc.valid_metric])  # may raise: the run stays resumable
             session_epochs += 1
-            if stop_after is not None and session_epochs >= stop_after and state["epoch"] < tc.epochs and not state["stopped"]:
+            if (
+                stop_after is not None
+                and session_epochs >= stop_after
+                and state["epoch"] < tc.epochs
+                and not state["stopped"]
+            ):
                 return None
         if state["stopped"]:
-            self.log(f"early stop after epoch {state['epoch']}: no better {tc.valid_metric} for {tc.patience} evaluations; best epoch {state['best_epoch']}")
+            self.log(
+                f"early stop after epoch {state['epoch']}: no better {tc.valid_metric} for {tc.patience} evaluations; best epoch {state['best_epoch']}"
+            )
         if not run.file(BEST).exists():  # epochs = 0
-            ckpt.save(run.file(BEST), {"fingerprint": data.fingerprint, "model_name": self.cls.name, "epoch": 0, "model": model.state_dict()})
+            ckpt.save(
+                run.file(BEST),
+                {"fingerprint": data.fingerprint, "model_name": self.cls.name, "epoch": 0, "model": model.state_dict()},
+            )
         best = ckpt.load(run.file(BEST), data.fingerprint)
         model.load_state_dict(best["model"])
         n = max(1, state["epoch"])
@@ -275,7 +363,14 @@ class Trainer:
         if self.progress:
             from tqdm import tqdm
 
-            batches = tqdm(batches, total=sampler.num_batches(tc.batch_size), desc=f"epoch {epoch}", unit="batch", leave=False, file=sys.stderr)
+            batches = tqdm(
+                batches,
+                total=sampler.num_batches(tc.batch_size),
+                desc=f"epoch {epoch}",
+                unit="batch",
+                leave=False,
+                file=sys.stderr,
+            )
         sums: dict[str, torch.Tensor] = {}
         total_rows = 0
         opt = optimizers["cf"]
@@ -284,7 +379,9 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             loss, parts = model.objective(batch, tc.l2)
             if not torch.isfinite(loss):
-                raise ConfigError(f"{self.cls.name}: the loss became {loss.item()} in epoch {epoch}; training diverged (lower --lr or raise --l2)")
+                raise ConfigError(
+                    f"{self.cls.name}: the loss became {loss.item()} in epoch {epoch}; training diverged (lower --lr or raise --l2)"
+                )
             loss.backward()
             opt.step()
             rows = len(batch)
@@ -301,7 +398,9 @@ class Trainer:
                 popt.zero_grad(set_to_none=True)
                 ploss, pparts = model.phase_loss(phase, b)
                 if not torch.isfinite(ploss):
-                    raise ConfigError(f"{self.cls.name}: the {phase} loss became {ploss.item()} in epoch {epoch}; training diverged")
+                    raise ConfigError(
+                        f"{self.cls.name}: the {phase} loss became {ploss.item()} in epoch {epoch}; training diverged"
+                    )
                 ploss.backward()
                 popt.step()
                 n_batches += 1
@@ -324,26 +423,42 @@ class Trainer:
         return np.sort(rng.choice(users, size=self.tc.valid_users, replace=False))
 
     # ---- final evaluation --------------------------------------------------------------------
+    def _finish_test(self, scores: dict[str, Any]) -> dict[str, Any]:
+        """Evaluate the best state of a run finished with ``evaluate_test=False`` on valid and test."""
+        if self.tc.threads:
+            torch.set_num_threads(self.tc.threads)
+        ckpt.seed_everything(self.tc.seed)
+        model = self.cls.build(self.data, self.model_config, resolve_device(self.tc.device))
+        model.load_state_dict(ckpt.load(self.run.file(BEST), self.data.fingerprint)["model"])
+        kept = {
+            k: v
+            for k, v in scores.items()
+            if (k.startswith("seconds_") and k != "seconds_final_evaluation") or k == "stopped_early"
+        }
+        return self._finish(model, epochs=scores["epochs"], best_epoch=scores["best_epoch"], timings=kept)
+
     def _finish(self, model: Recommender, *, epochs: int, best_epoch: int, timings: dict[str, Any]) -> dict[str, Any]:
         tc, data, run = self.tc, self.data, self.run
         results: dict[str, EvalResult] = {}
         protocols = Protocols.of(data)
         unscorable = unscorable_groups(model, protocols)
-        for split in ("valid", "test"):
-            results[split] = evaluate(model, data, split, tc.ks, batch_users=tc.eval_batch_users, progress=self.progress, groups=protocols)
+        for split in ("valid", "test") if self.evaluate_test else ("valid",):
+            results[split] = evaluate(
+                model, data, split, tc.ks, batch_users=tc.eval_batch_users, progress=self.progress, groups=protocols
+            )
             run.write_per_user(split, results[split].users, results[split].per_user)
             run.write_per_user_groups(split, scored_groups(results[split].groups, unscorable))
         groups, uninformed = group_scores({s: r.groups for s, r in results.items()}, unscorable)
         scores: dict[str, Any] = {
             "valid": _no_nan(results["valid"].metrics),
-            "test": _no_nan(results["test"].metrics),
+            "test": _no_nan(results["test"].metrics) if "test" in results else None,
             "protocol": "full",
             "model": self.cls.name,
             "seed": tc.seed,
             "epochs": epochs,
             "best_epoch": best_epoch,
             **timings,
-            "seconds_final_evaluation": results["valid"].seconds + results["test"].seconds,
+            "seconds_final_evaluation": sum(r.seconds for r in results.values()),
             "users_evaluated": {s: r.n_users for s, r in results.items()},
             "users_skipped": {s: r.skipped_users for s, r in results.items()},
             "device": str(model.device),
@@ -356,7 +471,14 @@ class Trainer:
             scores["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated(model.device) / 2**20, 1)
         run.write_scores(scores)
         keys = [f"{n}@{k}" for k in tc.ks for n in ("recall", "ndcg")]
-        self.log(f"test  {_fmt_metrics(results['test'].metrics, keys)}  (best epoch {best_epoch} of {epochs}; {run.file('scores.json')})")
+        if "test" not in results:
+            self.log(
+                f"valid {_fmt_metrics(results['valid'].metrics, keys)}  (test not evaluated; best epoch {best_epoch} of {epochs})"
+            )
+            return scores
+        self.log(
+            f"test  {_fmt_metrics(results['test'].metrics, keys)}  (best epoch {best_epoch} of {epochs}; {run.file('scores.json')})"
+        )
         return scores
 
 
@@ -371,7 +493,22 @@ def train(
     progress: bool = False,
     log: Log | None = None,
     stop_after: int | None = None,
+    on_evaluation: Callable[[int, float], None] | None = None,
+    evaluate_test: bool = True,
 ) -> dict[str, Any] | None:
-    """Train ``model_name`` on ``data`` into ``run`` (resuming it when it holds a checkpoint)."""
-    trainer = Trainer(data, model_name, model_config, train_config or TrainConfig(), run, progress=progress, log=log)
+    """Train ``model_name`` on ``data`` into ``run`` (resuming it when it holds a checkpoint).
+
+    ``on_evaluation`` and ``evaluate_test``: see the module docstring (``ckg tune`` uses them).
+    """
+    trainer = Trainer(
+        data,
+        model_name,
+        model_config,
+        train_config or TrainConfig(),
+        run,
+        progress=progress,
+        log=log,
+        on_evaluation=on_evaluation,
+        evaluate_test=evaluate_test,
+    )
     return trainer.fit(force=force, stop_after=stop_after)

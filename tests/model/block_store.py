@@ -9,6 +9,7 @@ The store splits each user's 8 pairs 6 / 1 / 1 (train / valid / test), so after 
 and valid the test item is the only unseen item of the user's block: a model that learned the
 blocks ranks it first (hit@1), as in :func:`tests.model.conftest.block_pairs`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,9 @@ def cold_item(block: int) -> str:
     return f"c{block}"
 
 
-def write_block_world(root: Path, n_blocks: int = 4, size: int = 8, cold_per_block: int = 0, seed: int = 3,
-                      profiles: bool = False) -> Path:
+def write_block_world(
+    root: Path, n_blocks: int = 4, size: int = 8, cold_per_block: int = 0, seed: int = 3, profiles: bool = False
+) -> Path:
     """``profiles``: every user gets a profile column (``group``) naming its block."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
@@ -32,11 +34,17 @@ def write_block_world(root: Path, n_blocks: int = 4, size: int = 8, cold_per_blo
         users = [(f"u{b * size + j}", f"g{b}") for b in range(n_blocks) for j in range(size)]
         pd.DataFrame(users, columns=["user_id", "group"]).to_csv(root / "users.csv", index=False)
     items = [(f"i{b * size + k}", b) for b in range(n_blocks) for k in range(size)]
-    items += [(cold_item(b) if cold_per_block == 1 else f"c{b}_{k}", b) for b in range(n_blocks) for k in range(cold_per_block)]
+    items += [
+        (cold_item(b) if cold_per_block == 1 else f"c{b}_{k}", b)
+        for b in range(n_blocks)
+        for k in range(cold_per_block)
+    ]
     pd.DataFrame({"item_id": [i for i, _ in items]}).to_csv(root / "items.csv", index=False)
     feats = root / "features"
     feats.mkdir(exist_ok=True)
-    x = np.eye(n_blocks, dtype=np.float32)[[b for _, b in items]] + 0.05 * rng.normal(size=(len(items), n_blocks)).astype(np.float32)
+    x = np.eye(n_blocks, dtype=np.float32)[[b for _, b in items]] + 0.05 * rng.normal(
+        size=(len(items), n_blocks)
+    ).astype(np.float32)
     np.save(feats / "visual.npy", x)
     pd.DataFrame({"item_id": [i for i, _ in items], "row": range(len(items))}).to_csv(feats / "visual.csv", index=False)
     return root

@@ -1,4 +1,5 @@
 """Fixtures of the model tests: one CPU thread, the tiny world's TrainData, block-structured data."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The KG speed benchmark times what the trainer runs: its optimizer, its phases, its epoch."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,6 @@ pytest.importorskip("torch")
 
 def test_speed_child_times_the_trainers_epoch_and_splits_it_by_operator(store_dir, monkeypatch):
     import ckgrec.model.training.trainer as trainer
-
     from benchmarks import bench_kg_speed as bench
 
     made = []
@@ -18,17 +18,21 @@ def test_speed_child_times_the_trainers_epoch_and_splits_it_by_operator(store_di
     # both phases step the trainer's optimizers (fused Adam where torch has it), not an Adam of their own
     assert len(made) == 2 and all(o.state for o in made)
     assert r["kg_batches"] > 0 and r["cf_batches"] > 1
-    assert r["epoch_s"] == pytest.approx(r["cf_step_s"] * r["cf_batches"] + r["kg_step_s"] * r["kg_batches"] + r["refresh_s"])
+    assert r["epoch_s"] == pytest.approx(
+        r["cf_step_s"] * r["cf_batches"] + r["kg_step_s"] * r["kg_batches"] + r["refresh_s"]
+    )
     prof = r["profile"]
     assert set(prof["cf"]) == set(prof["kg"]) == {*bench.KINDS, bench.OTHER}
-    assert prof["cf"]["matrix products (dense and sparse)"] > 0 and prof["cf"]["random numbers (dropout masks, samples)"] > 0  # kgat: dropout 0.1
+    assert (
+        prof["cf"]["matrix products (dense and sparse)"] > 0
+        and prof["cf"]["random numbers (dropout masks, samples)"] > 0
+    )  # kgat: dropout 0.1
     table = bench.profile_table([r])
     assert table.count("\n") == 2 + len(prof["cf"]) - 1 and "matrix products" in table
 
 
 def test_speed_child_runs_one_whole_epoch_through_the_trainers_loop(store_dir, monkeypatch):
     import ckgrec.model.training.trainer as trainer
-
     from benchmarks import bench_kg_speed as bench
 
     epochs = []
@@ -44,8 +48,25 @@ def test_speed_targets_are_read_off_the_records():
 
     kinds = [*bench.KINDS, bench.OTHER]
     prof = {"cf": dict.fromkeys(kinds, 0.01), "kg": dict.fromkeys(kinds, 0.0)}
-    ml = {"store": "ml100k-text", "model": "kgat", "device": "cpu", "threads": 1, "epoch_s": 10.0, "cf_batches": 40, "kg_batches": 88, "profile": prof}
-    big = {"store": "store", "model": "kgat", "device": "cpu", "threads": 2, "epoch_s": 620.0, "epoch_wall_s": 700.0, "full_epoch": {"wall_s": 340.0}}
+    ml = {
+        "store": "ml100k-text",
+        "model": "kgat",
+        "device": "cpu",
+        "threads": 1,
+        "epoch_s": 10.0,
+        "cf_batches": 40,
+        "kg_batches": 88,
+        "profile": prof,
+    }
+    big = {
+        "store": "store",
+        "model": "kgat",
+        "device": "cpu",
+        "threads": 2,
+        "epoch_s": 620.0,
+        "epoch_wall_s": 700.0,
+        "full_epoch": {"wall_s": 340.0},
+    }
     text = bench.targets([ml, big])
     assert "0.40 CPU s per epoch" in text and "less than the target" in text  # 40 x 0.01 s of products against 9.4 / 5
     assert "340 s per epoch (one whole epoch, wall" in text and ": met." in text
@@ -59,14 +80,38 @@ def test_recbole_measured_side_by_side_replaces_the_issues_figure():
     the same thread count, and ours is the whole epoch when there is one (RecBole's is)."""
     from benchmarks import bench_kg_speed as bench
 
-    ml = {"store": "ml100k-text", "model": "kgat", "device": "cpu", "threads": 1, "epoch_s": 12.0, "epoch_wall_s": 12.0, "cf_batches": 40,
-          "kg_batches": 88, "cf_step_s": 0.25, "cf_step_wall_s": 0.25, "kg_step_s": 0.02, "kg_step_wall_s": 0.02, "refresh_s": 0.5, "batch_size": 2048,
-          "entities": {"user_side": 10}, "edges": {"user_side": 20}, "peak_rss_mib": 100.0, "full_epoch": {"cpu_s": 13.0, "wall_s": 13.1}}
+    ml = {
+        "store": "ml100k-text",
+        "model": "kgat",
+        "device": "cpu",
+        "threads": 1,
+        "epoch_s": 12.0,
+        "epoch_wall_s": 12.0,
+        "cf_batches": 40,
+        "kg_batches": 88,
+        "cf_step_s": 0.25,
+        "cf_step_wall_s": 0.25,
+        "kg_step_s": 0.02,
+        "kg_step_wall_s": 0.02,
+        "refresh_s": 0.5,
+        "batch_size": 2048,
+        "entities": {"user_side": 10},
+        "edges": {"user_side": 20},
+        "peak_rss_mib": 100.0,
+        "full_epoch": {"cpu_s": 13.0, "wall_s": 13.1},
+    }
     recbole = {1: {"cpu_s": 26.0, "wall_s": 26.1}}
     text = bench.targets([ml], recbole)
-    assert "13.0 CPU s per epoch (one whole epoch) against RecBole's 26.0 s (side by side): 2.00× as fast; the 5× target is 5.20 s" in text
-    assert "2.17× faster (26.0 s, side by side)" in bench.table([ml], 5, recbole)  # the table's ratio is of the extrapolated 12.0 s
-    assert "(9.4 s, the issue's figure)" in bench.table([{**ml, "threads": 2}], 5, recbole)  # no RecBole run at 2 threads
+    assert (
+        "13.0 CPU s per epoch (one whole epoch) against RecBole's 26.0 s (side by side): 2.00× as fast; the 5× target is 5.20 s"
+        in text
+    )
+    assert "2.17× faster (26.0 s, side by side)" in bench.table(
+        [ml], 5, recbole
+    )  # the table's ratio is of the extrapolated 12.0 s
+    assert "(9.4 s, the issue's figure)" in bench.table(
+        [{**ml, "threads": 2}], 5, recbole
+    )  # no RecBole run at 2 threads
 
 
 def test_dgl_stand_in_builds_recboles_starting_adjacency(monkeypatch):

@@ -6,6 +6,7 @@ after a kill bit-identically on the CPU (resume); give the CPU's figures on CUDA
 tolerance (``gpu`` marker, skipped without CUDA); and name a known-answer test. A new model gets
 all of this by being registered; only its small test options go into ``SMALL`` below.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -25,7 +26,9 @@ SMALL: dict[str, dict] = {  # small sizes, so that the whole case runs in second
     "neumf": {"mf_dim": 8, "mlp_dim": 8, "mlp_hidden": (8,)},
     "ngcf": {"embedding_dim": 8, "hidden": (8,)},
     "lightgcn": {"embedding_dim": 8, "layers": 1},
+    "simgcl": {"embedding_dim": 8, "layers": 1},
     "vbpr": {"latent_dim": 8, "visual_dim": 8},
+    "freedom": {"embedding_dim": 8, "layers": 1, "knn_k": 4},
     "acf": {"dim": 8, "attention_dim": 8},
     "kgat": KG_SMALL,
     "dualkgat": {**KG_SMALL, "fusion_dim": 8},
@@ -59,11 +62,17 @@ def test_a_reloaded_model_scores_what_its_run_wrote(world_data, finished, name):
 @pytest.mark.parametrize("name", [n for n in NAMES if MODELS[n].trainable])
 def test_a_killed_run_resumes_to_the_uninterrupted_result(world_data, finished, tmp_path, name):
     run = tmp_path / "killed"
-    assert train(world_data, name, run, model_config=_config(name), train_config=TrainConfig(**TC), stop_after=2) is None
+    assert (
+        train(world_data, name, run, model_config=_config(name), train_config=TrainConfig(**TC), stop_after=2) is None
+    )
     assert RunDir(run).has_checkpoint and not RunDir(run).is_complete
     resumed = train(world_data, name, run, model_config=_config(name), train_config=TrainConfig(**TC))
     full = finished[name][1]
-    assert (resumed["test"], resumed["valid"], resumed["best_epoch"]) == (full["test"], full["valid"], full["best_epoch"])
+    assert (resumed["test"], resumed["valid"], resumed["best_epoch"]) == (
+        full["test"],
+        full["valid"],
+        full["best_epoch"],
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -72,15 +81,24 @@ def test_every_model_names_a_known_answer_test(name):
 
     cls = MODELS[name]
     assert name in KNOWN_ANSWER or name in OWN_TEST or getattr(cls, "known_answer_test", None), (
-        f"{name}: add a KNOWN_ANSWER case (tests/model/test_model_baselines.py) or set {cls.__name__}.known_answer_test")
+        f"{name}: add a KNOWN_ANSWER case (tests/model/test_model_baselines.py) or set {cls.__name__}.known_answer_test"
+    )
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("name", NAMES)
 def test_cuda_gives_the_cpus_figures(world_data, finished, tmp_path, name):
-    scores = train(world_data, name, tmp_path / "cuda", model_config=_config(name), train_config=TrainConfig(**{**TC, "device": "cuda"}))
+    scores = train(
+        world_data,
+        name,
+        tmp_path / "cuda",
+        model_config=_config(name),
+        train_config=TrainConfig(**{**TC, "device": "cuda"}),
+    )
     assert scores["device"].startswith("cuda")
     cpu = finished[name][1]
     # different kernels sum in other orders: the rankings agree up to float noise on this tiny world
-    assert scores["valid"] == pytest.approx(cpu["valid"], abs=0.05) and scores["test"] == pytest.approx(cpu["test"], abs=0.05)
+    assert scores["valid"] == pytest.approx(cpu["valid"], abs=0.05) and scores["test"] == pytest.approx(
+        cpu["test"], abs=0.05
+    )

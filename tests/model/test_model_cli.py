@@ -1,12 +1,13 @@
 """``ckg train / evaluate / compare / models`` through the real entry point."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-from ckgrec.model.core.run_dir import RunDir
 
 from ckgrec.cli import main
+from ckgrec.model.core.run_dir import RunDir
 
 FAST = ["--epochs", "3", "--batch-size", "64", "--lr", "0.01", "--quiet", "--threads", "1"]
 
@@ -16,7 +17,24 @@ def runs(store_dir, tmp_path_factory):
     """bprmf with two seeds, mostpop and ease on the tiny world store."""
     root = tmp_path_factory.mktemp("runs")
     for seed in (1, 2):
-        assert main(["train", str(store_dir), "--model", "bprmf", "--out", str(root / f"bpr{seed}"), "--seed", str(seed), *FAST, "--set", "embedding_dim=8"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    str(store_dir),
+                    "--model",
+                    "bprmf",
+                    "--out",
+                    str(root / f"bpr{seed}"),
+                    "--seed",
+                    str(seed),
+                    *FAST,
+                    "--set",
+                    "embedding_dim=8",
+                ]
+            )
+            == 0
+        )
     for m in ("mostpop", "ease"):
         assert main(["train", str(store_dir), "--model", m, "--out", str(root / m), "--quiet"]) == 0
     return root
@@ -31,7 +49,26 @@ def test_train_writes_the_run_directory(runs, capsys):
 
 def test_train_on_a_finished_run_reports_instead_of_retraining(runs, store_dir, capsys):
     before = (runs / "bpr1" / "scores.json").read_text()
-    assert main(["train", str(store_dir), "--model", "bprmf", "--out", str(runs / "bpr1"), "--seed", "1", *FAST[:-3], "--threads", "1", "--set", "embedding_dim=8"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(store_dir),
+                "--model",
+                "bprmf",
+                "--out",
+                str(runs / "bpr1"),
+                "--seed",
+                "1",
+                *FAST[:-3],
+                "--threads",
+                "1",
+                "--set",
+                "embedding_dim=8",
+            ]
+        )
+        == 0
+    )
     assert "already finished" in capsys.readouterr().out
     assert (runs / "bpr1" / "scores.json").read_text() == before
 
@@ -48,7 +85,24 @@ def test_unknown_model_option_suggests_the_closest(store_dir, tmp_path, capsys):
 def test_config_file_and_flags(store_dir, tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text("[train]\nepochs = 2\nbatch_size = 32\nlr = 0.02\n[model]\nhidden = [8]\nembedding_dim = 8\n")
-    assert main(["train", str(store_dir), "--model", "ngcf", "--out", str(tmp_path / "r"), "--config", str(cfg), "--epochs", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(store_dir),
+                "--model",
+                "ngcf",
+                "--out",
+                str(tmp_path / "r"),
+                "--config",
+                str(cfg),
+                "--epochs",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     c = RunDir(tmp_path / "r").read_config()
     assert c["train"]["epochs"] == 1 and c["train"]["batch_size"] == 32 and c["model_config"]["hidden"] == [8]
 
@@ -67,7 +121,6 @@ def test_evaluate_full_and_sampled(runs, capsys):
 
 def test_evaluate_refuses_a_store_from_another_build(runs, tmp_path, capsys):
     from ckgrec.kgbuild.build import build
-
     from tests.world import make_world
 
     other = build(make_world(tmp_path / "raw", n_users=30), tmp_path / "other", fmt="native").store
@@ -77,7 +130,9 @@ def test_evaluate_refuses_a_store_from_another_build(runs, tmp_path, capsys):
     assert main(["evaluate", str(runs / "bpr1"), "--store", str(other)]) == 2
     err = capsys.readouterr().err
     assert want in err and Store.open(other).fingerprint in err and "another build" in err
-    assert main(["train", str(other), "--model", "bprmf", "--out", str(tmp_path / "x"), *FAST]) == 0  # a new run is fine
+    assert (
+        main(["train", str(other), "--model", "bprmf", "--out", str(tmp_path / "x"), *FAST]) == 0
+    )  # a new run is fine
 
 
 def test_compare_table(runs, capsys):
@@ -114,14 +169,22 @@ def test_a_run_from_before_an_option_existed_is_the_same_method_as_one_recording
     from ckgrec.model.evaluation.compare import _method_key
 
     new = RunDir(runs / "bpr1").read_config()
-    new = {**new, "model": "dualkgat", "model_config": {"layer_dims": [64, 32], "edge_weights": "attention", "init": "random"}}
+    new = {
+        **new,
+        "model": "dualkgat",
+        "model_config": {"layer_dims": [64, 32], "edge_weights": "attention", "init": "random"},
+    }
     old = {**new, "model_config": {"layer_dims": [64, 32], "init": "random"}}
     other = {**new, "model_config": {"layer_dims": [64, 32], "edge_weights": "symmetric", "init": "random"}}
     assert _method_key(old) == _method_key(new)
     assert _method_key(other) != _method_key(old)
-    assert _method_key({**old, "model_config": {"init": "random"}}) != _method_key(old)  # layer_dims default (64, 32, 16) differs
+    assert _method_key({**old, "model_config": {"init": "random"}}) != _method_key(
+        old
+    )  # layer_dims default (64, 32, 16) differs
     # a tuple default is compared as the list config.json holds
-    assert _method_key({**old, "model_config": {"init": "random"}}) == _method_key({**old, "model_config": {"init": "random", "layer_dims": [64, 32, 16]}})
+    assert _method_key({**old, "model_config": {"init": "random"}}) == _method_key(
+        {**old, "model_config": {"init": "random", "layer_dims": [64, 32, 16]}}
+    )
 
 
 def test_the_shipped_dualkgat_config_is_the_benchmarked_flag_set(store_dir, tmp_path):
@@ -129,12 +192,27 @@ def test_the_shipped_dualkgat_config_is_the_benchmarked_flag_set(store_dir, tmp_
     from pathlib import Path
 
     toml = Path(__file__).resolve().parents[2] / "configs" / "dualkgat-lightgcn-regime.toml"
-    from benchmarks.bench_kg_models import EMBEDDED_VARIANTS, SHIPPED
+    from benchmarks import experiments
+    from benchmarks.bench_kg_models import EMBEDDED_VARIANTS
 
-    flags = SHIPPED
-    assert any(extra == flags for _, extra in EMBEDDED_VARIANTS.values())  # the row whose figures the file quotes
-    common = [str(store_dir), "--model", "dualkgat", "--epochs", "1", "--quiet", "--set", "init=random", "--set", "layer_dims=8,8", "--set", "dim=8",
-              "--set", "relation_dim=8"]
+    assert "dualkgat-shipped" in EMBEDDED_VARIANTS  # the row whose figures the file quotes
+    flags = experiments.load("kg-models-embedded", "dualkgat-shipped").flags()
+    common = [
+        str(store_dir),
+        "--model",
+        "dualkgat",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--set",
+        "init=random",
+        "--set",
+        "layer_dims=8,8",
+        "--set",
+        "dim=8",
+        "--set",
+        "relation_dim=8",
+    ]
     assert main(["train", *common, "--out", str(tmp_path / "toml"), "--config", str(toml)]) == 0
     assert main(["train", *common, "--out", str(tmp_path / "flags"), *flags]) == 0
     a, b = RunDir(tmp_path / "toml").read_config(), RunDir(tmp_path / "flags").read_config()

@@ -1,4 +1,5 @@
 """``ckg compare`` prints one table per user/item group, "n/a" where a model cannot score it."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,24 @@ def cold_runs(world_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("coldruns")
     store = cold_world_store(world_dir, root / "store").path
     for seed in (1, 2):
-        assert main(["train", str(store), "--model", "bprmf", "--out", str(root / f"bpr{seed}"), "--seed", str(seed), *FAST, "--set", "embedding_dim=8"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    str(store),
+                    "--model",
+                    "bprmf",
+                    "--out",
+                    str(root / f"bpr{seed}"),
+                    "--seed",
+                    str(seed),
+                    *FAST,
+                    "--set",
+                    "embedding_dim=8",
+                ]
+            )
+            == 0
+        )
     assert main(["train", str(store), "--model", "featknn", "--out", str(root / "knn"), "--quiet"]) == 0
     return [str(root / n) for n in ("bpr1", "bpr2", "knn")]
 

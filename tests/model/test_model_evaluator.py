@@ -1,9 +1,11 @@
 """Full-ranking evaluation: masking of seen items, skipped users, batching."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.evaluation.evaluator import evaluate
 from ckgrec.model.models.base import Recommender

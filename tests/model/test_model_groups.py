@@ -1,4 +1,5 @@
 """Group scores (model.groups): who is in which group, which items are candidates, and "n/a"."""
+
 from __future__ import annotations
 
 import math
@@ -6,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.evaluation.evaluator import evaluate
 from ckgrec.model.evaluation.groups import (
@@ -17,7 +19,6 @@ from ckgrec.model.evaluation.groups import (
     unscorable_groups,
 )
 from ckgrec.model.models.base import ModelConfig, Recommender
-
 from tests.model.block_store import block_store, cold_item, cold_world_store
 
 
@@ -100,7 +101,9 @@ def test_without_cold_start_warm_is_the_overall_ranking(world_data, store):
     assert np.array_equal(res.groups["warm"].users, res.users)
     for k, v in res.per_user.items():
         assert np.allclose(res.groups["warm"].per_user[k], v)
-    assert sum(res.groups[f"activity_q{q}"].n_users for q in range(1, 5) if f"activity_q{q}" in res.groups) == res.n_users
+    assert (
+        sum(res.groups[f"activity_q{q}"].n_users for q in range(1, 5) if f"activity_q{q}" in res.groups) == res.n_users
+    )
 
 
 def test_id_only_models_get_na_on_cold_items_not_numbers():
@@ -148,7 +151,9 @@ def test_trainer_writes_groups_and_na_for_an_id_only_model(cold_store, tmp_path)
     for split in ("valid", "test"):
         assert bpr["groups"][split]["cold_items_all"] == "n/a" and bpr["groups"][split]["cold_items_only"] == "n/a"
         assert knn["groups"][split]["cold_items_only"]["n_users"] > 0
-    assert "cold_users" in bpr["groups"]["test"] and "cold_users" not in bpr["groups"]["valid"]  # cold users' pairs go to test
+    assert (
+        "cold_users" in bpr["groups"]["test"] and "cold_users" not in bpr["groups"]["valid"]
+    )  # cold users' pairs go to test
     assert bpr["groups"]["test"]["warm"]["n_users"] == knn["groups"]["test"]["warm"]["n_users"]
     assert "cold_items_all" in bpr["groups_uninformed"]["test"]
     assert set(knn["groups_uninformed"]["test"]) == {COLD_USERS}  # k = 0 cold users: an empty history
@@ -184,8 +189,16 @@ def test_k0_cold_users_are_na_for_id_only_models_and_scored_through_popularity_o
     out = {
         "bprmf": train(data, "bprmf", tmp_path / "bpr", train_config=tc),
         "mostpop": train(data, "mostpop", tmp_path / "pop", train_config=tc),
-        "kgat": train(data, "kgat", tmp_path / "kgat", model_config=build_config(get_model("kgat").Config, small), train_config=tc),
-        "dualkgat": train(data, "dualkgat", tmp_path / "dual", model_config=build_config(get_model("dualkgat").Config, small), train_config=tc),
+        "kgat": train(
+            data, "kgat", tmp_path / "kgat", model_config=build_config(get_model("kgat").Config, small), train_config=tc
+        ),
+        "dualkgat": train(
+            data,
+            "dualkgat",
+            tmp_path / "dual",
+            model_config=build_config(get_model("dualkgat").Config, small),
+            train_config=tc,
+        ),
     }
     for name, scorable in {"bprmf": False, "mostpop": True, "kgat": False, "dualkgat": True}.items():
         entry = out[name]["groups"]["test"][COLD_USERS]
@@ -234,7 +247,13 @@ def test_vbpr_ranks_the_cold_item_of_the_users_block_first(block_cold, tmp_path)
 
     cls = get_model("vbpr")
     tc = TrainConfig(epochs=60, batch_size=64, lr=0.05, patience=0, eval_every=60, ks=(1, 5), valid_metric="hit@1")
-    train(block_cold, "vbpr", tmp_path / "vbpr", model_config=build_config(cls.Config, {"latent_dim": 8, "visual_dim": 8}), train_config=tc)
+    train(
+        block_cold,
+        "vbpr",
+        tmp_path / "vbpr",
+        model_config=build_config(cls.Config, {"latent_dim": 8, "visual_dim": 8}),
+        train_config=tc,
+    )
     model, _ = load_model(tmp_path / "vbpr", block_cold, "cpu")
     cold = _cold_item_ids(block_cold)
     with model.scoring():

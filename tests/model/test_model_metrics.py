@@ -1,10 +1,12 @@
 """Metric functions against values computed by hand."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 import torch
+
 from ckgrec.model.evaluation.metrics import parse_metric, topk_metrics
 from ckgrec.schemas.errors import ConfigError
 

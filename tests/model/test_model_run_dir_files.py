@@ -1,4 +1,5 @@
 """Run-directory files survive a kill mid-write and are readable by others, like any written file."""
+
 from __future__ import annotations
 
 import os

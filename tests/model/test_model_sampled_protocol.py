@@ -1,8 +1,10 @@
 """The sampled-negative protocol: correct ranks, never a seen item as negative, labelled as such."""
+
 from __future__ import annotations
 
 import numpy as np
 import torch
+
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.evaluation.sampled_protocol import evaluate_sampled
 from ckgrec.model.models.base import Recommender
@@ -31,7 +33,9 @@ def _data(n_users=30, n_items=200, seed=0):
     pairs = {(int(u), int(i)) for u, i in zip(rng.integers(0, n_users, 1500), rng.integers(0, n_items, 1500))}
     u, i = map(np.array, zip(*sorted(pairs)))
     split = rng.integers(0, 3, len(u))
-    return TrainData.from_pairs(n_users, n_items, (u[split == 0], i[split == 0]), (u[split == 1], i[split == 1]), (u[split == 2], i[split == 2]))
+    return TrainData.from_pairs(
+        n_users, n_items, (u[split == 0], i[split == 0]), (u[split == 1], i[split == 1]), (u[split == 2], i[split == 2])
+    )
 
 
 def test_oracle_is_perfect_and_anti_oracle_is_last_and_output_is_labelled():

@@ -1,10 +1,12 @@
 """The vectorised BPR sampler."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+
 from ckgrec.model.training.sampler import BPRSampler
 from ckgrec.schemas.errors import ConfigError
 
@@ -39,7 +41,9 @@ def test_near_complete_users_still_get_valid_negatives():
     train.eliminate_zeros()
     s = BPRSampler(train, max_rounds=2)
     neg = s.sample_negatives(torch.tensor([0, 0, 1, 2] * 50), torch.Generator().manual_seed(0))
-    assert set(neg[0::4, 0].tolist()) == {7} and set(neg[2::4, 0].tolist()) == {3} and set(neg[3::4, 0].tolist()) == {39}
+    assert (
+        set(neg[0::4, 0].tolist()) == {7} and set(neg[2::4, 0].tolist()) == {3} and set(neg[3::4, 0].tolist()) == {39}
+    )
 
 
 def test_a_user_with_every_item_is_refused():
@@ -59,6 +63,7 @@ def test_negatives_from_trained_items_never_draws_an_item_without_training_pairs
     import numpy as np
     import scipy.sparse as sp
     import torch
+
     from ckgrec.model.training.sampler import BPRSampler
 
     rng = np.random.default_rng(0)

@@ -1,11 +1,13 @@
 """Trainer: resume equals an uninterrupted run, determinism, validation-only selection, refusals."""
+
 from __future__ import annotations
 
 import json
 
-import ckgrec.model.training.trainer as trainer_mod
 import pytest
 import torch
+
+import ckgrec.model.training.trainer as trainer_mod
 from ckgrec.model.core import checkpoint as ckpt
 from ckgrec.model.core.options import build_config
 from ckgrec.model.core.run_dir import RunDir
@@ -28,8 +30,14 @@ def _losses(run) -> list[float]:
 KGAT_SMALL = {"dim": 8, "relation_dim": 8, "layer_dims": (8,), "init": "random"}
 
 
-@pytest.mark.parametrize("name,options", [("bprmf", {"embedding_dim": 8}), ("ngcf", {"embedding_dim": 8, "hidden": (8,)}),
-                                          ("kgat", {**KGAT_SMALL, "kg_optimizer": "shared"})])
+@pytest.mark.parametrize(
+    "name,options",
+    [
+        ("bprmf", {"embedding_dim": 8}),
+        ("ngcf", {"embedding_dim": 8, "hidden": (8,)}),
+        ("kgat", {**KGAT_SMALL, "kg_optimizer": "shared"}),
+    ],
+)
 def test_resumed_run_equals_uninterrupted_run(world_data, tmp_path, name, options):
     """ngcf uses dropout, so this also checks that torch's global generator is restored; kgat
     with a shared optimizer, that one optimizer saved under two phases resumes as one."""
@@ -56,7 +64,9 @@ def test_a_phase_that_shares_the_cf_optimizer_steps_it(world_data):
     steps count in the same moments; own (KGAT's code, the default) gives it an Adam of its own."""
     cls = get_model("kgat")
     tc = TrainConfig(**TC).resolved(cls)
-    shared = cls.build(world_data, build_config(cls.Config, {**KGAT_SMALL, "kg_optimizer": "shared"}), torch.device("cpu"))
+    shared = cls.build(
+        world_data, build_config(cls.Config, {**KGAT_SMALL, "kg_optimizer": "shared"}), torch.device("cpu")
+    )
     opts = trainer_mod.make_optimizers(shared, tc)
     assert opts["kg"] is opts["cf"]
     own = cls.build(world_data, build_config(cls.Config, KGAT_SMALL), torch.device("cpu"))
@@ -68,7 +78,7 @@ def test_same_seed_same_result_other_seed_other_result(world_data, tmp_path):
     tc = TrainConfig(**{**TC, "epochs": 3})
     a = train(world_data, "bprmf", tmp_path / "a", train_config=tc)
     b = train(world_data, "bprmf", tmp_path / "b", train_config=tc)
-    c = train(world_data, "bprmf", tmp_path / "c", train_config=TrainConfig(**{**TC, "epochs": 3, "seed": 7}))
+    train(world_data, "bprmf", tmp_path / "c", train_config=TrainConfig(**{**TC, "epochs": 3, "seed": 7}))
     assert a["test"] == b["test"] and _losses(tmp_path / "a") == _losses(tmp_path / "b")
     assert _losses(tmp_path / "a") != _losses(tmp_path / "c")
 
@@ -82,14 +92,18 @@ def test_selection_looks_at_validation_only_and_test_once(world_data, tmp_path, 
         return real(model, data, split, *args, **kwargs)
 
     monkeypatch.setattr(trainer_mod, "evaluate", spy)
-    scores = train(world_data, "bprmf", tmp_path / "r", train_config=TrainConfig(**{**TC, "epochs": 4, "eval_every": 2}))
+    scores = train(
+        world_data, "bprmf", tmp_path / "r", train_config=TrainConfig(**{**TC, "epochs": 4, "eval_every": 2})
+    )
     assert calls == ["valid", "valid", "valid", "test"]  # epochs 2 and 4, then the final valid + test
     assert scores["protocol"] == "full" and set(scores["test"]) == set(scores["valid"])
 
 
 def test_early_stopping_keeps_the_best_epoch(world_data, tmp_path):
     # a huge learning rate makes validation worse after the first evaluation
-    scores = train(world_data, "bprmf", tmp_path / "r", train_config=TrainConfig(**{**TC, "epochs": 50, "lr": 0.5, "patience": 2}))
+    scores = train(
+        world_data, "bprmf", tmp_path / "r", train_config=TrainConfig(**{**TC, "epochs": 50, "lr": 0.5, "patience": 2})
+    )
     lines = RunDir(tmp_path / "r").read_metrics()
     best = max(lines, key=lambda r: r["valid"]["recall@10"])
     assert scores["stopped_early"] and scores["epochs"] < 50
@@ -99,9 +113,19 @@ def test_early_stopping_keeps_the_best_epoch(world_data, tmp_path):
 
 def test_run_directory_contract(world_data, tmp_path):
     run = RunDir(tmp_path / "r")
-    scores = train(world_data, "lightgcn", run.path, model_config=build_config(get_model("lightgcn").Config, {"embedding_dim": 8}), train_config=TrainConfig(**{**TC, "epochs": 2}))
+    scores = train(
+        world_data,
+        "lightgcn",
+        run.path,
+        model_config=build_config(get_model("lightgcn").Config, {"embedding_dim": 8}),
+        train_config=TrainConfig(**{**TC, "epochs": 2}),
+    )
     cfg = json.loads(run.file("config.json").read_text())
-    assert cfg["model"] == "lightgcn" and cfg["store"]["fingerprint"] == world_data.fingerprint and cfg["train"]["l2"] == 1e-4
+    assert (
+        cfg["model"] == "lightgcn"
+        and cfg["store"]["fingerprint"] == world_data.fingerprint
+        and cfg["train"]["l2"] == 1e-4
+    )
     lines = run.file("metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
     on_disk = json.loads(run.file("scores.json").read_text())

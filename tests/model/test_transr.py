@@ -1,9 +1,11 @@
 """Our stateless TransR against PyKEEN's TransRInteraction, loss and model on the same tensors."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 import torch.nn.functional as F
+
 from ckgrec.model.nn.transr import (
     add_inverse_relations,
     distances_to_all,
@@ -71,9 +73,15 @@ def test_inverse_rows_score_reversed_triples_identically():
     g = torch.Generator().manual_seed(2)
     R, N, d, k = 3, 10, 5, 4
     ent = 2 * torch.randn(N, d, generator=g, dtype=torch.float64)
-    rel, proj = add_inverse_relations(torch.randn(R, k, generator=g, dtype=torch.float64), torch.randn(R, d, k, generator=g, dtype=torch.float64))
+    rel, proj = add_inverse_relations(
+        torch.randn(R, k, generator=g, dtype=torch.float64), torch.randn(R, d, k, generator=g, dtype=torch.float64)
+    )
     assert rel.shape == (2 * R, k) and proj.shape == (2 * R, d, k)
-    h, r, t = torch.randint(0, N, (20,), generator=g), torch.randint(0, R, (20,), generator=g), torch.randint(0, N, (20,), generator=g)
+    h, r, t = (
+        torch.randint(0, N, (20,), generator=g),
+        torch.randint(0, R, (20,), generator=g),
+        torch.randint(0, N, (20,), generator=g),
+    )
     fwd = transr_score(ent[h], rel[r], ent[t], proj[r])
     inv = transr_score(ent[t], rel[r + R], ent[h], proj[r + R])
     torch.testing.assert_close(fwd, inv)
@@ -110,18 +118,34 @@ def test_distances_to_all_equals_cdist_squared():
 
 def test_grouped_transr_scores_equal_pykeen_transr_on_the_same_parameters():
     """The fast scorer is PyKEEN's model with other arithmetic: score_hrt, score_t, score_h agree."""
-    from ckgrec.model.pretraining.pykeen_models import build_transr
     from pykeen.losses import PairwiseLogisticLoss
     from pykeen.triples import CoreTriplesFactory
 
+    from ckgrec.model.pretraining.pykeen_models import build_transr
+
     g = torch.Generator().manual_seed(10)
     N, R = 30, 4
-    triples = torch.stack([torch.randint(0, N, (200,), generator=g), torch.randint(0, R, (200,), generator=g), torch.randint(0, N, (200,), generator=g)], 1)
+    triples = torch.stack(
+        [
+            torch.randint(0, N, (200,), generator=g),
+            torch.randint(0, R, (200,), generator=g),
+            torch.randint(0, N, (200,), generator=g),
+        ],
+        1,
+    )
     tf = CoreTriplesFactory(mapped_triples=triples, num_entities=N, num_relations=R)
     entity = 0.5 * torch.randn(N, 8, generator=g)
     relation = 0.3 * torch.randn(R, 6, generator=g)
     projection = torch.randn(R, 8, 6, generator=g)  # large: projected vectors get clamped
-    kw = dict(embedding_dim=8, relation_dim=6, loss=PairwiseLogisticLoss(), random_seed=0, entity=entity, relation=relation, projection=projection)
+    kw = dict(
+        embedding_dim=8,
+        relation_dim=6,
+        loss=PairwiseLogisticLoss(),
+        random_seed=0,
+        entity=entity,
+        relation=relation,
+        projection=projection,
+    )
     plain, grouped = build_transr(tf, scorer="pykeen", **kw), build_transr(tf, scorer="grouped", **kw)
     assert type(grouped).__name__ == "GroupedTransR"
     batch = triples[:50]
@@ -129,10 +153,14 @@ def test_grouped_transr_scores_equal_pykeen_transr_on_the_same_parameters():
     torch.testing.assert_close(grouped.score_t(batch[:, :2]), plain.score_t(batch[:, :2]), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(grouped.score_h(batch[:, 1:]), plain.score_h(batch[:, 1:]), atol=1e-5, rtol=1e-5)
     ids = torch.tensor([3, 1, 4])
-    torch.testing.assert_close(grouped.score_t(batch[:, :2], tails=ids), plain.score_t(batch[:, :2], tails=ids), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        grouped.score_t(batch[:, :2], tails=ids), plain.score_t(batch[:, :2], tails=ids), atol=1e-5, rtol=1e-5
+    )
     # and both equal our functional score on the stored (constrained) tensors
     from ckgrec.model.pretraining.pykeen_models import transr_tensors
 
     E, Rv, P = transr_tensors(plain)
     h, r, t = batch.T
-    torch.testing.assert_close(plain.score_hrt(batch).squeeze(-1), transr_score(E[h], Rv[r], E[t], P[r]), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        plain.score_hrt(batch).squeeze(-1), transr_score(E[h], Rv[r], E[t], P[r]), atol=1e-5, rtol=1e-5
+    )

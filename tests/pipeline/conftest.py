@@ -3,6 +3,7 @@
 Settings are the smallest that still exercise every stage (1 TransR epoch, 2-3 training epochs,
 8-dimensional dualkgat), so the whole pipeline on the world takes seconds.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -35,8 +36,11 @@ options = { dim = 8, relation_dim = 8, layer_dims = [8], fusion_dim = 8, use_ite
 
 
 def config_text(source: Path, models: str = MODELS, *, pretrain: bool = True, extra: str = "") -> str:
-    pre = ("[pretrain]\nepochs = 1\nwarm_start = \"none\"\nholdout = 0.0\nembedding_dim = 8\nrelation_dim = 8\npatience = 0\n"
-           if pretrain else "[pretrain]\nenabled = false\n")
+    pre = (
+        '[pretrain]\nepochs = 1\nwarm_start = "none"\nholdout = 0.0\nembedding_dim = 8\nrelation_dim = 8\npatience = 0\n'
+        if pretrain
+        else "[pretrain]\nenabled = false\n"
+    )
     return f"""out = "out"
 
 [data]

@@ -2,6 +2,7 @@
 
 Skipped where Debian's ``chromium`` is not installed (``.ci/run`` installs it when it can).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,17 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install chromium)")
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 # appended to a copy of the page only: the report itself carries no script
 PROBE = """<script>
@@ -30,7 +40,12 @@ window.addEventListener("load", () => {
 
 def _chromium(*args: str, timeout: int = 60) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 def test_the_report_renders_with_every_image_in_chromium(finished, tmp_path):

@@ -1,4 +1,5 @@
 """The report: self-contained HTML, the same tables as Markdown, and each section's rules (best marked, n/a kept)."""
+
 from __future__ import annotations
 
 import base64
@@ -70,8 +71,11 @@ def test_markdown_holds_the_same_tables_and_the_figures(finished):
     cfg, _, _ = finished
     _, page = _page(cfg)
     md = (cfg.out / "report" / "report.md").read_text(encoding="utf-8")
-    md_headers = [[c.strip() for c in line.strip("|").split(" | ")] for line, nxt in zip(md.splitlines(), md.splitlines()[1:])
-                  if line.startswith("| ") and nxt.startswith("|---")]
+    md_headers = [
+        [c.strip() for c in line.strip("|").split(" | ")]
+        for line, nxt in zip(md.splitlines(), md.splitlines()[1:])
+        if line.startswith("| ") and nxt.startswith("|---")
+    ]
     assert md_headers == page.headers and len(md_headers) >= 8
     for name in ("training_curves", "metric_by_k", "user_groups"):
         assert f"(figures/{name}.png)" in md and (cfg.out / "report" / "figures" / f"{name}.png").stat().st_size > 1000
@@ -80,8 +84,17 @@ def test_markdown_holds_the_same_tables_and_the_figures(finished):
 def test_every_section_is_on_the_page(finished):
     cfg, _, _ = finished
     text, _ = _page(cfg)
-    for title in ("Dataset and graphs", "Comparison", "Training curves", "Metrics by cut-off K", "Ablations",
-                  "Results per user group", "Example recommendations", "Time and memory", "Configuration"):
+    for title in (
+        "Dataset and graphs",
+        "Comparison",
+        "Training curves",
+        "Metrics by cut-off K",
+        "Ablations",
+        "Results per user group",
+        "Example recommendations",
+        "Time and memory",
+        "Configuration",
+    ):
         assert f">{title}</h2>" in text
     assert "use_item_side: true → false" in text and "±" in text and "Wilcoxon" in text
 
@@ -113,12 +126,15 @@ def test_group_cells_keep_n_a_and_mark_the_best_of_each_row(finished):
     d = collect(cfg, PipelineState.load(cfg.out))
     entry = lambda v: {"recall@20": v, "ndcg@20": v / 2, "n_users": 7}  # noqa: E731
     seeds = lambda g: {"1": {"source": "scores.json", "groups": g}, "2": {"source": "scores.json", "groups": g}}  # noqa: E731
-    ev = {"split": "test", "runs": {
-        "mostpop": {"2020": {"source": "scores.json", "groups": {"warm": entry(0.1), "cold_items_all": "n/a"}}},
-        "bprmf": seeds({"warm": entry(0.3), "cold_items_all": "n/a"}),
-        "dualkgat": seeds({"warm": entry(0.2), "cold_items_all": entry(0.05)}),
-        "dk-no-gi": seeds({"warm": entry(0.25), "cold_items_all": entry(0.04)}),
-    }}
+    ev = {
+        "split": "test",
+        "runs": {
+            "mostpop": {"2020": {"source": "scores.json", "groups": {"warm": entry(0.1), "cold_items_all": "n/a"}}},
+            "bprmf": seeds({"warm": entry(0.3), "cold_items_all": "n/a"}),
+            "dualkgat": seeds({"warm": entry(0.2), "cold_items_all": entry(0.05)}),
+            "dk-no-gi": seeds({"warm": entry(0.25), "cold_items_all": entry(0.04)}),
+        },
+    }
     section = groups.build(dataclasses.replace(d, evaluation=ev))
     recall = next(b for b in section.blocks if isinstance(b, Table) and "recall@20" in b.caption)
     rows = {r[0].text: r for r in recall.rows}

@@ -5,9 +5,9 @@ not write -- or one replaced since (``ckg build --force`` with other settings) -
 silently overwritten or used: the stage stops and names both fingerprints. Its inputs are the
 source files' content, the format, extra feature files and the ``[build]`` table.
 """
+
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -49,9 +49,12 @@ def _existing_store_step(ctx: Context) -> Step:
         return _store_summary(ctx.store())
 
     return Step(
-        name=NAME, stage=NAME, title=f"store {path} (given by [data] store)",
+        name=NAME,
+        stage=NAME,
+        title=f"store {path} (given by [data] store)",
         inputs={"store": str(path), "fingerprint": store.fingerprint, "content": content_digest(store)},
-        run=run, intact=lambda o: o.get("content") == content_digest(store),
+        run=run,
+        intact=lambda o: o.get("content") == content_digest(store),
     )
 
 
@@ -63,26 +66,23 @@ def _guard_foreign_store(ctx: Context, store_dir: Path) -> None:
     if rec is None:
         raise StoreError(
             f"{store_dir} exists but {ctx.state.out / STATE_FILE} has no record of building it, so it may be someone else's store; "
-            f"remove it, choose another out, pass --force to rebuild it, or use it as it is with [data] store = \"{store_dir}\""
+            f'remove it, choose another out, pass --force to rebuild it, or use it as it is with [data] store = "{store_dir}"'
         )
     if rec.status != "done":
         return  # our own build was interrupted after the rename: rebuilding it is safe
     found = _open_or_none(store_dir)
     want = rec.outputs.get("fingerprint")
     if found is not None and (found.fingerprint != want or content_digest(found) != rec.outputs.get("content")):
-        what = (f"fingerprint {found.fingerprint}, but this pipeline built {want} there" if found.fingerprint != want else
-                f"the same ids (fingerprint {want}) but other content than this pipeline built there (e.g. another split seed)")
+        what = (
+            f"fingerprint {found.fingerprint}, but this pipeline built {want} there"
+            if found.fingerprint != want
+            else f"the same ids (fingerprint {want}) but other content than this pipeline built there (e.g. another split seed)"
+        )
         raise StoreMismatchError(
             f"{store_dir} holds a store with {what}: it was replaced by another build (e.g. 'ckg build --force' with other "
             f"settings), and the runs in {ctx.cfg.out / 'runs'} were trained on the old one. Pass --force to rebuild it and "
-            f"retrain, or use the new store with [data] store = \"{store_dir}\" and another out"
+            f'retrain, or use the new store with [data] store = "{store_dir}" and another out'
         )
-
-
-def _clean_debris(out: Path) -> None:
-    """Temporary build directories left by a build that was killed (kgbuild's StoreWriter names them so)."""
-    for p in out.glob(".store.building.*"):
-        shutil.rmtree(p, ignore_errors=True)
 
 
 def steps(ctx: Context) -> Iterator[Step]:
@@ -104,10 +104,18 @@ def steps(ctx: Context) -> Iterator[Step]:
         from ckgrec.kgbuild.build import build
         from ckgrec.kgbuild.summary import format_summary
 
-        cfg.out.mkdir(parents=True, exist_ok=True)
-        _clean_debris(cfg.out)
-        report = build(data.source, store_dir, fmt=data.format, config=cfg.build, extra_features=dict(data.features) or None,
-                       force=True, verbose=ctx.progress)
+        cfg.out.mkdir(
+            parents=True, exist_ok=True
+        )  # debris of a killed build is removed by build() under the store's lock
+        report = build(
+            data.source,
+            store_dir,
+            fmt=data.format,
+            config=cfg.build,
+            extra_features=dict(data.features) or None,
+            force=True,
+            verbose=ctx.progress,
+        )
         ctx.store_changed()
         ctx.log(format_summary(report.store))
         return {**_store_summary(ctx.store()), "seconds": report.seconds}
@@ -116,4 +124,6 @@ def steps(ctx: Context) -> Iterator[Step]:
         found = _open_or_none(store_dir)
         return found is not None and content_digest(found) == outputs.get("content")
 
-    yield Step(name=NAME, stage=NAME, title=f"build {data.source} -> {store_dir}", inputs=inputs, run=run, intact=intact)
+    yield Step(
+        name=NAME, stage=NAME, title=f"build {data.source} -> {store_dir}", inputs=inputs, run=run, intact=intact
+    )

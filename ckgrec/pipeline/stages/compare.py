@@ -5,6 +5,7 @@ against a reference); this module only names its groups by the config's labels a
 ablations: for a model listed with several option sets, every variant against the first one
 listed (the paired test then asks "did this change matter", not "does it beat a baseline").
 """
+
 from __future__ import annotations
 
 import inspect
@@ -39,8 +40,15 @@ def _labelled(paths: list[Path], label_of: dict[str, str], cfg: PipelineConfig, 
 
 def _group_json(g, label: str, models: dict[str, ModelRun]) -> dict[str, Any]:
     return {
-        "label": label, "model": g.model, "is_baseline": models[label].is_baseline, "seeds": [r.seed for r in g.runs],
-        "runs": [str(r.path) for r in g.runs], "mean": g.mean, "std": g.std, "p_value": g.p_value, "relative_difference": g.delta,
+        "label": label,
+        "model": g.model,
+        "is_baseline": models[label].is_baseline,
+        "seeds": [r.seed for r in g.runs],
+        "runs": [str(r.path) for r in g.runs],
+        "mean": g.mean,
+        "std": g.std,
+        "p_value": g.p_value,
+        "relative_difference": g.delta,
     }
 
 
@@ -74,10 +82,15 @@ def ablations(cfg: PipelineConfig, label_of: dict[str, str]) -> list[dict[str, A
         paths = [p for v in variants for p in (v.run_dir(cfg.out, s) for s in v.seeds)]
         c, mine = _labelled(paths, label_of, cfg, base.label)
         rows = {mine[g.label]: _group_json(g, mine[g.label], models) for g in c.groups}
-        out.append({
-            "model": name, "base": base.label, "test": c.test, "paired_users": c.n_users,
-            "variants": [{**rows[v.label], "changes": changes(base, v)} for v in variants],
-        })
+        out.append(
+            {
+                "model": name,
+                "base": base.label,
+                "test": c.test,
+                "paired_users": c.n_users,
+                "variants": [{**rows[v.label], "changes": changes(base, v)} for v in variants],
+            }
+        )
     return out
 
 
@@ -88,7 +101,13 @@ def steps(ctx: Context) -> Iterator[Step]:
     runs = cfg.runs()
     target = cfg.out / FILE
     inputs = {
-        "runs": {f"{m.label}/seed-{s}": [file_digest(RunDir(p).file(SCORES)), file_digest(RunDir(p).file("per_user_test.parquet"))] for m, s, p in runs},
+        "runs": {
+            f"{m.label}/seed-{s}": [
+                file_digest(RunDir(p).file(SCORES)),
+                file_digest(RunDir(p).file("per_user_test.parquet")),
+            ]
+            for m, s, p in runs
+        },
         "evaluate": to_dict(cfg.evaluate),
     }
 
@@ -97,12 +116,23 @@ def steps(ctx: Context) -> Iterator[Step]:
         models = {m.label: m for m in cfg.models}
         c, mine = _labelled([p for _, _, p in runs], label_of, cfg, cfg.evaluate.reference)
         body = {
-            "split": c.split, "metrics": c.metrics, "test": c.test, "reference": mine[c.reference], "paired_users": c.n_users,
-            "protocol": "full", "groups": [_group_json(g, mine[g.label], models) for g in c.groups],
+            "split": c.split,
+            "metrics": c.metrics,
+            "test": c.test,
+            "reference": mine[c.reference],
+            "paired_users": c.n_users,
+            "protocol": "full",
+            "groups": [_group_json(g, mine[g.label], models) for g in c.groups],
             "ablations": ablations(cfg, label_of),
         }
         write_json(target, body)
         return {"file": str(target), "sha256": file_digest(target), "reference": body["reference"]}
 
-    yield Step(name=NAME, stage=NAME, title="compare the models on the test split", inputs=inputs, run=run,
-               intact=lambda o: file_digest(target) == o.get("sha256"))
+    yield Step(
+        name=NAME,
+        stage=NAME,
+        title="compare the models on the test split",
+        inputs=inputs,
+        run=run,
+        intact=lambda o: file_digest(target) == o.get("sha256"),
+    )

@@ -6,6 +6,7 @@ would only cost time. This stage gathers the per-group figures: the trainer's ow
 ``scores.json`` has ``groups``, otherwise the activity quartiles computed from the per-user
 metrics (:mod:`ckgrec.pipeline.user_groups`), each marked with where it came from.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,13 @@ def steps(ctx: Context) -> Iterator[Step]:
     runs = cfg.runs()
     inputs = {
         "store": content_digest(ctx.store()),
-        "runs": {f"{m.label}/seed-{s}": [file_digest(RunDir(p).file(SCORES)), file_digest(RunDir(p).file("per_user_test.parquet"))] for m, s, p in runs},
+        "runs": {
+            f"{m.label}/seed-{s}": [
+                file_digest(RunDir(p).file(SCORES)),
+                file_digest(RunDir(p).file("per_user_test.parquet")),
+            ]
+            for m, s, p in runs
+        },
     }
     target = cfg.out / FILE
 
@@ -49,10 +56,19 @@ def steps(ctx: Context) -> Iterator[Step]:
             else:
                 if degree is None:
                     degree, cold = training_degree(ctx.store()), cold_users(ctx.store())
-                entry = {"source": "per_user_test.parquet", "groups": activity_groups(rd.read_per_user("test"), degree, cold)}
+                entry = {
+                    "source": "per_user_test.parquet",
+                    "groups": activity_groups(rd.read_per_user("test"), degree, cold),
+                }
             body["runs"].setdefault(m.label, {})[str(seed)] = entry
         write_json(target, body)
         return {"file": str(target), "sha256": file_digest(target)}
 
-    yield Step(name=NAME, stage=NAME, title="evaluate: test figures per user group", inputs=inputs, run=run,
-               intact=lambda o: file_digest(target) == o.get("sha256"))
+    yield Step(
+        name=NAME,
+        stage=NAME,
+        title="evaluate: test figures per user group",
+        inputs=inputs,
+        run=run,
+        intact=lambda o: file_digest(target) == o.get("sha256"),
+    )

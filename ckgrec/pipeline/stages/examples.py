@@ -4,6 +4,7 @@ From the best state (``best.pt``) of the first seed of ``[report] explain_model`
 first model that is not a baseline). Only KG models have attention to explain with; for the
 others the list comes without paths, and the report says so.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -28,7 +29,9 @@ def _users(ctx: Context) -> list[str]:
     known = set(labels)
     missing = [u for u in rep.explain_users if u not in known]
     if missing:
-        raise ConfigError(f"{ctx.cfg.path} [report] explain_users: unknown user(s) {missing} in {ctx.cfg.store_path} (users are named by their source id, e.g. '{labels[0]}')")
+        raise ConfigError(
+            f"{ctx.cfg.path} [report] explain_users: unknown user(s) {missing} in {ctx.cfg.store_path} (users are named by their source id, e.g. '{labels[0]}')"
+        )
     return list(rep.explain_users)
 
 
@@ -43,7 +46,13 @@ def steps(ctx: Context) -> Iterator[Step]:
     seed = m.seeds[0]
     run_dir = m.run_dir(cfg.out, seed)
     target = cfg.out / FILE
-    inputs = {"best": file_digest(run_dir / BEST), "store": content_digest(ctx.store()), "report": to_dict(cfg.report), "label": label, "seed": seed}
+    inputs = {
+        "best": file_digest(run_dir / BEST),
+        "store": content_digest(ctx.store()),
+        "report": to_dict(cfg.report),
+        "label": label,
+        "seed": seed,
+    }
 
     def run(_resume: bool) -> dict:
         from ckgrec.model.inference.load import load_model
@@ -58,5 +67,11 @@ def steps(ctx: Context) -> Iterator[Step]:
         write_json(target, {"label": label, "model": m.name, "seed": seed, "run": str(run_dir), "users": users})
         return {"file": str(target), "sha256": file_digest(target)}
 
-    yield Step(name=NAME, stage=NAME, title=f"examples: top-{cfg.report.top_k} of {label} with explaining paths", inputs=inputs, run=run,
-               intact=lambda o: file_digest(target) == o.get("sha256"))
+    yield Step(
+        name=NAME,
+        stage=NAME,
+        title=f"examples: top-{cfg.report.top_k} of {label} with explaining paths",
+        inputs=inputs,
+        run=run,
+        intact=lambda o: file_digest(target) == o.get("sha256"),
+    )

@@ -4,6 +4,7 @@ Inputs: the store's fingerprint and triples hash and the ``[pretrain]`` table wi
 ``device``/``threads`` (where it runs does not change what it is for). The outputs are checked
 by content hash, so embeddings replaced or removed since are recomputed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,6 +45,15 @@ def steps(ctx: Context) -> Iterator[Step]:
         from ckgrec.model.data.pretrained import pretrained_paths
 
         # the files where they are now (an output directory may have been moved), not where they were written
-        return all(g in outputs and file_digest(pretrained_paths(cfg.store_path, g)[0]) == outputs[g]["sha256"] for g in GRAPHS)
+        return all(
+            g in outputs and file_digest(pretrained_paths(cfg.store_path, g)[0]) == outputs[g]["sha256"] for g in GRAPHS
+        )
 
-    yield Step(name=NAME, stage=NAME, title=f"pretrain TransR on {', '.join(GRAPHS)} ({pc.epochs} epochs at most)", inputs=inputs, run=run, intact=intact)
+    yield Step(
+        name=NAME,
+        stage=NAME,
+        title=f"pretrain TransR on {', '.join(GRAPHS)} ({pc.epochs} epochs at most)",
+        inputs=inputs,
+        run=run,
+        intact=intact,
+    )

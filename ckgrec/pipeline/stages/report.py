@@ -4,6 +4,7 @@ Its inputs are the hashes of every file the page reads, the other steps' records
 and memory are on the page) and the source of the report package itself, so a changed page
 layout regenerates the report without retraining anything.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,7 +23,11 @@ def steps(ctx: Context) -> Iterator[Step]:
 
     cfg = ctx.cfg
     target = cfg.out / "report" / "report.html"
-    records = {n: {k: v for k, v in dataclasses.asdict(r).items() if k != "error"} for n, r in ctx.state.records.items() if n != NAME}
+    records = {
+        n: {k: v for k, v in dataclasses.asdict(r).items() if k != "error"}
+        for n, r in ctx.state.records.items()
+        if n != NAME
+    }
     inputs = {
         "files": {name: file_digest(cfg.out / name) for name in ("compare.json", "evaluation.json", "examples.json")},
         "runs": {f"{m.label}/seed-{s}": [file_digest(p / SCORES), file_digest(p / METRICS)] for m, s, p in cfg.runs()},
@@ -39,4 +44,11 @@ def steps(ctx: Context) -> Iterator[Step]:
         files = write_report(cfg, ctx.state)
         return {"html": str(files.html), "markdown": str(files.markdown), "sha256": file_digest(files.html)}
 
-    yield Step(name=NAME, stage=NAME, title="report", inputs=inputs, run=run, intact=lambda o: file_digest(target) == o.get("sha256"))
+    yield Step(
+        name=NAME,
+        stage=NAME,
+        title="report",
+        inputs=inputs,
+        run=run,
+        intact=lambda o: file_digest(target) == o.get("sha256"),
+    )

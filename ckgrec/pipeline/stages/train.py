@@ -7,6 +7,7 @@ for models that start from them the pretrained tensors' hashes) must be the one 
 was made with -- the same rule the trainer applies to ``config.json``. Any other change, or a
 finished run whose inputs changed, trains from scratch.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,8 +58,16 @@ def _step(ctx: Context, m: ModelRun, seed: int, pretrained: dict[str, str | None
 
         if not resume:
             rd.clear()
-        scores = train(ctx.data(), m.name, run_dir, model_config=m.options, train_config=tc, force=not resume,
-                       progress=ctx.progress, log=lambda msg: ctx.log(f"  {msg}"))
+        scores = train(
+            ctx.data(),
+            m.name,
+            run_dir,
+            model_config=m.options,
+            train_config=tc,
+            force=not resume,
+            progress=ctx.progress,
+            log=lambda msg: ctx.log(f"  {msg}"),
+        )
         return {
             "run": str(run_dir),
             "scores_sha256": file_digest(rd.file(SCORES)),
@@ -71,9 +80,14 @@ def _step(ctx: Context, m: ModelRun, seed: int, pretrained: dict[str, str | None
         return rd.is_complete and file_digest(rd.file(SCORES)) == outputs.get("scores_sha256")
 
     return Step(
-        name=step_name(m.label, seed), stage=NAME, title=f"train {m.label} (seed {seed})",
-        inputs={**method, "epochs": train_dict["epochs"]}, resume_inputs=method,
-        run=run, intact=intact, can_resume=lambda: rd.has_checkpoint,
+        name=step_name(m.label, seed),
+        stage=NAME,
+        title=f"train {m.label} (seed {seed})",
+        inputs={**method, "epochs": train_dict["epochs"]},
+        resume_inputs=method,
+        run=run,
+        intact=intact,
+        can_resume=lambda: rd.has_checkpoint,
     )
 
 

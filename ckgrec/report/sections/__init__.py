@@ -1,10 +1,23 @@
 """The report's sections, one module each, in page order; a section with nothing to show returns None."""
+
 from __future__ import annotations
 
 from ckgrec.report.blocks import Section
 from ckgrec.report.collect import ReportData
 
-ORDER = ("summary", "dataset", "comparison", "training", "by_k", "ablation", "groups", "examples", "resources", "configuration")
+ORDER = (
+    "summary",
+    "dataset",
+    "comparison",
+    "tuning",
+    "training",
+    "by_k",
+    "ablation",
+    "groups",
+    "examples",
+    "resources",
+    "configuration",
+)
 
 
 def build_sections(d: ReportData) -> list[Section]:

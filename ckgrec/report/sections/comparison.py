@@ -1,4 +1,5 @@
 """The comparison table: mean ± std over seeds, best per column in bold, paired test against the reference."""
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,14 @@ def significant(p: float | None) -> bool:
     return p is not None and not math.isnan(p) and p < ALPHA
 
 
-def comparison_table(groups: list[dict], metrics: list[str], reference: str, *, first_column: str = "model", extra: dict[str, list[str]] | None = None) -> Table:
+def comparison_table(
+    groups: list[dict],
+    metrics: list[str],
+    reference: str,
+    *,
+    first_column: str = "model",
+    extra: dict[str, list[str]] | None = None,
+) -> Table:
     """Rows of compare.json-shaped groups; ``extra`` adds columns after the first (label -> cells)."""
     primary = metrics[0]
     best = {m: maximum([g["mean"].get(m) for g in groups]) for m in metrics}
@@ -49,7 +57,9 @@ def from_compare(c: dict | None) -> Section:
         return Section("comparison", "Comparison", [Text("No comparison: the compare stage has not run.")])
     roles = ["baseline" if g.get("is_baseline") else "" for g in c["groups"]]
     t = comparison_table(c["groups"], c["metrics"], c["reference"], extra={"role": roles})
-    t.caption = f"Test split, full ranking over all items (training and validation items masked); sorted by {c['metrics'][0]}"
+    t.caption = (
+        f"Test split, full ranking over all items (training and validation items masked); sorted by {c['metrics'][0]}"
+    )
     t.notes = [
         "Cells: mean ± sample std over seeds (one seed: no std). Bold: best in the column.",
         f"p: {TEST_NAMES.get(c['test'], c['test'])} over {c['paired_users']:,} test users (each user's metric averaged over seeds) "

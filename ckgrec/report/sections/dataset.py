@@ -1,4 +1,5 @@
 """Dataset and graph statistics, from the store manifest (and the pretraining sidecars when present)."""
+
 from __future__ import annotations
 
 from ckgrec.report.blocks import Section, Text
@@ -11,7 +12,12 @@ SPLITS = ("train", "valid", "test")
 def _data_table(m: dict) -> Table:
     c = m["counts"]
     dims = m.get("feature_dims", {})
-    modalities = ", ".join(f"{k} ({dims.get(k, '?')}-d, {c.get('features', {}).get(k, 0):,} items)" for k in m.get("modalities", [])) or "none"
+    modalities = (
+        ", ".join(
+            f"{k} ({dims.get(k, '?')}-d, {c.get('features', {}).get(k, 0):,} items)" for k in m.get("modalities", [])
+        )
+        or "none"
+    )
     density = sum(c["pairs"].values()) / max(1, c["users"] * c["items"])
     d = c.get("dropped_by_filters", {})
     rows = [
@@ -34,7 +40,12 @@ def _split_table(m: dict) -> Table:
     protocols = c.get("pairs_by_protocol", {})
     if any(not k.startswith("warm/") for k in protocols):
         notes.append("pairs by protocol: " + ", ".join(f"{k} {v:,}" for k, v in sorted(protocols.items())))
-    return Table(["split", "user-item pairs", "interactions"], rows, caption="Splits (only training pairs enter the graphs)", notes=notes)
+    return Table(
+        ["split", "user-item pairs", "interactions"],
+        rows,
+        caption="Splits (only training pairs enter the graphs)",
+        notes=notes,
+    )
 
 
 def _graph_table(d: ReportData) -> Table:
@@ -44,11 +55,21 @@ def _graph_table(d: ReportData) -> Table:
         cols += ["TransR epochs", "test MRR", "Hits@1", "Hits@10"]
     rows = []
     for g, desc in d.manifest.get("graphs", {}).items():
-        row = [cell(g), cell(f"{c['entities'].get(g, 0):,}"), cell(str(c["relations"].get(g, 0))), cell(f"{c['triples'].get(g, 0):,}")]
+        row = [
+            cell(g),
+            cell(f"{c['entities'].get(g, 0):,}"),
+            cell(str(c["relations"].get(g, 0))),
+            cell(f"{c['triples'].get(g, 0):,}"),
+        ]
         if d.pretrain:
             met = d.pretrain.get(g, {}).get("metrics", {})
             both = met.get("test", {}).get("both", {})
-            row += [cell(str(met.get("epochs_run", "n/a"))), cell(fmt(both.get("mrr"))), cell(fmt(both.get("hits_at_1"))), cell(fmt(both.get("hits_at_10")))]
+            row += [
+                cell(str(met.get("epochs_run", "n/a"))),
+                cell(fmt(both.get("mrr"))),
+                cell(fmt(both.get("hits_at_1"))),
+                cell(fmt(both.get("hits_at_10"))),
+            ]
         rows.append(row)
     notes = [f"{g}: {desc}" for g, desc in d.manifest.get("graphs", {}).items()]
     if d.pretrain:
@@ -58,6 +79,10 @@ def _graph_table(d: ReportData) -> Table:
 
 def build(d: ReportData) -> Section:
     src = d.manifest.get("source", {})
-    intro = Text(f"Source '{src.get('name', '?')}' ({src.get('format', '?')} format), built with seed {d.manifest.get('config', {}).get('seed', '?')}; "
-                 f"store fingerprint {d.manifest['fingerprint']}.")
-    return Section("dataset", "Dataset and graphs", [intro, _data_table(d.manifest), _split_table(d.manifest), _graph_table(d)])
+    intro = Text(
+        f"Source '{src.get('name', '?')}' ({src.get('format', '?')} format), built with seed {d.manifest.get('config', {}).get('seed', '?')}; "
+        f"store fingerprint {d.manifest['fingerprint']}."
+    )
+    return Section(
+        "dataset", "Dataset and graphs", [intro, _data_table(d.manifest), _split_table(d.manifest), _graph_table(d)]
+    )

@@ -4,6 +4,7 @@ Figures come from ``OUT/evaluation.json`` (the trainer's own groups, or activity
 computed from per-user metrics for older runs). A group a model cannot score is the string
 "n/a" there and is shown as n/a -- never as 0.
 """
+
 from __future__ import annotations
 
 from ckgrec.report import plots
@@ -14,7 +15,16 @@ from ckgrec.report.tables import Table, cell
 from ckgrec.report.tables import mean_std as fmt_mean_std
 
 NA = "n/a"
-ORDER = ("warm", "cold_items_all", "cold_items_only", "cold_users", "activity_q1", "activity_q2", "activity_q3", "activity_q4")
+ORDER = (
+    "warm",
+    "cold_items_all",
+    "cold_items_only",
+    "cold_users",
+    "activity_q1",
+    "activity_q2",
+    "activity_q3",
+    "activity_q4",
+)
 MEANING = {
     "warm": "users and items seen in training",
     "cold_items_all": "held-out pairs on items without training interactions, ranked among all items",
@@ -60,7 +70,11 @@ def build(d: ReportData) -> Section | None:
     if not groups:
         return None
     labels = [label for label in d.labels if label in ev["runs"]]
-    metrics = [m for m in d.cfg.evaluate.metrics if any(_value(_entries(d, lb, g), m)[0] == "ok" for lb in labels for g in groups)][:2]
+    metrics = [
+        m
+        for m in d.cfg.evaluate.metrics
+        if any(_value(_entries(d, lb, g), m)[0] == "ok" for lb in labels for g in groups)
+    ][:2]
     blocks: list = []
     for metric in metrics:
         rows = []
@@ -75,17 +89,33 @@ def build(d: ReportData) -> Section | None:
                 else:
                     cells.append(cell(NA if state == NA else "—", muted=True))
             rows.append([cell(g), cell(_users(d, g)), *cells])
-        blocks.append(Table(["group", "test users", *labels], rows, caption=f"Test {metric} per user group (mean ± std over seeds; bold: best in the row)", numeric_from=1))
+        blocks.append(
+            Table(
+                ["group", "test users", *labels],
+                rows,
+                caption=f"Test {metric} per user group (mean ± std over seeds; bold: best in the row)",
+                numeric_from=1,
+            )
+        )
     if metrics:
         primary = metrics[0]
         bars = {lb: {g: _value(_entries(d, lb, g), primary)[1] for g in groups} for lb in labels}
-        blocks.insert(0, Figure("user_groups", plots.group_bars(bars, groups, primary, plots.colours(d.labels)),
-                                alt=f"test {primary} per user group and model", caption=f"Test {primary} per user group (mean over seeds)."))
+        blocks.insert(
+            0,
+            Figure(
+                "user_groups",
+                plots.group_bars(bars, groups, primary, plots.colours(d.labels)),
+                alt=f"test {primary} per user group and model",
+                caption=f"Test {primary} per user group (mean over seeds).",
+            ),
+        )
     notes = [f"{g}: {MEANING[g]}" for g in groups if g in MEANING]
     sources = {e["source"] for seeds in ev["runs"].values() for e in seeds.values()}
     if "per_user_test.parquet" in sources:
-        notes.append("Runs without groups in scores.json: activity quartiles computed from their per-user test metrics "
-                     "(quartile cut points of training pairs over users with a training pair); cold-start groups need the trainer's figures")
+        notes.append(
+            "Runs without groups in scores.json: activity quartiles computed from their per-user test metrics "
+            "(quartile cut points of training pairs over users with a training pair); cold-start groups need the trainer's figures"
+        )
     notes.append("n/a: the model cannot score the group (an ID-only model on items it never saw); —: no figures")
     blocks.append(Text("; ".join(notes)))
     return Section("groups", "Results per user group", blocks)

@@ -1,4 +1,5 @@
 """The opening lines: what was run on what, who won, and what the last invocation did."""
+
 from __future__ import annotations
 
 from ckgrec.report.blocks import Section, Text
@@ -27,6 +28,9 @@ def build(d: ReportData) -> Section:
         counts: dict[str, int] = {}
         for what in steps.values():
             counts[what] = counts.get(what, 0) + 1
-        lines.append("The invocation that wrote this report: " + ", ".join(f"{n} step{'s' if n > 1 else ''} {w}" for w, n in counts.items())
-                     + " (kept = inputs unchanged since the step last ran).")
+        lines.append(
+            "The invocation that wrote this report: "
+            + ", ".join(f"{n} step{'s' if n > 1 else ''} {w}" for w, n in counts.items())
+            + " (kept = inputs unchanged since the step last ran)."
+        )
     return Section("summary", cfg.report.title, [Text(line) for line in lines])

@@ -1,4 +1,5 @@
 """Training curves (loss and validation metric per epoch, one line per model) and a training summary."""
+
 from __future__ import annotations
 
 from ckgrec.report import plots
@@ -39,15 +40,22 @@ def _summary(d: ReportData) -> Table:
         s = [r.scores for r in runs]
         per_epoch = [x["seconds_per_epoch"] for x in s if x.get("seconds_per_epoch") is not None]
         closed = not per_epoch
-        rows.append([
-            cell(label), cell(str(len(runs))),
-            cell("closed form" if closed else ", ".join(str(x.get("epochs")) for x in s), muted=closed),
-            cell("—" if closed else ", ".join(str(x.get("best_epoch")) for x in s), muted=closed),
-            cell("—" if closed else f"{sum(per_epoch) / len(per_epoch):.3g}", muted=closed),
-            cell(f"{sum(x.get('seconds_final_evaluation', 0.0) for x in s) / len(s):.3g}"),
-        ])
-    return Table(["model", "seeds", "epochs run (per seed)", "best epoch (per seed)", "s / epoch", "s final evaluation"], rows,
-                 caption="Training", notes=["The best epoch is the one with the best validation metric; the test split is evaluated once, on it."])
+        rows.append(
+            [
+                cell(label),
+                cell(str(len(runs))),
+                cell("closed form" if closed else ", ".join(str(x.get("epochs")) for x in s), muted=closed),
+                cell("—" if closed else ", ".join(str(x.get("best_epoch")) for x in s), muted=closed),
+                cell("—" if closed else f"{sum(per_epoch) / len(per_epoch):.3g}", muted=closed),
+                cell(f"{sum(x.get('seconds_final_evaluation', 0.0) for x in s) / len(s):.3g}"),
+            ]
+        )
+    return Table(
+        ["model", "seeds", "epochs run (per seed)", "best epoch (per seed)", "s / epoch", "s final evaluation"],
+        rows,
+        caption="Training",
+        notes=["The best epoch is the one with the best validation metric; the test split is evaluated once, on it."],
+    )
 
 
 def build(d: ReportData) -> Section:
@@ -56,9 +64,14 @@ def build(d: ReportData) -> Section:
     blocks = []
     if data:
         colour = plots.colours(d.labels)
-        blocks.append(Figure("training_curves", plots.training_curves(data, metric, colour),
-                             alt=f"training loss and validation {metric} per epoch, one line per model",
-                             caption=f"Training loss and validation {metric} per epoch (mean over seeds), one line per model."))
+        blocks.append(
+            Figure(
+                "training_curves",
+                plots.training_curves(data, metric, colour),
+                alt=f"training loss and validation {metric} per epoch, one line per model",
+                caption=f"Training loss and validation {metric} per epoch (mean over seeds), one line per model.",
+            )
+        )
     missing = [label for label in d.labels if label not in data]
     if missing:
         blocks.append(Text(f"No curve for {', '.join(missing)}: fitted in closed form (no epochs) or not finished."))

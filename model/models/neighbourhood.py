@@ -1,0 +1,137 @@
+"""Shared behaviour of the item-item neighbourhood models (``itemknn``, ``rp3beta``).
+
+Both score a user by summing rows of a sparse item-item matrix over the user's training items,
+
+    score(u, j) = Σ_{i ∈ I_u} W[i, j]        i.e.  scores = X W,   X (U, I) binary, W (I, I) sparse,
+
+and differ only in how W is computed. W is built in closed form, one block of item rows at a
+time (``similarity_rows``), and only the k largest entries of each row are kept, so memory is
+``O(n_items · k)`` plus one dense block of ``rows × n_items`` floats, never ``n_items²``.
+
+Storage: ``neighbours`` (I, k) long and ``weights`` (I, k) float, persistent buffers (a run's
+``best.pt`` holds them). Row r lists the k kept entries of row r of the similarity computed by
+:meth:`ItemNeighbourhood.similarity_rows`; :attr:`ItemNeighbourhood.rows_are_targets` says whether
+row r holds the scores *of* target item r (W[:, r], item-kNN's top-k neighbours of the target)
+or the scores *from* history item r (W[r, :], RP3β's top-k of each row).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ckgrec.model.data.train_data import TrainData
+from ckgrec.model.models.base import Recommender
+from ckgrec.model.nn.graph_ops import to_torch_csr
+
+BLOCK_ELEMENTS = 2**24  # floats in one dense similarity block (64 MiB): rows per block = this // n_items
+
+
+def kept_neighbours(n_items: int, k: int) -> int:
+    """How many entries per row are kept: k, or every other item on a smaller catalogue."""
+    return max(0, min(int(k), n_items - 1))
+
+
+def csr_row_block(indptr: np.ndarray, m: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """Rows ``start:stop`` of the torch CSR ``m`` (whose row pointer, on the CPU, is ``indptr``)."""
+    a, b = int(indptr[start]), int(indptr[stop])
+    crow = m.crow_indices()[start : stop + 1] - a
+    return torch.sparse_csr_tensor(crow, m.col_indices()[a:b], m.values()[a:b], size=(stop - start, m.shape[1]))
+
+
+def dense_rows(m: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Rows of the torch CSR ``m`` (R, C) as a dense (len(rows), C) tensor, on ``m``'s device."""
+    crow, col, val = m.crow_indices(), m.col_indices(), m.values()
+    start = crow[rows]
+    counts = crow[rows + 1] - start
+    which = torch.repeat_interleave(torch.arange(rows.numel(), device=m.device), counts)
+    first = torch.cumsum(counts, 0) - counts  # position of each row's first entry in the output
+    pos = start[which] + torch.arange(which.numel(), device=m.device) - first[which]
+    out = torch.zeros(rows.numel(), m.shape[1], dtype=val.dtype, device=m.device)
+    out[which, col[pos]] = val[pos]
+    return out
+
+
+def top_k_rows(block: torch.Tensor, start: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(values, columns), each (rows, k), of the k largest entries of each row of ``block``
+    (rows ``start..`` of an item x item matrix), the diagonal excluded."""
+    rows = torch.arange(block.shape[0], device=block.device)
+    block[rows, rows + start] = -torch.inf
+    values, columns = torch.topk(block, k, dim=1)
+    return values.clamp_min_(0.0), columns  # clamp: never a -inf weight when a row has fewer than k others
+
+
+class ItemNeighbourhood(Recommender):
+    """Closed-form item-item model scored as ``X W`` with k kept entries per row (see module doc)."""
+
+    trainable = False
+    rows_are_targets: ClassVar[bool] = True
+
+    def __init__(self, n_users: int, n_items: int, k: int, history: torch.Tensor):
+        super().__init__(n_users, n_items)
+        self.k = kept_neighbours(n_items, k)
+        self.register_buffer("neighbours", torch.zeros(n_items, self.k, dtype=torch.long))
+        self.register_buffer("weights", torch.zeros(n_items, self.k))
+        self._history = history  # (U, I) torch CSR of the training matrix; rebuilt from data, not saved
+        self._scoring: torch.Tensor | None = None  # (I, I) torch CSR, Wᵀ
+
+    @abc.abstractmethod
+    def similarity_rows(self, start: int, stop: int) -> torch.Tensor:
+        """Dense rows ``start:stop`` (rows, n_items) of the item-item matrix, on the model's device.
+        Only valid inside :meth:`fit_closed_form`, which prepares what it reads (:meth:`prepare_fit`)."""
+
+    def prepare_fit(self, data: TrainData) -> None:
+        """Compute what :meth:`similarity_rows` reads (normalised matrices on the device)."""
+
+    def release_fit(self) -> None:
+        """Drop what :meth:`prepare_fit` made."""
+
+    def fit_closed_form(self, data: TrainData) -> None:
+        if self.k == 0:
+            return
+        self.prepare_fit(data)
+        try:
+            step = max(1, BLOCK_ELEMENTS // max(1, self.n_items))
+            for start in range(0, self.n_items, step):
+                stop = min(start + step, self.n_items)
+                values, columns = top_k_rows(self.similarity_rows(start, stop), start, self.k)
+                self.neighbours[start:stop] = columns
+                self.weights[start:stop] = values.to(self.weights.dtype)
+        finally:
+            self.release_fit()
+
+    # ---- scoring --------------------------------------------------------------------------
+    def scoring_matrix(self) -> torch.Tensor:
+        """Wᵀ (I, I) as torch CSR on the model's device: row j holds W[i, j] over the kept i."""
+        owner = torch.arange(self.n_items, device=self.weights.device).repeat_interleave(self.k)
+        other = self.neighbours.reshape(-1)
+        target, source = (owner, other) if self.rows_are_targets else (other, owner)
+        wt = torch.sparse_coo_tensor(
+            torch.stack([target, source]), self.weights.reshape(-1), (self.n_items, self.n_items)
+        )
+        return wt.coalesce().to_sparse_csr()
+
+    def prepare_scoring(self) -> None:
+        self._scoring = self.scoring_matrix()
+
+    def release_scoring(self) -> None:
+        self._scoring = None
+
+    def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        wt = self._scoring if self._scoring is not None else self.scoring_matrix()
+        history = dense_rows(self._history, users)  # (B, I)
+        return torch.sparse.mm(wt, history.T).T.contiguous()  # (X_u W)ᵀ = Wᵀ X_uᵀ
+
+    def extra_repr(self) -> str:
+        return f"n_users={self.n_users}, n_items={self.n_items}, k={self.k}"
+
+
+def binary_history(data: TrainData, device: torch.device) -> torch.Tensor:
+    """The training matrix (U, I) as a torch CSR of ones on ``device``."""
+    x = sp.csr_matrix(data.train, dtype=np.float32)
+    x.data[:] = 1.0
+    return to_torch_csr(x, device)
