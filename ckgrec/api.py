@@ -352,14 +352,31 @@ def train(
     :param verbose: print one line per epoch.
     """
     cls, mc, tc = _train_configs(model, options, train, seed, device)
+    log = _logger(verbose) if verbose else None
+    return train_configured(store, cls.name, mc, tc, out=out, force=force, progress=verbose, log=log)
 
+
+def train_configured(
+    store: StoreHandle | Store | str | Path,
+    model: str,
+    model_config: Any,
+    train_config: Any,
+    *,
+    out: str | Path,
+    force: bool = False,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Run:
+    """:func:`train` with the model's and the trainer's configs already built (``ckg train`` builds
+    them from ``--config``, its flags and ``--set``); refuses a store without held-out pairs."""
     from ckgrec.model.data.train_data import TrainData
     from ckgrec.model.training.trainer import train as train_run
 
     data = TrainData.from_store(_open_store(store))
     data.require_heldout()
-    log = _logger(verbose) if verbose else None
-    train_run(data, cls.name, out, model_config=mc, train_config=tc, force=force, progress=verbose, log=log)
+    train_run(
+        data, model, out, model_config=model_config, train_config=train_config, force=force, progress=progress, log=log
+    )
     return Run.load(out)
 
 

@@ -15,7 +15,10 @@ def register(sub) -> None:
         "interactions per user, build the user-side and item-side collaborative KGs from the "
         "training interactions only, and write everything to a store directory.",
     )
-    p.add_argument("source", help="dataset directory (see 'ckg datasets' for accepted layouts)")
+    p.add_argument(
+        "source",
+        help="dataset directory (see 'ckg datasets' for accepted layouts), or 'embedded' for the bundled micro-video dataset",
+    )
     p.add_argument("--out", required=True, help="store directory to write (refused if it exists, unless --force)")
     p.add_argument(
         "--format",
@@ -64,25 +67,27 @@ def load_build_config(path: str | None, seed: int | None):
 
 def run(args: argparse.Namespace) -> int:
     import warnings
+    from pathlib import Path
 
-    from ckgrec.kgbuild.build import build
+    from ckgrec.api import build
     from ckgrec.kgbuild.notices import BuildWarning
     from ckgrec.kgbuild.summary import format_summary
 
     cfg = load_build_config(args.config, args.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BuildWarning)  # the summary below prints each one, as 'warning: ...'
-        report = build(
+        handle = build(
             args.source,
             args.out,
             fmt=args.format,
             config=cfg,
-            extra_features=parse_features(args.feature),
+            features=parse_features(args.feature),
             force=args.force,
             verbose=not args.quiet,
         )
-    print(format_summary(report.store))
-    total = sum(report.seconds.values())
-    where = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
-    print(f"\nbuilt {report.store} in {total:.1f}s ({where})")
+    out = Path(args.out)
+    print(format_summary(out))
+    total = sum(handle.seconds.values())
+    where = ", ".join(f"{k} {v:.2f}s" for k, v in handle.seconds.items())
+    print(f"\nbuilt {out} in {total:.1f}s ({where})")
     return 0

@@ -29,25 +29,11 @@ def run(args) -> int:
     import json
     from dataclasses import asdict
 
-    from ckgrec.model.core.run_dir import RunDir
-    from ckgrec.model.data.train_data import TrainData
-    from ckgrec.model.inference.load import load_model
+    from ckgrec.api import load_run_model
     from ckgrec.model.inference.recommend import recommend, resolve_user
     from ckgrec.pipeline.files import finite_json
-    from ckgrec.schemas.errors import ConfigError, InputNotFoundError
-    from ckgrec.schemas.store import Store
 
-    rd = RunDir(args.run)
-    if not rd.file("config.json").is_file():
-        raise InputNotFoundError(f"{args.run} is not a run directory (no config.json); train one with 'ckg train'")
-    store_path = rd.read_config().get("store", {}).get("path")  # a damaged config.json is one error naming it
-    if not isinstance(store_path, str):
-        raise ConfigError(
-            f"{rd.file('config.json')}: no store path recorded (store.path); the run directory is damaged: retrain it"
-        )
-    store = Store.open(store_path)
-    data = TrainData.from_store(store)
-    model, cfg = load_model(args.run, data, args.device)
+    _run, data, model, cfg = load_run_model(args.run, None, args.device)
     recs = recommend(model, data, resolve_user(data, args.user), args.k, args.explain, args.paths)
     if args.json:
         body = finite_json({"user": args.user, "model": cfg["model"], "items": [asdict(r) for r in recs]})

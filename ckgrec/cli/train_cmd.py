@@ -128,19 +128,12 @@ def run(args: argparse.Namespace) -> int:
 
     import torch  # noqa: F401  (heavy: only once the options are known to be valid)
 
-    from ckgrec.model.data.train_data import TrainData
-    from ckgrec.model.training.trainer import train
-    from ckgrec.schemas.store import Store
+    from ckgrec.api import train_configured
 
-    store = Store.open(args.store)
-    data = TrainData.from_store(store)
-    data.require_heldout()
     log = None if args.quiet else (lambda msg: print(msg, flush=True))
     progress = not args.quiet and sys.stderr.isatty()
-    scores = train(
-        data, cls.name, args.out, model_config=mc, train_config=tc, force=args.force, progress=progress, log=log
-    )
-    if scores is not None and args.quiet:
-        test = scores["test"]
+    run = train_configured(args.store, cls.name, mc, tc, out=args.out, force=args.force, progress=progress, log=log)
+    if run.complete and args.quiet:
+        test = run.scores["test"]
         print("  ".join(f"{k} {test[k]:.4f}" for k in sorted(test)))
     return 0

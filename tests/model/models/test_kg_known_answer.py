@@ -1,6 +1,6 @@
 """The KG models (kgat, acf, dualkgat) learn a known answer, as every baseline does.
 
-The block design of ``tests/model/test_model_baselines.py`` needs a store for these models, so
+The block design of ``tests/model/models/test_model_baselines.py`` needs a store for these models, so
 it is written as native raw files and built with ``ckg build``'s builder: users of block b
 interacted with every item of block b but one; items carry a category and a visual vector. The store is built with every pair in train (ratios 1/0/0), so
 the withheld pairs are in no graph; they become the test split of the TrainData. A model that

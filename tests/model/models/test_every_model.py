@@ -77,11 +77,11 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(world_data, finished, 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_model_names_a_known_answer_test(name):
-    from tests.model.test_model_baselines import KNOWN_ANSWER, OWN_TEST
+    from tests.model.models.test_model_baselines import KNOWN_ANSWER, OWN_TEST
 
     cls = MODELS[name]
     assert name in KNOWN_ANSWER or name in OWN_TEST or getattr(cls, "known_answer_test", None), (
-        f"{name}: add a KNOWN_ANSWER case (tests/model/test_model_baselines.py) or set {cls.__name__}.known_answer_test"
+        f"{name}: add a KNOWN_ANSWER case (tests/model/models/test_model_baselines.py) or set {cls.__name__}.known_answer_test"
     )
 
 

@@ -66,7 +66,7 @@ def test_other_models_declare_a_known_answer_case(name):
             f"{name}: no known-answer test yet (add a KNOWN_ANSWER case or set {MODELS[name].__name__}.known_answer_test)"
         )
     path, _, test = where.partition("::")
-    file = Path(__file__).resolve().parents[2] / path
+    file = Path(__file__).resolve().parents[3] / path
     assert file.is_file() and re.search(rf"def {re.escape(test)}\b", file.read_text()), (
         f"{name}.known_answer_test = {where!r} not found"
     )

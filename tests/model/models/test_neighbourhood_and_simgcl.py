@@ -100,7 +100,7 @@ def test_simgcl_scores_with_the_noise_free_mean_of_layers_1_to_L(block_data):
 
 
 def test_xsimgcl_ranks_the_withheld_block_item_first(block_data, tmp_path):
-    from tests.model.test_model_baselines import FAST
+    from tests.model.models.test_model_baselines import FAST
 
     cfg = build_config(SimGCLConfig, {"embedding_dim": 16, "layers": 2, "xsimgcl": True})
     scores = train(block_data, "simgcl", tmp_path / "x", model_config=cfg, train_config=TrainConfig(**FAST))
