@@ -12,7 +12,7 @@ the old one or the complete new one, never a store that looks valid but is not) 
 command, which must finish and leave no temporary files; a killed training run must resume to the
 same scores as an uninterrupted one.
 
-    python benchmarks/fault_campaign.py [--kills N] [--quick] [--out FILE.md]
+    python benchmarks/fault_campaign.py [--kills N] [--quick] [--no-write]
 
 prints the table (and writes it to FILE.md). ``tests/fault/`` runs the same cases under pytest.
 """
@@ -783,7 +783,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=None, help="scratch directory (default: a temporary one)")
     ap.add_argument("--kills", type=int, default=4, help="rounds of kill/resume trials (default 4)")
     ap.add_argument("--quick", action="store_true", help="the reduced set CI runs")
-    ap.add_argument("--out", help="also write the table to this Markdown file")
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     ap.add_argument(
         "--measure-open", metavar="STORE", help="only time Store.open on STORE (verified vs sizes only) and exit"
     )
@@ -804,8 +804,12 @@ def main(argv: list[str] | None = None) -> int:
         + f"\n{time.perf_counter() - t0:.0f} s, `python benchmarks/fault_campaign.py --kills {a.kills}`\n"
     )
     print(text)
-    if a.out:
-        Path(a.out).write_text(text)
+    if not a.no_write:
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.results import update_section
+
+        command = f"python benchmarks/fault_campaign.py --kills {a.kills}" + (" --quick" if a.quick else "")
+        update_section("fault-campaign", "Fault campaign: bad input, corruption, concurrency, kills", command, text)
     if not a.work:
         shutil.rmtree(work, ignore_errors=True)
     s = summarise(results)
