@@ -220,11 +220,14 @@ def pretrain(
     graphs: Iterable[str] = GRAPHS,
     config: PretrainConfig | Mapping[str, Any] | str | Path | None = None,
     verbose: bool = False,
+    progress: bool | None = None,
     **options: Any,
 ) -> PretrainResult:
     """Pretrain TransR on the store's graphs into ``STORE/pretrained`` (``ckg pretrain``).
 
     :param graphs: ``user_side`` and/or ``item_side``.
+    :param verbose: print a line per graph (sizes, epochs, held-out metrics, files written).
+    :param progress: progress bars (default: as ``verbose``).
     :param config: a ``PretrainConfig``, a mapping of ``[pretrain]`` keys or a TOML file.
     :param options: any ``PretrainConfig`` field, overriding ``config``: ``epochs``,
         ``embedding_dim``, ``relation_dim``, ``batch_size``, ``learning_rate``, ``negatives``,
@@ -244,7 +247,7 @@ def pretrain(
         raise ConfigError(f"pretrain(graphs={graphs!r}): unknown graph(s) {bad}; choose from {', '.join(GRAPHS)}")
     cfg = _pretrain_config(config, options)
     s = _open_store(store)
-    pretrain_store(s, cfg, graphs, progress=verbose, log=_logger(verbose))
+    pretrain_store(s, cfg, graphs, progress=verbose if progress is None else progress, log=_logger(verbose))
     out = {}
     for g in graphs:
         tensors, sidecar = pretrained_paths(s.path, g)
@@ -500,6 +503,29 @@ def recommend(
 # ---- compare ---------------------------------------------------------------------------------
 
 
+def comparison(
+    runs: Iterable[Run | str | Path],
+    metrics: Iterable[str],
+    *,
+    split: str = "test",
+    reference: str | None = None,
+    test: str = "wilcoxon",
+    group_metrics: Iterable[str] = (),
+):
+    """The :class:`ckgrec.model.evaluation.compare.Comparison` of finished runs (what ``ckg compare``
+    prints): groups of runs that differ only in seed, mean ± std, paired tests against the reference,
+    and per-user-group tables for ``group_metrics``. :func:`compare` is the same as a DataFrame."""
+    from ckgrec.model.evaluation.compare import compare as compare_runs
+    from ckgrec.model.evaluation.metrics import parse_metric
+
+    metrics, group_metrics = list(metrics), list(group_metrics)
+    for m in [*metrics, *group_metrics]:
+        parse_metric(m)
+    return compare_runs(
+        [_run_path(r) for r in runs], metrics, split=split, reference=reference, test=test, group_metrics=group_metrics
+    )
+
+
 def compare(
     runs: Iterable[Run | str | Path],
     *,
@@ -522,14 +548,8 @@ def compare(
     """
     import pandas as pd
 
-    from ckgrec.model.evaluation.compare import compare as compare_runs
-    from ckgrec.model.evaluation.metrics import parse_metric
-
-    names = [m.strip().lower() for m in [metric, *metrics]]
-    names = list(dict.fromkeys(names))  # keep order, drop repeats
-    for m in names:
-        parse_metric(m)
-    c = compare_runs([_run_path(r) for r in runs], names, split=split, reference=reference, test=test, group_metrics=[])
+    names = list(dict.fromkeys(m.strip().lower() for m in [metric, *metrics]))  # keep order, drop repeats
+    c = comparison(runs, names, split=split, reference=reference, test=test)
     rows = []
     for g in c.groups:
         row: dict[str, Any] = {
@@ -572,18 +592,24 @@ def run_config(
     until: str | None = None,
     device: str | None = None,
     verbose: bool = False,
+    log: Callable[[str], None] | None = None,
+    progress: bool | None = None,
 ) -> PipelineResult:
     """Run (or continue) the pipeline a ``ckg run`` TOML config describes; stages with unchanged inputs are skipped.
 
     :param out: output directory, overriding the config's ``out = ...``.
     :param until: stop after this stage (build, pretrain, tune, train, evaluate, compare, examples, report).
     :param device: overrides the config's device for pretraining and training.
+    :param log: where the stages' lines go (default: printed when ``verbose``).
+    :param progress: progress bars (default: as ``verbose``).
     """
     from ckgrec.pipeline.config import load_config
     from ckgrec.pipeline.runner import run_pipeline
 
     cfg = load_config(path, out=out)
-    result = run_pipeline(cfg, force=force, until=until, device=device, log=_logger(verbose), progress=verbose)
+    log = log or _logger(verbose)
+    progress = verbose if progress is None else progress
+    result = run_pipeline(cfg, force=force, until=until, device=device, log=log, progress=progress)
     from ckgrec.model.core.run_dir import RunDir
 
     runs = tuple(Run.load(p) for _m, _s, p in cfg.runs() if RunDir(p).is_complete)

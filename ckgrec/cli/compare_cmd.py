@@ -38,16 +38,12 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ckgrec.model.evaluation.compare import compare, format_table
-    from ckgrec.model.evaluation.metrics import parse_metric
+    from ckgrec.api import comparison
+    from ckgrec.model.evaluation.compare import format_table
 
     metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
-    for m in metrics:
-        parse_metric(m)
     group_metrics = [m.strip().lower() for m in args.group_metrics.split(",") if m.strip()]
-    for m in group_metrics:
-        parse_metric(m)
-    c = compare(
+    c = comparison(
         args.runs, metrics, split=args.split, reference=args.reference, test=args.test, group_metrics=group_metrics
     )
     print(format_table(c, args.format))

@@ -188,9 +188,7 @@ def parse_graphs(value: str) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     graphs = parse_graphs(args.graphs)
     cfg = load_pretrain_config(args)
-    from ckgrec.model.pretraining.pretrain import pretrain_store
-    from ckgrec.schemas.store import Store
+    from ckgrec.api import pretrain
 
-    store = Store.open(args.store)
-    pretrain_store(store, cfg, graphs, progress=not args.quiet)
+    pretrain(args.store, graphs=graphs, config=cfg, verbose=True, progress=not args.quiet)
     return 0

@@ -71,15 +71,23 @@ def execute(config_path, args: argparse.Namespace) -> int:
 
     cfg = load_config(config_path, out=args.out)
 
+    from ckgrec.api import run_config
     from ckgrec.pipeline.console import ending
-    from ckgrec.pipeline.runner import run_pipeline
     from ckgrec.pipeline.state import PipelineState
 
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
     progress = not args.quiet and sys.stderr.isatty()
     log(f"[run] {cfg.path} -> {cfg.out}")
     try:
-        run_pipeline(cfg, force=args.force, until=args.until, device=args.device, log=log, progress=progress)
+        run_config(
+            config_path,
+            out=args.out,
+            force=args.force,
+            until=args.until,
+            device=args.device,
+            log=log,
+            progress=progress,
+        )
     except KeyboardInterrupt:
         steps = PipelineState.load(cfg.out).meta.get("last_invocation", {}).get("steps", {})
         where = next((n for n, what in steps.items() if what == "interrupted"), None)
