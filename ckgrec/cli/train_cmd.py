@@ -89,14 +89,13 @@ FLAG_TO_FIELD = {
 }
 
 
-def load_configs(args: argparse.Namespace):
-    """(model class, model config, train config) from --config FILE, flags and --set."""
+def config_tables(args: argparse.Namespace, flag_to_field: dict[str, str]):
+    """(model class, [train] table with the flags on top, [model] table) of ``--config FILE`` and the
+    trainer flags; shared by ``ckg train`` and ``ckg tune``. Only [train] and [model] may appear."""
     from pathlib import Path
 
-    from ckgrec.model.core.options import build_config, coerce
     from ckgrec.model.models.registry import get_model
-    from ckgrec.model.training.config import TrainConfig
-    from ckgrec.schemas.config_io import from_mapping, read_toml
+    from ckgrec.schemas.config_io import read_toml
     from ckgrec.schemas.errors import ConfigError
 
     cls = get_model(args.model)
@@ -108,16 +107,25 @@ def load_configs(args: argparse.Namespace):
         if unknown:
             raise ConfigError(f"{p}: unknown table(s) {sorted(unknown)}; use [train] and [model]")
     train = dict(data.get("train", {}))
-    for flag, field in FLAG_TO_FIELD.items():
+    for flag, field in flag_to_field.items():
         value = getattr(args, flag)
         if value is not None:
             train[field] = value
+    return cls, train, dict(data.get("model", {}))
+
+
+def load_configs(args: argparse.Namespace):
+    """(model class, model config, train config) from --config FILE, flags and --set."""
+
+    from ckgrec.model.core.options import build_config, coerce
+    from ckgrec.model.training.config import TrainConfig
+    from ckgrec.schemas.config_io import from_mapping
+
+    cls, train, model_table = config_tables(args, FLAG_TO_FIELD)
     if args.ks is not None:
         train["ks"] = coerce(args.ks, tuple[int, ...], "--ks")
     tc = from_mapping(TrainConfig, train, f"{args.config or 'options'} [train]")
-    mc = build_config(
-        cls.Config, data.get("model", {}), args.set, where=f"{args.config or 'options'} [model] ({cls.name})"
-    )
+    mc = build_config(cls.Config, model_table, args.set, where=f"{args.config or 'options'} [model] ({cls.name})")
     return cls, mc, tc
 
 

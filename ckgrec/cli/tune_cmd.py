@@ -98,28 +98,12 @@ FLAG_TO_FIELD = {
 
 def tables(args: argparse.Namespace) -> tuple[type, dict, dict]:
     """(model class, [train] table, [model] table) from --config, flags and --set; checked, not yet built."""
-    from pathlib import Path
 
+    from ckgrec.cli.train_cmd import config_tables
     from ckgrec.model.core.options import parse_assignments
-    from ckgrec.model.models.registry import get_model
-    from ckgrec.schemas.config_io import read_toml
-    from ckgrec.schemas.errors import ConfigError
 
-    cls = get_model(args.model)
-    data: dict = {}
-    if args.config:
-        p = Path(args.config)
-        data = read_toml(p)
-        unknown = set(data) - {"train", "model"}
-        if unknown:
-            raise ConfigError(f"{p}: unknown table(s) {sorted(unknown)}; use [train] and [model]")
-    train = dict(data.get("train", {}))
-    for flag, field in FLAG_TO_FIELD.items():
-        value = getattr(args, flag)
-        if value is not None:
-            train[field] = value
-    model = {**data.get("model", {}), **parse_assignments(cls.Config, args.set)}
-    return cls, train, model
+    cls, train, model = config_tables(args, FLAG_TO_FIELD)
+    return cls, train, {**model, **parse_assignments(cls.Config, args.set)}
 
 
 def run(args: argparse.Namespace) -> int:
