@@ -207,11 +207,8 @@ def recbole_style_pop(store: Path, epochs: int = 10, batch_size: int = 2048, see
 def report(records: list[dict], models: list[str], seeds: list[int], args) -> str:
     import numpy as np
 
+    from benchmarks.results import seed_mean as ms
     from ckgrec.model.evaluation.compare import compare, format_table
-
-    def ms(vals):
-        vals = np.asarray(vals, dtype=float)
-        return f"{vals.mean():.4f} ± {vals.std(ddof=1):.4f}" if len(vals) > 1 else f"{vals.mean():.4f}"
 
     metrics = ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@10"]
     head = ["model", *metrics, "epochs (best)", "s/epoch", "peak RSS MiB"]

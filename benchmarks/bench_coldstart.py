@@ -62,6 +62,7 @@ GROUP_ROWS = ("warm", "cold_items_all", "cold_items_only", "activity_q1", "activ
 METRICS = ("recall@20", "ndcg@20")
 
 from benchmarks import experiments  # noqa: E402
+from benchmarks.results import seed_mean  # noqa: E402
 
 # Deviations from the model defaults, and why (the same as bench_baselines_ml100k where shared):
 # benchmarks/experiments/coldstart/<column>.toml; a column without a file is its model at its defaults
@@ -198,15 +199,13 @@ def with_current_rules(scores: dict, model: str, store: Path) -> dict:
 
 def cell(scores: list[dict], group: str, metric: str) -> str:
     """mean ± std over seeds of ``groups.test[group][metric]``; "n/a" when the model cannot score it."""
-    import numpy as np
 
     vals = [s.get("groups", {}).get("test", {}).get(group) for s in scores]
     if not vals or any(v is None for v in vals):
         return "—"
     if any(v == "n/a" for v in vals):
         return "n/a"
-    x = np.array([v[metric] for v in vals], dtype=float)
-    return f"{x.mean():.4f} ± {x.std(ddof=1):.4f}" if len(x) > 1 else f"{x.mean():.4f} (1 seed)"
+    return seed_mean([v[metric] for v in vals], one_seed=" (1 seed)")
 
 
 def n_users(scores: list[dict], group: str) -> str:
@@ -252,10 +251,8 @@ def dataset_section(dataset: str, records: dict, models: list[str], seeds: list[
 
 
 def _overall(scores: list[dict], metric: str) -> str:
-    import numpy as np
 
-    x = np.array([s["test"][metric] for s in scores])
-    return f"{x.mean():.4f} ± {x.std(ddof=1):.4f}" if len(x) > 1 else f"{x.mean():.4f} (1 seed)"
+    return seed_mean([s["test"][metric] for s in scores], one_seed=" (1 seed)")
 
 
 def _mean_epochs(scores: list[dict]) -> str:

@@ -35,6 +35,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import experiments  # noqa: E402
 from benchmarks.bench_baselines_ml100k import run  # noqa: E402
+from benchmarks.results import seed_mean  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets"
 WORK = ROOT / "benchmarks" / "work"
@@ -255,9 +256,7 @@ def train_run(
 def table(rows: list[tuple[str, list[dict]]]) -> str:
     import numpy as np
 
-    def ms(vals):
-        v = np.asarray(vals, dtype=float)
-        return f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v.mean():.4f}"
+    ms = seed_mean
 
     metrics = ["recall@20", "ndcg@20", "recall@10", "ndcg@10"]
     best = {m: max(np.mean([s["test"][m] for s in runs]) for _, runs in rows) for m in metrics}

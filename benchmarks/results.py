@@ -71,3 +71,11 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def seed_mean(values, *, one_seed: str = "") -> str:
+    """``mean ± std`` over seeds (sample std, 4 digits) of a table cell; one value prints as itself + ``one_seed``."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    return f"{x.mean():.4f} ± {x.std(ddof=1):.4f}" if len(x) > 1 else f"{x.mean():.4f}{one_seed}"
