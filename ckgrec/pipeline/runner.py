@@ -67,7 +67,9 @@ class Context:
         from ckgrec.model.data.train_data import TrainData
 
         if self._data is None:
-            self._data = TrainData.from_store(self.store())
+            data = TrainData.from_store(self.store())
+            data.require_heldout()  # as 'ckg train': nothing to select on, or to score, without held-out pairs
+            self._data = data
         return self._data
 
     def store_changed(self) -> None:

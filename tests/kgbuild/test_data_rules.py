@@ -422,3 +422,22 @@ def test_ml100k_stars_keep_five_relations(tmp_path):
     assert s.counts["interaction_relations"] == ["rating_1", "rating_2", "rating_3", "rating_4", "rating_5"]
     assert s.manifest["interaction_weights"]["mode"] == "levels"
     assert s.manifest["split"]["method"] == "random" and not s.manifest["warnings"]
+
+
+def test_ckg_run_refuses_a_store_without_validation_pairs(tmp_path, capsys):
+    from ckgrec.cli import main
+
+    root = write_native(tmp_path / "raw", dense_world())
+    with pytest.warns(BuildWarning):
+        store = build(
+            root, tmp_path / "s", fmt="native", config=BuildConfig(split=SplitConfig(ratios=(0.9, 0.0, 0.1)))
+        ).store
+    cfg = tmp_path / "job.toml"
+    cfg.write_text(
+        f'out = "{tmp_path / "out"}"\n[data]\nstore = "{store}"\n[pretrain]\nenabled = false\n'
+        '[[models]]\nname = "mostpop"\n'
+    )
+    assert main(["run", str(cfg)]) != 0
+    err = capsys.readouterr().err
+    assert "has no validation pairs" in err and "Traceback" not in err
+    assert not list((tmp_path / "out").rglob("scores.json"))
