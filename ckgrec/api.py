@@ -98,23 +98,28 @@ class StoreHandle:
         return format_summary(self.path)
 
 
-def _build_config(config: Any, seed: int | None) -> BuildConfig:
-    from ckgrec.kgbuild.config import BuildConfig
+def _stage_config(cls: type, config: Any, section: str, caller: str):
+    """``cls`` from None (defaults), an instance, a mapping of ``[section]`` keys or a TOML file's ``[section]``."""
     from ckgrec.schemas.config_io import from_mapping, load_toml
     from ckgrec.schemas.errors import ConfigError
 
     if config is None:
-        cfg = BuildConfig()
-    elif isinstance(config, BuildConfig):
-        cfg = config
-    elif isinstance(config, Mapping):
-        cfg = from_mapping(BuildConfig, dict(config), "build(config=...)")
-    elif isinstance(config, (str, Path)):
-        cfg = load_toml(BuildConfig, config, section="build")
-    else:
-        raise ConfigError(
-            f"build(config={config!r}): expected a BuildConfig, a mapping of [build] options or a TOML path"
-        )
+        return cls()
+    if isinstance(config, cls):
+        return config
+    if isinstance(config, Mapping):
+        return from_mapping(cls, dict(config), f"{caller}(config=...)")
+    if isinstance(config, (str, Path)):
+        return load_toml(cls, config, section=section)
+    raise ConfigError(
+        f"{caller}(config={config!r}): expected a {cls.__name__}, a mapping of [{section}] options or a TOML path"
+    )
+
+
+def _build_config(config: Any, seed: int | None) -> BuildConfig:
+    from ckgrec.kgbuild.config import BuildConfig
+
+    cfg = _stage_config(BuildConfig, config, "build", "build")
     return dataclasses.replace(cfg, seed=seed) if seed is not None else cfg
 
 
@@ -194,21 +199,9 @@ class PretrainResult:
 
 def _pretrain_config(config: Any, options: dict[str, Any]) -> PretrainConfig:
     from ckgrec.model.pretraining.config import PretrainConfig
-    from ckgrec.schemas.config_io import from_mapping, load_toml, to_dict
-    from ckgrec.schemas.errors import ConfigError
+    from ckgrec.schemas.config_io import from_mapping, to_dict
 
-    if config is None:
-        cfg = PretrainConfig()
-    elif isinstance(config, PretrainConfig):
-        cfg = config
-    elif isinstance(config, Mapping):
-        cfg = from_mapping(PretrainConfig, dict(config), "pretrain(config=...)")
-    elif isinstance(config, (str, Path)):
-        cfg = load_toml(PretrainConfig, config, section="pretrain")
-    else:
-        raise ConfigError(
-            f"pretrain(config={config!r}): expected a PretrainConfig, a mapping of [pretrain] options or a TOML path"
-        )
+    cfg = _stage_config(PretrainConfig, config, "pretrain", "pretrain")
     if not options:
         return cfg
     return from_mapping(PretrainConfig, {**to_dict(cfg), **options}, "pretrain(...)")

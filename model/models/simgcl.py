@@ -35,12 +35,11 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ckgrec.model.core.search_space import Float, Int
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.models.base import Batch, ModelConfig, option
-from ckgrec.model.models.propagated import PropagatedBPR
+from ckgrec.model.models.lightgcn import LightGCN
 from ckgrec.model.nn.graph_ops import bipartite_adjacency, propagate, to_torch_csr
 from ckgrec.model.nn.losses import info_nce
 from ckgrec.schemas.errors import ConfigError
@@ -78,7 +77,9 @@ def perturb(e: torch.Tensor, eps: float) -> torch.Tensor:
     return e + eps * torch.sign(e) * F.normalize(torch.rand_like(e), dim=-1)
 
 
-class SimGCL(PropagatedBPR):
+class SimGCL(LightGCN):
+    """LightGCN's graph, embedding table and initialisation; its own final layer mix, noise and loss."""
+
     name = "simgcl"
     description = "LightGCN + InfoNCE between views made by uniform noise on each layer (XSimGCL cross-layer option)"
     paper = "Yu et al., SIGIR 2022 (XSimGCL: Yu et al., TKDE 2023)"
@@ -108,21 +109,12 @@ class SimGCL(PropagatedBPR):
         cl_layer: int = 1,
         init_std: float = 0.1,
     ):
-        super().__init__(n_users, n_items)
-        self.layers = int(layers)
+        super().__init__(n_users, n_items, adjacency, embedding_dim, layers, init_std)
         self.eps = float(eps)
         self.cl_weight = float(cl_weight)
         self.temperature = float(temperature)
         self.xsimgcl = bool(xsimgcl)
         self.cl_layer = int(cl_layer)
-        self.init_std = float(init_std)
-        self.adjacency = adjacency  # (N, N) sparse CSR, symmetric; not a parameter, rebuilt from data
-        self.embedding = nn.Embedding(n_users + n_items, embedding_dim)  # users first, then items
-        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        nn.init.normal_(self.embedding.weight, std=self.init_std)
 
     @classmethod
     def build(cls, data: TrainData, config: SimGCLConfig, device: torch.device) -> "SimGCL":

@@ -185,15 +185,19 @@ class Trainer:
         if resume:
             self._check_same_config()
         # a directory with config.json but no checkpoint was killed in its first epoch: start over
-        if self.tc.threads:
-            torch.set_num_threads(self.tc.threads)
-        device = resolve_device(self.tc.device)
         run.write_config(self.config)
-        generator = ckpt.seed_everything(self.tc.seed)
-        model = self.cls.build(self.data, self.model_config, device)
+        model, generator, device = self._fresh_model()
         if not self.cls.trainable:
             return self._fit_closed_form(model)
         return self._fit_epochs(model, generator, device, resume, stop_after)
+
+    def _fresh_model(self) -> tuple[Recommender, torch.Generator, torch.device]:
+        """The model as a run builds it: torch threads set, every random state seeded, on the run's device."""
+        if self.tc.threads:
+            torch.set_num_threads(self.tc.threads)
+        device = resolve_device(self.tc.device)
+        generator = ckpt.seed_everything(self.tc.seed)
+        return self.cls.build(self.data, self.model_config, device), generator, device
 
     def _check_same_config(self) -> None:
         old = self.run.read_config()
@@ -425,10 +429,7 @@ class Trainer:
     # ---- final evaluation --------------------------------------------------------------------
     def _finish_test(self, scores: dict[str, Any]) -> dict[str, Any]:
         """Evaluate the best state of a run finished with ``evaluate_test=False`` on valid and test."""
-        if self.tc.threads:
-            torch.set_num_threads(self.tc.threads)
-        ckpt.seed_everything(self.tc.seed)
-        model = self.cls.build(self.data, self.model_config, resolve_device(self.tc.device))
+        model, _, _ = self._fresh_model()
         model.load_state_dict(ckpt.load(self.run.file(BEST), self.data.fingerprint)["model"])
         kept = {
             k: v
