@@ -2,6 +2,13 @@
 
     python -m benchmarks.bench_pretrain            # everything (~20 min on one busy core)
     python -m benchmarks.bench_pretrain --quick    # fewer epochs and seeds, for a smoke run
+    python -m benchmarks.bench_pretrain --skip speed,quality,nations --before /tmp/before   # defaults, old vs new
+
+Defaults: ``ckg pretrain STORE`` at its defaults, whole (both graphs, warm start, validations, test
+ranking), on ML-100K + Freebase + text, in its own process: wall time, peak RSS, epochs and held-out
+test MRR per graph; with ``--before DIR`` (a clean checkout of the previous code) also at that
+code's defaults, side by side. Each run's figures are kept in benchmarks/work/pretrain-defaults/
+and reused (``--rerun`` runs them again).
 
 Speed and memory: each measurement runs in a fresh subprocess (peak RSS is per process), on
 G_u and G_i of the embedded dataset and of ../shared/datasets/ml-100k-recbole (with its
@@ -26,6 +33,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "work"
+SHARED = ROOT.parent / "shared" / "datasets"
+BOOT = r"""
+import importlib.util, sys
+root = sys.argv.pop(1)
+sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("__editable__")]
+sys.path.insert(0, root)
+spec = importlib.util.spec_from_file_location(
+    "ckgrec", root + "/ckgrec/__init__.py", submodule_search_locations=[root + "/ckgrec", root]
+)
+mod = importlib.util.module_from_spec(spec)
+sys.modules["ckgrec"] = mod
+spec.loader.exec_module(mod)
+import ckgrec.model
+assert ckgrec.model.__file__.startswith(root), "wrong checkout"
+from ckgrec.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 SOURCES = {
     "embedded": (ROOT / "data", ["--format", "native"]),
     "ml-100k-recbole": (ROOT.parent / "shared" / "datasets" / "ml-100k-recbole", []),
@@ -250,6 +274,105 @@ def embedded_quality(store: Path, epochs: int, seeds: list[int]) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# ckg pretrain at its defaults, whole, old code vs new
+
+
+def text_store() -> Path:
+    """ML-100K (RecBole atomic files + Freebase KG) with the MiniLM text features, as the issue asks."""
+    out = WORK / "pretrain-defaults" / "store"
+    if not (out / "manifest.json").is_file():
+        from ckgrec.kgbuild.build import build
+
+        build(SHARED / "ml-100k-recbole", out, extra_features={"text": str(SHARED / "ml-100k-features")}, force=True)
+    return out
+
+
+def defaults_run(label: str, checkout: Path | None, store: Path, rerun: bool = False) -> dict:
+    """``ckg pretrain`` of a copy of ``store`` at the defaults of ``checkout`` (None: this repository)."""
+    import os
+    import shutil
+
+    out = WORK / "pretrain-defaults" / label
+    cached = out / "run.json"
+    if cached.is_file() and not rerun:
+        return {**json.loads(cached.read_text()), "label": label}
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    shutil.copytree(store, out / "store", ignore=shutil.ignore_patterns("pretrained"))
+    args = ["pretrain", str(out / "store"), "--quiet"]
+    if checkout:
+        cmd = [sys.executable, "-c", BOOT, str(checkout), *args]
+    else:
+        cmd = [sys.executable, "-c", "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))", *args]
+    t0 = time.perf_counter()
+    with open(out / "pretrain.log", "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(checkout or ROOT))
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{label}: ckg pretrain failed, see {out / 'pretrain.log'}")
+    graphs = {}
+    for graph in GRAPHS:
+        side = json.loads((out / "store" / "pretrained" / f"{graph}.json").read_text())
+        m = side["metrics"]
+        es = m.get("early_stopping", {})
+        graphs[graph] = {
+            "test": m["test"],
+            "epochs": m["epochs_run"],
+            "best_epoch": es.get("best_epoch"),
+            "seconds_per_epoch": m["seconds_per_epoch"],
+            "train_seconds": m["train_seconds"],
+            "validation_seconds": m["validation_seconds"],
+            "warm_start_seconds": m["warm_start"].get("seconds", 0.0),
+            "warm_start_epochs": m["warm_start"].get("epochs", 0),
+            "config": side["config"],
+        }
+    row = {
+        "label": label,
+        "checkout": str(checkout or ROOT),
+        "wall_s": wall,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "load_average": os.getloadavg()[0],
+        "graphs": graphs,
+    }
+    cached.write_text(json.dumps(row, indent=1) + "\n")
+    return row
+
+
+def defaults_report(rows: list[dict]) -> list[str]:
+    keys = ("batch_size", "learning_rate", "warm_start_epochs", "epochs", "eval_every", "patience", "threads")
+    lines = [
+        "### `ckg pretrain` at its defaults on ML-100K + Freebase + text",
+        "",
+        "One process per code, both graphs, everything `ckg pretrain STORE` does (TransE warm start, TransR, "
+        "validations, test ranking, writing); test = filtered held-out MRR (both sides) on at most 500 test triples "
+        "of each graph, seed 2020. The machine is shared: the load average at the end of each run is given, and "
+        "wall times carry that noise.",
+        "",
+        "| code | defaults | wall s | peak RSS MiB | load avg | graph | warm start s | TransR epochs (best) | s/epoch | "
+        "validation s | test MRR | Hits@10 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cfg = next(iter(r["graphs"].values()))["config"]
+        defaults = ", ".join(f"{k} {cfg.get(k)}" for k in keys)
+        for i, (graph, g) in enumerate(r["graphs"].items()):
+            head = (
+                f"| {r['label']} | {defaults} | {r['wall_s']:.0f} | {r['peak_rss_mib']:.0f} | {r['load_average']:.1f} "
+                if i == 0
+                else "| | | | | "
+            )
+            lines.append(
+                f"{head}| {graph} | {g['warm_start_seconds']:.0f} ({g['warm_start_epochs']} ep) | {g['epochs']} "
+                f"({g['best_epoch']}) | {g['seconds_per_epoch']:.2f} | {g['validation_seconds']:.0f} | "
+                f"{g['test']['both']['mrr']:.4f} | {g['test']['both']['hits_at_10']:.4f} |"
+            )
+    lines.append("")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
 # report
 
 
@@ -261,6 +384,8 @@ def _fmt_mean(xs: list[float]) -> str:
 
 def report(res: dict) -> str:
     lines = []
+    if res.get("defaults_ml100k"):
+        lines += defaults_report(res["defaults_ml100k"])
     q = res.get("embedded_quality")
     if q and "graphs" in q:
         lines += [
@@ -389,6 +514,36 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _sections(text: str) -> dict[str, str]:
+    """``### `` heading -> that section's text (heading included)."""
+    out, name = {}, None
+    for line in text.splitlines():
+        if line.startswith("### "):
+            name = line
+            out[name] = []
+        if name:
+            out[name].append(line)
+    return {k: "\n".join(v).strip() for k, v in out.items()}
+
+
+def keep_previous_sections(body: str, previous: Path) -> str:
+    """``body`` plus every section of the previous results file that ``body`` lacks (a part this run
+    skipped and benchmarks/work/pretrain.json does not hold), marked with the date it was measured."""
+    if not previous.is_file():
+        return body
+    old = previous.read_text(encoding="utf-8")
+    date = next((line[len("- date: ") :] for line in old.splitlines() if line.startswith("- date: ")), "an earlier run")
+    new = _sections(body)
+    kept = [
+        text.replace("\n", f"\n\n(Not rerun: figures of the run of {date}.)\n", 1)
+        if "(Not rerun:" not in text
+        else text
+        for heading, text in _sections(old).items()
+        if heading not in new
+    ]
+    return "\n\n".join([body.strip(), *kept])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -398,7 +553,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=1024, help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true", help="fewer epochs and seeds (smoke run)")
     ap.add_argument(
-        "--skip", default="", help="comma-separated parts to skip (their last figures are kept): speed,quality,nations"
+        "--skip",
+        default="",
+        help="comma-separated parts to skip (their last figures are kept): speed,quality,nations,defaults",
+    )
+    ap.add_argument(
+        "--before", type=Path, help="clean checkout of the previous code: the defaults part runs its defaults too"
+    )
+    ap.add_argument(
+        "--after", type=Path, help="checkout of the new code for the defaults part (default: this repository)"
+    )
+    ap.add_argument("--rerun", action="store_true", help="run the defaults part again instead of reusing its figures")
+    ap.add_argument(
+        "--after-label", default="after", help="name of the --after row and of its work folder (default after)"
     )
     ap.add_argument(
         "--report-only", action="store_true", help="rewrite the RESULTS.md section from benchmarks/work/pretrain.json"
@@ -412,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     skip = set(filter(None, args.skip.split(",")))
     if args.report_only:
-        skip = {"speed", "quality", "nations"}
+        skip = {"speed", "quality", "nations", "defaults"}
     WORK.mkdir(parents=True, exist_ok=True)
     raw_path = WORK / "pretrain.json"
     res = json.loads(raw_path.read_text()) if raw_path.exists() else {}
@@ -445,15 +612,26 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(res["embedded_quality"])[:2000], flush=True)
         raw_path.write_text(json.dumps(res, indent=1) + "\n")
+    if "defaults" not in skip:
+        store = text_store()
+        runs = [("before", args.before.resolve())] if args.before else []
+        runs.append((args.after_label, args.after.resolve() if args.after else None))
+        res["defaults_ml100k"] = []
+        for label, checkout in runs:
+            row = defaults_run(label, checkout, store, args.rerun)
+            print(json.dumps(row)[:1500], flush=True)
+            res["defaults_ml100k"].append(row)
+        raw_path.write_text(json.dumps(res, indent=1) + "\n")
     if "nations" not in skip:
         res["nations"] = nations(seeds=[1] if args.quick else [1, 2, 3], epochs=30 if args.quick else 100)
         print(json.dumps(res["nations"]), flush=True)
     raw_path.write_text(json.dumps(res, indent=1) + "\n")
-    from benchmarks.results import update_section
+    from benchmarks.results import section_path, update_section
 
+    body = keep_previous_sections(report(res), section_path("pretrain"))
     # parts skipped in this run keep their figures from benchmarks/work/pretrain.json
-    cmd = "python -m benchmarks.bench_pretrain" + (" --quick" if args.quick else "")
-    update_section("pretrain", "TransR pretraining (ckg pretrain)", cmd, report(res))
+    cmd = " ".join(["python -m benchmarks.bench_pretrain", *(sys.argv[1:] if argv is None else argv)])
+    update_section("pretrain", "TransR pretraining (ckg pretrain)", cmd, body)
     print(f"wrote the 'pretrain' section of {Path('benchmarks/RESULTS.md')}")
     return 0
 

@@ -362,16 +362,26 @@ def train_configured(
     force: bool = False,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    nproc: int = 1,
 ) -> Run:
     """:func:`train` with the model's and the trainer's configs already built (``ckg train`` builds
-    them from ``--config``, its flags and ``--set``); refuses a store without held-out pairs."""
+    them from ``--config``, its flags and ``--set``); refuses a store without held-out pairs.
+    ``nproc`` > 1: data-parallel in that many local processes (``ckg train --nproc``)."""
     from ckgrec.model.data.train_data import TrainData
     from ckgrec.model.training.trainer import train as train_run
 
     data = TrainData.from_store(_open_store(store))
     data.require_heldout()
     train_run(
-        data, model, out, model_config=model_config, train_config=train_config, force=force, progress=progress, log=log
+        data,
+        model,
+        out,
+        model_config=model_config,
+        train_config=train_config,
+        force=force,
+        progress=progress,
+        log=log,
+        nproc=nproc,
     )
     return Run.load(out)
 

@@ -21,7 +21,7 @@ from ckgrec.kgbuild import graphs
 from ckgrec.kgbuild.adapters import detect_format, get_adapter
 from ckgrec.kgbuild.attributes import attribute_facts
 from ckgrec.kgbuild.concepts import assign_concepts
-from ckgrec.kgbuild.config import BuildConfig
+from ckgrec.kgbuild.config import BuildConfig, manifest_config
 from ckgrec.kgbuild.features import read_feature
 from ckgrec.kgbuild.notices import Notices
 from ckgrec.kgbuild.raw import RawDataset
@@ -32,11 +32,11 @@ from ckgrec.kgbuild.split import (
     empty_split_reason,
     filter_pairs,
     resolve_method,
+    train_fraction_mask,
 )
 from ckgrec.kgbuild.store_output import natural_order, store_counts, write_store
 from ckgrec.kgbuild.validate import ValidTables, validate
 from ckgrec.kgbuild.weights import rating_relations
-from ckgrec.schemas.config_io import to_dict
 from ckgrec.schemas.errors import ConfigError, InputValidationError, Problem
 from ckgrec.schemas.store import store_fingerprint, writing_store
 from ckgrec.schemas.tables import (
@@ -85,6 +85,12 @@ def load_source(
 ) -> tuple[RawDataset, str]:
     fmt = detect_format(source) if fmt == "auto" else fmt
     ds = get_adapter(fmt).read(Path(source))
+    add_features(ds, extra_features)
+    return ds, fmt
+
+
+def add_features(ds: RawDataset, extra_features: dict[str, str] | None) -> None:
+    """``--feature NAME=PATH``: add (or replace, with a warning) a modality of ``ds``."""
     for name, path in (extra_features or {}).items():
         if not MODALITY_NAME.match(name):
             raise ConfigError(
@@ -100,7 +106,6 @@ def load_source(
             ds.warnings.append(message)
             Notices().warn(message)
         ds.features[name] = fm
-    return ds, fmt
 
 
 def build(
@@ -112,8 +117,25 @@ def build(
     extra_features: dict[str, str] | None = None,
     force: bool = False,
     verbose: bool = False,
+    memory_limit: int | str | None = None,
 ) -> BuildReport:
+    """Build ``source`` into the store ``out``. With ``memory_limit`` (bytes, ``"4GB"`` or ``"auto"``)
+    the out-of-core builder (:mod:`ckgrec.kgbuild.outofcore`) writes the same store in bounded memory."""
     cfg = config or BuildConfig()
+    if memory_limit is not None:
+        from ckgrec.kgbuild import outofcore
+        from ckgrec.kgbuild.outofcore.engine import parse_memory_limit
+
+        return outofcore.build(
+            source,
+            out,
+            memory_limit=parse_memory_limit(memory_limit),
+            fmt=fmt,
+            config=cfg,
+            extra_features=extra_features,
+            force=force,
+            verbose=verbose,
+        )
     # one builder per --out, and never onto the source itself or a directory ckgrec did not write
     with writing_store(out, force=force, sources=[source, *(extra_features or {}).values()]):
         st = _Stages(verbose)
@@ -214,6 +236,7 @@ def build_from_tables(
     cold_split, protocol = assign_cold_start(pairs, cfg.split, cfg.seed)
     pairs["split"] = np.where(cold_split != "", cold_split, pairs["split"].to_numpy())
     pairs["protocol"] = protocol
+    pairs = _keep_train_fraction(pairs, cfg, split_info)
     inter = inter.merge(
         pairs[["user_id", "item_id", "user", "item", "split", "protocol"]], on=["user_id", "item_id"], how="inner"
     )
@@ -228,6 +251,59 @@ def build_from_tables(
     item_facts = [_item_attribute_facts(vt, ds, cfg, item_index, item_labels)]
 
     st.start("concepts")
+    item_facts_df, kept_features = _concept_facts(vt, cfg, item_index, item_labels, item_facts)
+
+    st.start("external_kg")
+    external, links = _external_facts(vt, cfg, item_index, item_labels)
+    _warn_unknown_links(vt, ds, notices)
+
+    st.start("graphs")
+    gu = graphs.user_side(user_labels, item_labels, train, item_facts_df, external)
+    gi = graphs.item_side(user_labels, item_labels, train, user_facts)
+    n_users, n_items = len(user_ids), len(item_ids)
+    entities = pd.concat([gi.entities, gu.entities], ignore_index=True)
+    relations = pd.concat([gi.relations, gu.relations], ignore_index=True)
+    triples = pd.concat([gi.triples, gu.triples], ignore_index=True)
+    users_t, items_t, align_items, align_users = id_tables(ds, user_ids, item_ids, user_index, item_index, links)
+    interactions_t = pd.DataFrame(
+        {
+            "user": inter["user"].to_numpy(np.int64),
+            "item": inter["item"].to_numpy(np.int64),
+            "relation": inter["relation"].to_numpy(dtype=object),
+            "split": inter["split"].to_numpy(dtype=object),
+            "timestamp": pd.array(inter["timestamp"], dtype="Int64"),
+            "confidence": inter["confidence"].to_numpy(np.float32),
+            "protocol": inter["protocol"].to_numpy(dtype=object),
+        }
+    )
+
+    fingerprint = store_fingerprint(entities, relations, users_t, items_t, triples)
+    counts = store_counts(n_users, n_items, pairs, inter, entities, relations, triples, dropped, kept_features)
+    manifest = build_manifest(ds, cfg, fmt, counts, kept_features, split_info, weights, notices)
+
+    st.start("write")
+    path = write_store(
+        out,
+        fingerprint,
+        manifest,
+        force=force,
+        entities=entities,
+        relations=relations,
+        triples=triples,
+        alignment_items=align_items,
+        alignment_users=align_users,
+        interactions=interactions_t,
+        users=users_t,
+        items=items_t,
+        features=kept_features,
+    )
+    st.stop()
+    return BuildReport(path, counts, st.seconds, notices.messages)
+
+
+def _concept_facts(vt, cfg, item_index, item_labels, item_facts: list) -> tuple[pd.DataFrame, dict]:
+    """Each modality's concept edges appended to ``item_facts`` (concatenated), and the feature
+    rows kept (items removed by the filters lose theirs), by dense item."""
     kept_features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for modality in sorted(vt.features):
         fm = vt.features[modality]
@@ -249,19 +325,12 @@ def build_from_tables(
                 ca.similarity,
             )
         )
-    item_facts_df = pd.concat(item_facts, ignore_index=True)
+    return pd.concat(item_facts, ignore_index=True), kept_features
 
-    st.start("external_kg")
-    external, links = _external_facts(vt, cfg, item_index, item_labels)
-    _warn_unknown_links(vt, ds, notices)
 
-    st.start("graphs")
-    gu = graphs.user_side(user_labels, item_labels, train, item_facts_df, external)
-    gi = graphs.item_side(user_labels, item_labels, train, user_facts)
+def id_tables(ds, user_ids, item_ids, user_index, item_index, links) -> tuple[pd.DataFrame, ...]:
+    """users, items (dense id -> source id, name) and the two alignment tables."""
     n_users, n_items = len(user_ids), len(item_ids)
-    entities = pd.concat([gi.entities, gu.entities], ignore_index=True)
-    relations = pd.concat([gi.relations, gu.relations], ignore_index=True)
-    triples = pd.concat([gi.triples, gu.triples], ignore_index=True)
     users_t = pd.DataFrame(
         {
             "user": np.arange(n_users, dtype=np.int64),
@@ -296,23 +365,14 @@ def build_from_tables(
             "entity": np.r_[n_items + np.arange(n_users), np.arange(n_users)].astype(np.int64),
         }
     )
-    interactions_t = pd.DataFrame(
-        {
-            "user": inter["user"].to_numpy(np.int64),
-            "item": inter["item"].to_numpy(np.int64),
-            "relation": inter["relation"].to_numpy(dtype=object),
-            "split": inter["split"].to_numpy(dtype=object),
-            "timestamp": pd.array(inter["timestamp"], dtype="Int64"),
-            "confidence": inter["confidence"].to_numpy(np.float32),
-            "protocol": inter["protocol"].to_numpy(dtype=object),
-        }
-    )
+    return users_t, items_t, align_items, align_users
 
-    fingerprint = store_fingerprint(entities, relations, users_t, items_t, triples)
-    counts = store_counts(n_users, n_items, pairs, inter, entities, relations, triples, dropped, kept_features)
+
+def build_manifest(ds, cfg, fmt, counts, kept_features, split_info, weights, notices) -> dict:
+    """The manifest body (the writer adds files, sizes, fingerprint and checksum)."""
     manifest = {
         "source": {"format": fmt, "name": ds.name},
-        "config": to_dict(cfg),
+        "config": manifest_config(cfg),
         "counts": counts,
         "modalities": sorted(kept_features),
         "split": split_info,
@@ -325,24 +385,7 @@ def build_from_tables(
         },
     }
 
-    st.start("write")
-    path = write_store(
-        out,
-        fingerprint,
-        manifest,
-        force=force,
-        entities=entities,
-        relations=relations,
-        triples=triples,
-        alignment_items=align_items,
-        alignment_users=align_users,
-        interactions=interactions_t,
-        users=users_t,
-        items=items_t,
-        features=kept_features,
-    )
-    st.stop()
-    return BuildReport(path, counts, st.seconds, notices.messages)
+    return manifest
 
 
 def _split(pairs: pd.DataFrame, ds: RawDataset, cfg: BuildConfig, notices: Notices) -> dict:
@@ -373,6 +416,17 @@ def _split(pairs: pd.DataFrame, ds: RawDataset, cfg: BuildConfig, notices: Notic
             reason = empty_split_reason(pairs, split, cfg.split, method, info.get("origin", ""))
             notices.warn(f"split: the {name} split is empty (0 of {len(pairs):,} pairs): {reason}; {consequence}")
     return info
+
+
+def _keep_train_fraction(pairs: pd.DataFrame, cfg: BuildConfig, split_info: dict) -> pd.DataFrame:
+    """Drop all but ``split.train_fraction`` of each user's training pairs (and so their interactions
+    and edges); the manifest's split record says how many went. A no-op, recording nothing, at 1."""
+    fraction = cfg.split.train_fraction
+    if fraction >= 1.0:
+        return pairs
+    keep = train_fraction_mask(pairs, fraction, cfg.seed)
+    split_info.update(train_fraction=fraction, train_pairs_dropped=int((~keep).sum()))
+    return pairs[keep].reset_index(drop=True)
 
 
 def _names(table: pd.DataFrame | None, id_col: str, name_col: str | None, index: pd.Index) -> np.ndarray:

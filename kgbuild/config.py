@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ckgrec.schemas.config_io import to_dict
 from ckgrec.schemas.errors import ConfigError
 
 
@@ -78,6 +79,8 @@ class SplitConfig:
     ``method = "given"`` keeps the split the source carries (a ``split`` column, KGAT's
     train.txt/test.txt, MMRec's x_label); when it has no validation part, validation is drawn
     from each user's training pairs with the share r_valid / (r_train + r_valid).
+    ``train_fraction`` < 1 then keeps only that share of each user's training pairs (at least one;
+    a seeded draw of its own), for learning curves on less data against the same valid/test pairs.
     """
 
     method: str = "auto"  # auto (given when the source carries a split, else random) | random | temporal | given
@@ -90,8 +93,16 @@ class SplitConfig:
     cold_items: float = 0.0  # share of items held out with ALL their interactions (valid/test halves)
     cold_users: float = 0.0  # share of users reduced to their profile + cold_user_train pairs
     cold_user_train: int = 0  # k: training pairs a cold user keeps (the rest go to test)
+    train_fraction: float = 1.0  # share of each user's training pairs kept (>= 1 each); the rest are dropped
 
     def __post_init__(self) -> None:
+        _check(
+            isinstance(self.train_fraction, (int, float))
+            and not isinstance(self.train_fraction, bool)
+            and 0.0 < self.train_fraction <= 1.0,
+            f"split.train_fraction = {self.train_fraction!r}: must be a number in (0, 1], e.g. 0.2 keeps a fifth of "
+            "each user's training pairs",
+        )
         _check(0.0 <= self.cold_items < 1.0, f"split.cold_items = {self.cold_items}: must be in [0, 1)")
         _check(0.0 <= self.cold_users < 1.0, f"split.cold_users = {self.cold_users}: must be in [0, 1)")
         _check(self.cold_user_train >= 0, f"split.cold_user_train = {self.cold_user_train}: must be >= 0")
@@ -169,3 +180,15 @@ class BuildConfig:
             raise ConfigError(f"build.seed = {self.seed!r}: must be an integer from 0 to {2**32 - 1}, e.g. seed = 2020")
         if not isinstance(self.external_kg, bool):
             raise ConfigError(f"build.external_kg = {self.external_kg!r}: must be true or false")
+
+
+def manifest_config(cfg: BuildConfig) -> dict:
+    """The config as the manifest records it.
+
+    ``split.train_fraction`` appears only when it is below 1, so a default build writes the very
+    manifest (and store bytes) it wrote before the option existed.
+    """
+    d = to_dict(cfg)
+    if cfg.split.train_fraction == 1.0:
+        del d["split"]["train_fraction"]
+    return d

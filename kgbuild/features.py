@@ -62,7 +62,7 @@ def read_feature(path: str | Path) -> FeatureMatrix:
 
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        m = np.load(path, allow_pickle=False)
+        m = np.load(path, allow_pickle=False, mmap_mode="r")  # pages are read when used, not all up front
     except (ValueError, EOFError, OSError) as e:  # EOFError: an empty (0-byte) file
         detail = "the file is empty (0 bytes)" if path.is_file() and path.stat().st_size == 0 else str(e)
         raise InputValidationError([Problem(str(path), None, None, "not a numeric .npy matrix", detail)]) from e

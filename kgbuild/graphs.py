@@ -99,30 +99,8 @@ def assemble(graph: str, blocks: list[tuple[str, np.ndarray]], fact_frames: list
         if any(len(f) for f in fact_frames)
         else pd.DataFrame(columns=FACT_COLUMNS)
     )
-    rel_table = (
-        all_facts[["relation", "family"]]
-        .drop_duplicates("relation")
-        .assign(order=lambda d: d["family"].map(FAMILY_ORDER))
-        .sort_values(["order", "relation"], kind="stable")
-    )
-    n_rel = len(rel_table)
-    forward = pd.DataFrame(
-        {
-            "graph": graph,
-            "relation": np.arange(n_rel, dtype=np.int32),
-            "name": rel_table["relation"].to_numpy(dtype=object),
-            "family": rel_table["family"].to_numpy(dtype=object),
-            "inverse": np.arange(n_rel, 2 * n_rel, dtype=np.int32),
-            "is_inverse": False,
-        }
-    )
-    inverse = forward.assign(
-        relation=np.arange(n_rel, 2 * n_rel, dtype=np.int32),
-        name=forward["name"] + INVERSE_SUFFIX,
-        inverse=np.arange(n_rel, dtype=np.int32),
-        is_inverse=True,
-    )
-    relations = pd.concat([forward, inverse], ignore_index=True)
+    relations = relation_table(graph, all_facts[["relation", "family"]])
+    forward = relations[~relations["is_inverse"]]
 
     rel_ids = pd.Index(forward["name"]).get_indexer(all_facts["relation"])
     heads = index.get_indexer(all_facts["head"])
@@ -149,6 +127,40 @@ def assemble(graph: str, blocks: list[tuple[str, np.ndarray]], fact_frames: list
     return GraphTables(entities, relations, triples)
 
 
+def relation_table(graph: str, used: pd.DataFrame) -> pd.DataFrame:
+    """Relation ids of one graph from the (relation, family) of its facts, in fact order.
+
+    Forward relations are numbered by family (interaction, user attribute, item attribute,
+    concept, external), then name; a name keeps the family of its first fact. Each gets an
+    inverse ``<name>_inverse`` with id ``r + R``. Shared with the out-of-core build, which feeds it
+    one row per interaction relation instead of every interaction.
+    """
+    rel_table = (
+        used[["relation", "family"]]
+        .drop_duplicates("relation")
+        .assign(order=lambda d: d["family"].map(FAMILY_ORDER))
+        .sort_values(["order", "relation"], kind="stable")
+    )
+    n_rel = len(rel_table)
+    forward = pd.DataFrame(
+        {
+            "graph": graph,
+            "relation": np.arange(n_rel, dtype=np.int32),
+            "name": rel_table["relation"].to_numpy(dtype=object),
+            "family": rel_table["family"].to_numpy(dtype=object),
+            "inverse": np.arange(n_rel, 2 * n_rel, dtype=np.int32),
+            "is_inverse": False,
+        }
+    )
+    inverse = forward.assign(
+        relation=np.arange(n_rel, 2 * n_rel, dtype=np.int32),
+        name=forward["name"] + INVERSE_SUFFIX,
+        inverse=np.arange(n_rel, dtype=np.int32),
+        is_inverse=True,
+    )
+    return pd.concat([forward, inverse], ignore_index=True)
+
+
 def sorted_unique(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.sort(pd.unique(np.asarray(values, dtype=object))).astype(object)
 
@@ -161,6 +173,19 @@ def user_side(
     external_facts: pd.DataFrame,
 ) -> GraphTables:
     """G_u = G1 (user -> item, training interactions) ∪ G3 (item -> attributes, concepts, KG)."""
+    blocks = user_side_blocks(user_labels, item_labels, item_facts, external_facts)
+    g1 = facts(
+        user_labels[interactions["user"].to_numpy()],
+        interactions["relation"].to_numpy(dtype=object),
+        item_labels[interactions["item"].to_numpy()],
+        FAMILY_INTERACTION,
+        interactions["confidence"].to_numpy(dtype=np.float32),
+    )
+    return assemble("user_side", blocks, [g1, item_facts, external_facts])
+
+
+def user_side_blocks(user_labels, item_labels, item_facts: pd.DataFrame, external_facts: pd.DataFrame) -> list:
+    """G_u's entity blocks: users, items, item attributes, concepts, unlinked external entities."""
     attr = item_facts[item_facts["family"] == FAMILY_ITEM_ATTRIBUTE]["tail"]
     concepts = item_facts[item_facts["family"] == FAMILY_CONCEPT]["tail"]
     linked = set(item_labels)
@@ -177,14 +202,7 @@ def user_side(
         (KIND_CONCEPT, sorted_unique(concepts)),
         (KIND_EXTERNAL, sorted_unique(ext)),
     ]
-    g1 = facts(
-        user_labels[interactions["user"].to_numpy()],
-        interactions["relation"].to_numpy(dtype=object),
-        item_labels[interactions["item"].to_numpy()],
-        FAMILY_INTERACTION,
-        interactions["confidence"].to_numpy(dtype=np.float32),
-    )
-    return assemble("user_side", blocks, [g1, item_facts, external_facts])
+    return blocks
 
 
 def item_side(
@@ -194,11 +212,7 @@ def item_side(
     user_facts: pd.DataFrame,
 ) -> GraphTables:
     """G_i = G1 reversed (item -> user, training interactions) ∪ G2 (user -> attributes)."""
-    blocks = [
-        (KIND_ITEM, item_labels),
-        (KIND_USER, user_labels),
-        (KIND_USER_ATTRIBUTE, sorted_unique(user_facts["tail"]) if len(user_facts) else np.array([], dtype=object)),
-    ]
+    blocks = item_side_blocks(user_labels, item_labels, user_facts)
     g1r = facts(
         item_labels[interactions["item"].to_numpy()],
         (interactions["relation"] + INTERACTION_BY_SUFFIX).to_numpy(dtype=object),
@@ -207,3 +221,12 @@ def item_side(
         interactions["confidence"].to_numpy(dtype=np.float32),
     )
     return assemble("item_side", blocks, [g1r, user_facts])
+
+
+def item_side_blocks(user_labels, item_labels, user_facts: pd.DataFrame) -> list:
+    """G_i's entity blocks: items, users, user attributes."""
+    return [
+        (KIND_ITEM, item_labels),
+        (KIND_USER, user_labels),
+        (KIND_USER_ATTRIBUTE, sorted_unique(user_facts["tail"]) if len(user_facts) else np.array([], dtype=object)),
+    ]

@@ -122,6 +122,32 @@ def assign_cold_start(pairs: pd.DataFrame, cfg: SplitConfig, seed: int) -> tuple
     return split, protocol
 
 
+def train_fraction_mask(pairs: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    """Which rows of ``pairs`` to keep when only ``fraction`` of each user's training pairs is wanted.
+
+    ``pairs`` has dense ``user``, ``item`` and ``split``, sorted by (user, item). Per user with t
+    training pairs, max(1, round(t * fraction)) of them are kept: the first in a seeded random order
+    (ties by item), drawn from a stream of its own so the split itself is the same as without the
+    option. Valid and test rows are always kept; ``fraction = 1`` keeps everything.
+    """
+    keep = np.ones(len(pairs), dtype=bool)
+    if fraction >= 1.0:
+        return keep
+    rows = np.flatnonzero(pairs["split"].to_numpy(dtype=object) == "train")
+    if len(rows) == 0:
+        return keep
+    users = pairs["user"].to_numpy()[rows]
+    key = np.random.default_rng([seed, 9]).random(len(rows))
+    order = np.lexsort((pairs["item"].to_numpy()[rows], key, users))
+    sorted_users = users[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_users)) + 1]
+    counts = np.diff(np.r_[starts, len(rows)])
+    position = np.arange(len(rows)) - np.repeat(starts, counts)
+    n_keep = np.maximum(1, np.floor(np.repeat(counts, counts) * fraction + 0.5)).astype(np.int64)
+    keep[rows[order[position >= n_keep]]] = False
+    return keep
+
+
 def resolve_method(cfg: SplitConfig, has_given: bool) -> str:
     """The split method a build uses: ``auto`` is ``given`` when the source carries a split
     (and no cold-start protocol is asked for, which needs its own draw), else ``random``."""

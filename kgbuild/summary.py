@@ -44,6 +44,11 @@ def format_summary(path: str | Path) -> str:
             f"split: {split['method']}"
             + (f" (requested {split['requested']})" if split["requested"] != split["method"] else "")
             + extra
+            + (
+                f"; train_fraction {split['train_fraction']:g} ({split['train_pairs_dropped']:,} training pairs dropped)"
+                if "train_fraction" in split
+                else ""
+            )
         )
     density = sum(c["pairs"].values()) / max(1, c["users"] * c["items"])
     lines.append(

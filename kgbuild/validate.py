@@ -21,6 +21,7 @@ MAX_PER_RULE = 50  # beyond this a rule's failures are summarised: one broken co
 MOSTLY_NUMERIC = 0.9  # share of a column's non-empty cells that are numbers for it to count as numeric
 SPLIT_LABELS = ("train", "valid", "test")
 NAN_SPELLINGS = ("nan", "-nan", "+nan")
+FEATURE_CHUNK = 65_536  # feature rows checked at a time: no full-size boolean mask next to the matrix
 
 
 @dataclass
@@ -244,8 +245,13 @@ def _check_feature(c: _Collector, name: str, fm: FeatureMatrix, known_items: pd.
     dup = ids.duplicated(keep="first").to_numpy()
     c.rows(f, dup, "item_id", f"duplicate item id in modality '{name}'", ids.to_numpy())
     _check_known(c, ids, known_items, f, "item_id", "item")
-    matrix = np.asarray(fm.matrix, dtype=np.float64)
-    bad_rows, bad_cols = np.nonzero(~np.isfinite(matrix))
+    # float32 input is used as it is (no copy); anything else goes through float64 as it always has
+    matrix = fm.matrix if fm.matrix.dtype == np.float32 else np.asarray(fm.matrix, dtype=np.float64)
+    bad = [np.nonzero(~np.isfinite(matrix[r : r + FEATURE_CHUNK])) for r in range(0, len(matrix), FEATURE_CHUNK)]
+    bad_rows = (
+        np.concatenate([rows + k * FEATURE_CHUNK for k, (rows, _) in enumerate(bad)]) if bad else np.array([], int)
+    )
+    bad_cols = np.concatenate([cols for _, cols in bad]) if bad else np.array([], int)
     for r, k in list(zip(bad_rows, bad_cols))[:MAX_PER_RULE]:
         c.add(
             Problem(
@@ -258,4 +264,4 @@ def _check_feature(c: _Collector, name: str, fm: FeatureMatrix, known_items: pd.
         )
     if len(bad_rows) > MAX_PER_RULE:
         c.add(Problem(f, None, None, f"modality '{name}': {len(bad_rows) - MAX_PER_RULE} more non-finite values"))
-    return FeatureMatrix(item_ids=ids.to_numpy(dtype=object), matrix=matrix.astype(np.float32), source=f)
+    return FeatureMatrix(item_ids=ids.to_numpy(dtype=object), matrix=np.asarray(matrix, np.float32), source=f)

@@ -7,6 +7,17 @@ script passed (the model's settings included), its epoch/patience limits where t
 and the reason text. Each old flag list and each new experiment go through ``ckg train``'s own
 parser and ``load_configs``, so "the same experiment" means the same TrainConfig and model Config,
 and the same typed options.
+
+Since then dualkgat was made lean, so the frozen flag lists are translated before the comparison
+(:func:`_translate`): a dualkgat row gets dualkgat's old defaults first (the paper design,
+``configs/paper.toml`` = ``shared/paper.toml``), since the row named only its deviations from
+them; ``layer_norm`` / ``regularize`` go, as the aggregator now ties them (linear: no layer
+normalisation, L2 on layer 0; bi: normalised layers, L2 on the final vectors), and a row only
+passes if its values were that tie; ``relation_dim`` goes where it equalled ``dim``. The rows of
+options removed outright (max_neighbours, dualkgat's kg_optimizer, schedule = joint, item_bias,
+fusion = attention_sum / fusion_dim, user_content, content_score, attention_grad, init_std, and
+layer_norm / regularize other than the aggregator's tie) were dropped from the json along with
+their files and script entries; ``test_removed_options_left_no_row`` checks that none is left.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from benchmarks import bench_baselines_ml100k as B
 from benchmarks import bench_coldstart as C
 from benchmarks import bench_dualkgat_sweep as S
 from benchmarks import bench_kg_models as K
+from benchmarks import bench_main_model as M
 from benchmarks import experiments
 from ckgrec.cli import train_cmd
 from ckgrec.model.core.options import parse_assignments
@@ -44,6 +56,64 @@ def _args(model: str, flags: list[str], config: Path | None = None) -> argparse.
     )
 
 
+# dualkgat's defaults before it was made lean, as flags: what a frozen dualkgat flag list was on top of
+OLD_DUALKGAT_DEFAULTS = [
+    *("--lr", "0.001", "--batch-size", "1024", "--l2", "0.01"),
+    *("--set", "aggregator=bi", "--set", "edge_weights=attention", "--set", "fusion=attention_concat"),
+    *("--set", "layer_dims=64,32,16", "--set", "dropout=0.3", "--set", "dimension_importance=true"),
+    *("--set", "kg_weight=1.0", "--set", "init=auto", "--set", "knowledge_filter=false"),
+]
+# what each aggregator now fixes (layer_norm, regularize); before, both models defaulted to bi's
+TIED = {"linear": ("false", "ego"), "bi": ("true", "final")}
+REMOVED = (
+    "max_neighbours",
+    "schedule",
+    "item_bias",
+    "fusion_dim",
+    "user_content",
+    "content_score",
+    "attention_grad",
+    "init_std",
+)
+REMOVED_FROM_DUALKGAT = ("kg_optimizer", "kg_triples", "side_edges", "kg_batch_size", "kg_l2")
+
+
+class NotExpressible(ValueError):
+    """An old flag list that sets an option the lean models no longer have."""
+
+
+def _translate(model: str, flags: list[str], own: bool = False) -> list[str]:
+    """The frozen (pre-lean) ``flags`` of a ``model`` row as today's flags (see the module docstring).
+
+    ``own``: a row's own flags, on top of its base: no defaults are prepended and the tie is checked
+    by the full flag list."""
+    flags = [*(OLD_DUALKGAT_DEFAULTS if model == "dualkgat" and not own else []), *flags]
+    out: list[str] = []
+    sets: dict[str, str] = {}
+    i = 0
+    while i < len(flags):
+        if flags[i] == "--set":
+            key, value = flags[i + 1].split("=", 1)
+            sets[key] = value
+            if key in REMOVED or (key in REMOVED_FROM_DUALKGAT and model == "dualkgat") or value == "attention_sum":
+                raise NotExpressible(f"{model}: {key}={value}")
+            if key not in ("layer_norm", "regularize", "relation_dim"):
+                out += flags[i : i + 2]
+            i += 2
+        else:
+            out.append(flags[i])
+            i += 1
+    if not own and model in ("dualkgat", "kgat"):
+        tie = (sets.get("layer_norm", "true"), sets.get("regularize", "final"))
+        if tie != TIED[sets.get("aggregator", "bi")]:
+            raise NotExpressible(
+                f"{model}: aggregator={sets.get('aggregator', 'bi')} with layer_norm, regularize = {tie}"
+            )
+    if "relation_dim" in sets and sets["relation_dim"] != sets.get("dim", "64"):
+        raise NotExpressible(f"{model}: relation_dim={sets['relation_dim']} beside dim={sets.get('dim', '64')}")
+    return out
+
+
 def _options(model: str, flags: list[str]) -> tuple[dict, dict]:
     """(train options, model options) that ``flags`` set, typed as ckg train types them."""
     a = _args(model, flags)
@@ -56,8 +126,9 @@ def _norm(d: dict) -> dict:
 
 
 def _same(exp: experiments.Experiment, model: str, flags: list[str], limits=None, default_limits=None, where=""):
-    """``exp`` trains what ``flags`` (+ the row's ``limits``) trained: options and resolved configs."""
+    """``exp`` trains what ``flags`` (frozen, + the row's ``limits``) trained: options and resolved configs."""
     assert exp.model == model, where
+    flags = _translate(model, flags)
     train, opts = _options(model, flags)
     if limits:
         train.update(epochs=limits[0], patience=limits[1])
@@ -103,7 +174,7 @@ def test_kg_models_rows_are_the_old_ones():
             assert (name in K.ABLATIONS) == (r["kind"] == "ablation"), name
             _same(exp, r["model"], r["flags"], r["limits"], default_limits=True, where=f"{ds} {name}")
             # the table's note: the variant's options on top of the model's settings (the old note's flags, less any the settings already set)
-            own_train, own_opts = _options(r["model"], r["own"])
+            own_train, own_opts = _options(r["model"], _translate(r["model"], r["own"], own=True))
             base = K.setting(ds, r["model"])
             note_train, note_opts = _options(r["model"], exp.diff(base))
             assert _norm(note_opts) == {k: v for k, v in _norm(own_opts).items() if _norm(base.options).get(k) != v}, (
@@ -196,20 +267,68 @@ def test_every_file_is_used():
         "dualkgat-sweep-ml100k": set(S.ML100K_SETTINGS),
         "baselines": set(experiments.names("baselines")),
         "coldstart": set(C.SETTINGS),
+        "main-model": set(M.ROWS),
     }
     assert set(_benchmark_dirs()) == set(used)
     for bench, names in used.items():
         assert set(experiments.names(bench)) == names, bench
 
 
-def test_the_shipped_row_is_the_shipped_config():
-    """configs/dualkgat-lightgcn-regime.toml is the kg-models-embedded row dualkgat-shipped (less its random init)."""
-    cfg = Path(__file__).resolve().parents[1] / "configs" / "dualkgat-lightgcn-regime.toml"
-    exp = experiments.load("kg-models-embedded", "dualkgat-shipped")
+def test_the_paper_rows_are_the_paper_config():
+    """configs/paper.toml (the paper's design) is shared/paper.toml, the base of every dualkgat row measured
+    before the lean config, and both are dualkgat's old defaults: the translation's prefix."""
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "paper.toml"
+    paper = train_cmd.load_configs(_args("dualkgat", [], cfg))[1:]
+    assert paper == train_cmd.load_configs(_args("dualkgat", experiments.load("shared", "paper").flags()))[1:]
+    assert paper == train_cmd.load_configs(_args("dualkgat", OLD_DUALKGAT_DEFAULTS))[1:]
+    # the table rows named dualkgat are that design with random init
+    row = experiments.load("kg-models-embedded", "dualkgat")
     assert (
         train_cmd.load_configs(_args("dualkgat", ["--set", "init=random"], cfg))[1:]
-        == train_cmd.load_configs(_args("dualkgat", exp.flags()))[1:]
+        == (train_cmd.load_configs(_args("dualkgat", row.flags()))[1:])
     )
+
+
+def test_main_model_rows_are_the_design_and_one_change_each():
+    """bench_main_model.py's rows: dualkgat's defaults, the paper design (configs/paper.toml), each
+    ablation one option away from the defaults, the baselines their model's own row."""
+    assert experiments.load("main-model", "dualkgat").flags() == []
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "paper.toml"
+    assert (
+        train_cmd.load_configs(_args("dualkgat", [], cfg))[1:]
+        == (train_cmd.load_configs(_args("dualkgat", experiments.load("main-model", "dualkgat-paper").flags()))[1:])
+    )
+    base = experiments.load("main-model", "dualkgat")
+    for name in M.ABLATIONS:
+        exp = experiments.load("main-model", name)
+        assert exp.model == "dualkgat" and len(exp.diff(base)) == 2, name  # one --set
+    for name in M.BASELINES:
+        assert experiments.load("main-model", name).model == name
+
+
+def test_removed_options_left_no_row():
+    """Every frozen row left translates; a row of a removed option would not (its row went)."""
+    for section, rows in EXPECTED.items():
+        for r in rows if isinstance(rows, list) else []:
+            _translate(r["model"], r["flags"])
+    for model, flags in [
+        ("dualkgat", ["--set", "max_neighbours=16"]),
+        ("dualkgat", ["--set", "kg_optimizer=shared"]),
+        ("dualkgat", ["--set", "fusion=attention_sum"]),
+        ("dualkgat", ["--set", "layer_norm=false"]),  # bi with raw layers
+        ("dualkgat", ["--set", "aggregator=linear"]),  # linear with normalised layers and L2 on the final vectors
+        ("kgat", ["--set", "regularize=ego"]),
+        ("dualkgat", ["--set", "relation_dim=32"]),
+    ]:
+        with pytest.raises(NotExpressible):
+            _translate(model, flags)
+    assert _translate("kgat", ["--set", "kg_optimizer=shared"]) == ["--set", "kg_optimizer=shared"]  # kgat keeps it
+    assert _translate(
+        "kgat", ["--set", "aggregator=linear", "--set", "layer_norm=false", "--set", "regularize=ego"]
+    ) == [
+        "--set",
+        "aggregator=linear",
+    ]
 
 
 def test_loader_errors_name_the_closest_key(tmp_path, monkeypatch):
@@ -244,11 +363,13 @@ def test_loader_errors_name_the_closest_key(tmp_path, monkeypatch):
         (S, ["--dataset", "ml100k", "--list"]),
         (B, ["--list"]),
         (C, ["--list"]),
+        (M, ["--list"]),
+        (M, ["--dataset", "ml100k-20pct", "--tune", "5", "--list"]),
     ],
 )
 def test_list_runs_nothing(script, argv, monkeypatch):
     ran = []
-    for name in ("run", "store_for", "interaction_only_store", "build_store", "train_run"):
+    for name in ("run", "store_for", "interaction_only_store", "build_store", "train_run", "run_tune", "pretrain"):
         if hasattr(script, name):
             monkeypatch.setattr(script, name, lambda *a, **k: ran.append(a))
     buf = io.StringIO()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ckgrec.cli.options import SEED
 
@@ -34,9 +35,19 @@ def register(sub) -> None:
         help="add a modality from outside the source: a .npy with a .csv index (item_id,row) beside "
         "it, a directory holding one of each, or a .parquet with a vector column; repeatable",
     )
-    p.add_argument("--config", help="TOML file whose [build] table sets build options (see README)")
+    p.add_argument(
+        "--config",
+        help="TOML file whose [build] table sets build options (docs/data.md), e.g. [build.split] method, "
+        "ratios, k_core, train_fraction (share of each user's training pairs kept; default 1)",
+    )
     p.add_argument(
         "--seed", type=SEED, help="seed for the split and concept clustering (overrides the config; default 2020)"
+    )
+    p.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="build out of core (DuckDB, spilling to a scratch directory beside --out) with at most SIZE "
+        "in DuckDB, e.g. 4GB or 'auto' (40%% of RAM); the same store, byte for byte, as without it",
     )
     p.add_argument("--force", action="store_true", help="replace an existing store at --out")
     p.add_argument("--quiet", action="store_true", help="do not report stages while building")
@@ -67,15 +78,15 @@ def load_build_config(path: str | None, seed: int | None):
 
 def run(args: argparse.Namespace) -> int:
     import warnings
-    from pathlib import Path
 
     from ckgrec.api import build
     from ckgrec.kgbuild.notices import BuildWarning
-    from ckgrec.kgbuild.summary import format_summary
 
     cfg = load_build_config(args.config, args.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BuildWarning)  # the summary below prints each one, as 'warning: ...'
+        if args.memory_limit is not None:  # the Python API has no such option: call the builder itself
+            return _report(Path(args.out), _out_of_core(args, cfg).seconds)
         handle = build(
             args.source,
             args.out,
@@ -85,9 +96,35 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             verbose=not args.quiet,
         )
-    out = Path(args.out)
+    return _report(Path(args.out), handle.seconds)
+
+
+def _out_of_core(args: argparse.Namespace, cfg):
+    from ckgrec.api import EMBEDDED
+    from ckgrec.kgbuild.build import build as build_store
+
+    source = args.source
+    if source == EMBEDDED and not Path(source).exists():
+        from ckgrec.kgbuild.embedded import embedded_dataset_dir
+
+        source = embedded_dataset_dir()
+    return build_store(
+        source,
+        args.out,
+        fmt=args.format,
+        config=cfg,
+        extra_features=parse_features(args.feature),
+        force=args.force,
+        verbose=not args.quiet,
+        memory_limit=args.memory_limit,
+    )
+
+
+def _report(out: Path, seconds: dict) -> int:
+    from ckgrec.kgbuild.summary import format_summary
+
     print(format_summary(out))
-    total = sum(handle.seconds.values())
-    where = ", ".join(f"{k} {v:.2f}s" for k, v in handle.seconds.items())
+    total = sum(seconds.values())
+    where = ", ".join(f"{k} {v:.2f}s" for k, v in seconds.items())
     print(f"\nbuilt {out} in {total:.1f}s ({where})")
     return 0

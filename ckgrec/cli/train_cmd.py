@@ -60,6 +60,12 @@ def register(sub) -> None:
     )
     p.add_argument("--threads", type=POSITIVE, help="CPU threads torch may use (default: torch's choice)")
     p.add_argument(
+        "--nproc",
+        type=POSITIVE,
+        help="data-parallel training in N local processes (gloo on the CPU, NCCL with one GPU each; default 1, "
+        "or [train] nproc of --config); under torchrun leave it out: the launcher's WORLD_SIZE is used",
+    )
+    p.add_argument(
         "--set",
         action="append",
         default=[],
@@ -116,32 +122,48 @@ def config_tables(args: argparse.Namespace, flag_to_field: dict[str, str]):
 
 def load_configs(args: argparse.Namespace):
     """(model class, model config, train config) from --config FILE, flags and --set."""
+    return load_configs_nproc(args)[:3]
+
+
+def load_configs_nproc(args: argparse.Namespace):
+    """:func:`load_configs` and the number of processes: ``--nproc``, else ``[train] nproc``, else 1
+    (not a trainer option: a run's result does not depend on it beyond floating-point order)."""
 
     from ckgrec.model.core.options import build_config, coerce
     from ckgrec.model.training.config import TrainConfig
     from ckgrec.schemas.config_io import from_mapping
+    from ckgrec.schemas.errors import ConfigError
 
     cls, train, model_table = config_tables(args, FLAG_TO_FIELD)
+    nproc = train.pop("nproc", 1)
+    if getattr(args, "nproc", None) is not None:
+        nproc = args.nproc
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise ConfigError(f"{args.config or 'options'} [train] nproc = {nproc!r}: must be an integer >= 1")
     if args.ks is not None:
         train["ks"] = coerce(args.ks, tuple[int, ...], "--ks")
     tc = from_mapping(TrainConfig, train, f"{args.config or 'options'} [train]")
     mc = build_config(cls.Config, model_table, args.set, where=f"{args.config or 'options'} [model] ({cls.name})")
-    return cls, mc, tc
+    return cls, mc, tc, nproc
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    cls, mc, tc = load_configs(args)
+    cls, mc, tc, nproc = load_configs_nproc(args)
 
     import torch  # noqa: F401  (heavy: only once the options are known to be valid)
 
     from ckgrec.api import train_configured
+    from ckgrec.model.training.distributed import is_follower_process
 
-    log = None if args.quiet else (lambda msg: print(msg, flush=True))
-    progress = not args.quiet and sys.stderr.isatty()
-    run = train_configured(args.store, cls.name, mc, tc, out=args.out, force=args.force, progress=progress, log=log)
-    if run.complete and args.quiet:
+    follower = is_follower_process()  # a rank > 0 under torchrun: rank 0 prints
+    log = None if args.quiet or follower else (lambda msg: print(msg, flush=True))
+    progress = not args.quiet and not follower and sys.stderr.isatty()
+    run = train_configured(
+        args.store, cls.name, mc, tc, out=args.out, force=args.force, progress=progress, log=log, nproc=nproc
+    )
+    if run.complete and args.quiet and not follower:
         test = run.scores["test"]
         print("  ".join(f"{k} {test[k]:.4f}" for k in sorted(test)))
     return 0

@@ -286,6 +286,7 @@ class PipelineConfig:
     evaluate: EvaluateConfig
     report: ReportConfig
     tune: TuneSettings | None = None  # [tune]; its models are the resolved labels
+    nproc: int = 1  # [train] nproc: data-parallel processes per training run (not a trainer option)
 
     def model(self, label: str) -> ModelRun:
         return next(m for m in self.models if m.label == label)
@@ -406,7 +407,9 @@ def _models(
                 'no embeddings; enable pretraining or set init = "auto" / "random"'
             )
         if uses_pretrained and pretrain is not None:
-            for opt, pre in (("dim", "embedding_dim"), ("relation_dim", "relation_dim")):
+            # dualkgat's TransR relation space is its dim; kgat has a relation_dim of its own
+            relation = "relation_dim" if hasattr(options, "relation_dim") else "dim"
+            for opt, pre in (("dim", "embedding_dim"), (relation, "relation_dim")):
                 if hasattr(options, opt) and getattr(options, opt) != getattr(pretrain, pre):
                     raise ConfigError(
                         f"{at} options: {opt} = {getattr(options, opt)} but [pretrain] {pre} = {getattr(pretrain, pre)}; "
@@ -502,8 +505,12 @@ def load_config(path: str | Path, *, out: str | Path | None = None) -> PipelineC
     evaluate = typed(EvaluateConfig, tables.evaluate, f"{where} [evaluate]")
     report = typed(ReportConfig, tables.report, f"{where} [report]")
     _no_key(tables.train, "ks", f"{where} [train]", "set the cut-offs once, in [evaluate] ks")
-    train = typed(TrainConfig, {**tables.train, "ks": evaluate.ks}, f"{where} [train]")
-    models = _models(tables, where, dict(tables.train), evaluate, pretrain, building=data.source is not None)
+    train_table = dict(tables.train)
+    nproc = train_table.pop("nproc", 1)
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise ConfigError(f"{where} [train] nproc = {nproc!r}: must be an integer >= 1 (processes per training run)")
+    train = typed(TrainConfig, {**train_table, "ks": evaluate.ks}, f"{where} [train]")
+    models = _models(tables, where, train_table, evaluate, pretrain, building=data.source is not None)
     tune = _tune(tables, where, models)
     labels = [m.label for m in models]
     for key, value in (("[evaluate] reference", evaluate.reference), ("[report] explain_model", report.explain_model)):
@@ -521,4 +528,5 @@ def load_config(path: str | Path, *, out: str | Path | None = None) -> PipelineC
         evaluate=evaluate,
         report=report,
         tune=tune,
+        nproc=nproc,
     )

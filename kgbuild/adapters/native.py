@@ -28,7 +28,9 @@ def detect(path: Path) -> bool:
     return path.is_dir() and find_table(path, "interactions") is not None
 
 
-def read(path: str | Path) -> RawDataset:
+def read(path: str | Path, *, interactions: bool = True) -> RawDataset:
+    """The dataset in ``path``; ``interactions=False`` leaves the interaction table out (an empty
+    frame): the out-of-core build reads and checks it in DuckDB instead (``kgbuild.outofcore``)."""
     root = Path(path)
     sources: dict[str, str] = {}
     inter_path = find_table(root, "interactions")
@@ -36,10 +38,13 @@ def read(path: str | Path) -> RawDataset:
         from ckgrec.schemas.errors import InputNotFoundError
 
         raise InputNotFoundError(f"{root}: no interactions.csv, .tsv or .parquet")
-    interactions = read_table(inter_path, sep=sep_for(inter_path), required=("user_id", "item_id"))
+    if interactions:
+        table = read_table(inter_path, sep=sep_for(inter_path), required=("user_id", "item_id"))
+    else:
+        table = pd.DataFrame(columns=["user_id", "item_id"])
     sources["interactions"] = str(inter_path)
-    ds = RawDataset(name=root.name, interactions=interactions, sources=sources)
-    if SPLIT_COLUMN in interactions.columns:
+    ds = RawDataset(name=root.name, interactions=table, sources=sources)
+    if interactions and SPLIT_COLUMN in table.columns:
         ds.split_column, ds.split_origin = SPLIT_COLUMN, f"split column of {inter_path}"
     if (p := find_table(root, "users")) is not None:
         ds.users = read_table(p, sep=sep_for(p), required=("user_id",))

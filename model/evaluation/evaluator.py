@@ -4,9 +4,21 @@ For split ``valid`` the user's training items are masked; for ``test`` the train
 validation items. Users without a positive in the split are skipped and counted. Users are
 processed in batches whose score matrix ``B x n_items`` stays under a fixed budget
 (:data:`SCORE_BUDGET` floats, 128 MiB), so memory is bounded whatever the number of users and
-items (100k x 100k runs in batches of 335 users). Per batch: scores -> ``-inf`` on masked items
--> :func:`torch.topk` -> hit pattern against a dense boolean target of the batch ->
-:func:`ckgrec.model.evaluation.metrics.topk_metrics`.
+items (100k x 100k runs in batches of 335 users). Per batch:
+
+1. ``model.score_users`` -> the (B, n_items) score block;
+2. ``-inf`` scattered into the block at the seen items' flat indices (no dense mask);
+3. the top K by :func:`topk_indices`: the maxima of 64-item blocks pick the K + 1 blocks that
+   must hold the top K + 1 scores, and one :func:`torch.topk` over those few columns finds them
+   -- one pass over the block instead of a full-row partial sort; a row with a tie (or NaN)
+   among its top K + 1 falls back to :func:`torch.topk` on the whole row, so the indices are
+   always exactly ``torch.topk(scores, K).indices``;
+4. hits = whether each top-K (user, item) is a held-out pair, by a sorted search of the batch's
+   held-out pairs (no dense ``B x n_items`` target);
+5. :func:`ckgrec.model.evaluation.metrics.topk_metrics` from those K positions only.
+
+Group scores (``groups=``) still build the dense boolean target of the batch, which they index.
+Threads: whatever ``torch.get_num_threads()`` is when called (the trainer's ``--threads``).
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ from ckgrec.model.models.base import Recommender
 from ckgrec.schemas.errors import ConfigError
 
 SCORE_BUDGET = 1 << 25  # floats per score batch (128 MiB in float32)
+TOPK_BLOCK = 64  # items per block of topk_indices' block maxima
 
 
 @dataclass
@@ -56,6 +69,45 @@ def _rows_coo(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarra
     sub = m[rows]
     counts = np.diff(sub.indptr)
     return np.repeat(np.arange(len(rows), dtype=np.int64), counts), sub.indices.astype(np.int64)
+
+
+def topk_indices(scores: torch.Tensor, k: int, block: int = TOPK_BLOCK) -> torch.Tensor:
+    """``torch.topk(scores, k, dim=1).indices`` of a (B, n) float tensor, computed from block maxima.
+
+    Each row is cut into ``n // block`` blocks of ``block`` columns (the last ``n % block``
+    columns are always candidates). The ``k + 1`` blocks with the largest maxima hold at least
+    ``k + 1`` scores >= the smallest of those maxima ``t``, so every one of the row's top ``k + 1``
+    scores is >= ``t`` and lies in a block whose maximum is >= ``t``: when exactly ``k + 1``
+    blocks reach ``t``, those blocks (plus the tail) hold the top ``k + 1``, and one topk over
+    ``(k + 1) * block`` candidates finds them. With distinct values among the top ``k + 1`` the
+    answer is unique, hence equal to a full-row topk; a row with a tie there (equal scores,
+    ``-inf`` masks, NaN) or another block reaching ``t`` is recomputed with :func:`torch.topk`
+    on the whole row, so ties are broken exactly as before. Returns (B, k) int64.
+    """
+    b, n = scores.shape
+    nb = n // block
+    kk = k + 1
+    if b == 0 or nb < kk or not scores.is_floating_point() or not scores.is_contiguous():
+        return torch.topk(scores, k, dim=1).indices
+    device = scores.device
+    bmax = scores[:, : nb * block].view(b, nb, block).amax(-1)  # (B, nb)
+    bval, bidx = torch.topk(bmax, kk, dim=1)  # (B, k + 1)
+    n_reach = (bmax >= bval[:, -1:]).sum(1)
+    cols = (bidx.unsqueeze(-1) * block + torch.arange(block, device=device)).reshape(b, kk * block)
+    if nb * block < n:
+        cols = torch.cat([cols, torch.arange(nb * block, n, device=device).expand(b, -1)], 1)
+    val, pos = torch.topk(scores.gather(1, cols), kk, dim=1)
+    top = cols.gather(1, pos[:, :k])
+    # strictly decreasing top k + 1 (NaN fails every comparison), no NaN block maximum, no other block at t
+    exact = (val[:, :-1] > val[:, 1:]).all(1) & (n_reach == kk) & ~torch.isnan(bval).any(1)
+    redo = (~exact).nonzero(as_tuple=True)[0]
+    if len(redo):
+        top[redo] = torch.topk(scores[redo], k, dim=1).indices
+    return top
+
+
+def _flat_keys(r: np.ndarray, c: np.ndarray, n_items: int) -> np.ndarray:
+    return r * n_items + c
 
 
 def evaluate(
@@ -111,22 +163,26 @@ def evaluate(
                     f"{model.name}.score_users returned {tuple(scores.shape)}, expected ({len(rows)}, {data.n_items})"
                 )
             r, c = _rows_coo(exclude, rows)
-            if len(r):
-                scores[torch.from_numpy(r).to(device), torch.from_numpy(c).to(device)] = -torch.inf
+            if len(r):  # -inf at the seen items' flat indices
+                scores.view(-1).index_fill_(0, torch.from_numpy(_flat_keys(r, c, data.n_items)).to(device), -torch.inf)
             k = min(max_k, data.n_items)
-            top = torch.topk(scores, k, dim=1).indices
+            top = topk_indices(scores, k)
             pr, pc = _rows_coo(positives, rows)
-            target = torch.zeros(len(rows), data.n_items, dtype=torch.bool, device=device)
-            target[torch.from_numpy(pr).to(device), torch.from_numpy(pc).to(device)] = True
-            hits = target.gather(1, top)
+            pos_keys = torch.from_numpy(np.sort(_flat_keys(pr, pc, data.n_items))).to(device)
+            top_keys = torch.arange(len(rows), device=device).unsqueeze(1) * data.n_items + top
+            at = torch.searchsorted(pos_keys, top_keys).clamp_(max=len(pos_keys) - 1)
+            hits = pos_keys[at] == top_keys
             if k < max_k:
                 hits = torch.cat([hits, torch.zeros(len(rows), max_k - k, dtype=torch.bool, device=device)], 1)
             n_pos = torch.from_numpy(n_pos_all[rows]).to(device)
             for key, v in topk_metrics(hits, n_pos, tuple(ks)).items():
                 per_user[key].append(v.cpu().numpy())
             if ranker is not None:
+                target = torch.zeros(len(rows), data.n_items, dtype=torch.bool, device=device)
+                target[torch.from_numpy(pr).to(device), torch.from_numpy(pc).to(device)] = True
                 ranker.add_batch(rows, scores, target, hits)
-            del scores, target
+                del target
+            del scores
     arrays = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in per_user.items()}
     means = {k: (float(v.mean()) if len(v) else float("nan")) for k, v in arrays.items()}
     by_group = ranker.result() if ranker is not None else {}

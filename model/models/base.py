@@ -33,7 +33,7 @@ import abc
 import contextlib
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
 import torch
 from torch import nn
@@ -197,6 +197,16 @@ class Recommender(nn.Module, abc.ABC):
         optimiser of its own moves the embeddings as far per batch whatever the phase's loss
         weight, while a shared one scales the phase's steps by the CF gradients' size too."""
         return False
+
+    def select_on_validation(self, valid_value: Callable[[], float]) -> dict[str, Any] | None:
+        """Choose what training does not learn, on the validation split, once training is over.
+
+        The trainer calls it on the best state; ``valid_value()`` ranks the validation split with
+        the model as it is now and returns the ``valid_metric`` value. A model sets its choice in
+        its state (buffers), so that ``best.pt`` keeps it, and returns it for ``scores.json``;
+        None: nothing chosen (the default). The test split is never seen here.
+        """
+        return None
 
     # ---- scoring --------------------------------------------------------------------------
     @abc.abstractmethod

@@ -1,22 +1,30 @@
-"""``dualkgat``: the dual collaborative-KG attention recommender (the product's main model).
+"""``dualkgat``: the dual collaborative-KG recommender (the product's main model).
 
 For each graph g ∈ {G_u (user_side), G_i (item_side)} a :class:`~ckgrec.model.nn.graph_encoder.GraphEncoder`
-runs TransR-projected attention, L bi-interaction layers and an attention over the layer
-outputs. A user's vector is the concatenation of its fused vectors from G_u and G_i, an item's
-likewise. The score weighs each dimension by a user-conditioned importance,
+propagates L layers over the graph's interactions and knowledge triples. By default in LightGCN's
+regime (linear aggregation, no per-layer normalisation, L2 on layer 0), with LightGCN's degree
+weights 1/sqrt(d_h d_t) shared out among each node's neighbours by the TransR attention, because
+that measured best (benchmarks/results/dualkgat-sweep.md); ``aggregator = bi`` gives KGAT's
+bi-interaction layers. A user's vector is the concatenation of its layer outputs from G_u and G_i,
+an item's likewise; items' raw modality vectors enter through a learned projection added to their
+layer-0 state in both graphs. The graph score is
 
-    y(u, i) = (w(u) ⊙ u)ᵀ i,
+    y_g(u, i) = (w(u) ⊙ u)ᵀ i        (w(u) = 1 unless dimension_importance)
 
-so full ranking is still one matrix product per user batch. Items' raw modality vectors enter
-through a learned projection added to their layer-0 state in both graphs.
+trained with BPR (+ TransR per graph in a KG phase per epoch when ``kg_weight`` > 0). The final
+score mixes it with a closed-form knowledge-aware item–item filter
+(:mod:`ckgrec.model.nn.knowledge_filter`: EASE on the training matrix plus the KG attributes and
+modality vectors of the items),
 
-Loss: L = L_CF (BPR) + L_KG_u + L_KG_i + λ‖Θ‖². Schedule ``alternate`` (default, as KGAT): per
-epoch, the CF phase over all BPR batches, then a KG phase over TransR batches of both graphs
-with its own optimiser, then attention is refreshed; ``joint`` adds a TransR batch of each
-graph to every CF batch instead.
+    y(u, i) = (1 − s) · z(y_g(u, ·))_i + s · z(X_u B)_i,
+
+z standardising a user's row; the filter's strengths and the share s are chosen on validation
+after training (:meth:`DualKGAT.select_on_validation`), s = 0 leaving the graph score alone. Full
+ranking stays one matrix product per user batch plus one sparse product.
 
 Every component is a switch (``use_item_side``, ``use_user_side``, ``fusion``,
-``dimension_importance``, ``raw_features``, ``layer_dims``), so ablations are runs, not forks.
+``dimension_importance``, ``raw_features``, ``knowledge_filter``, ``layer_dims``), so ablations are
+runs, not forks; ``configs/paper.toml`` is the paper's design.
 """
 
 from __future__ import annotations
@@ -26,112 +34,63 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ckgrec.model.core.search_space import Categorical, Float
 from ckgrec.model.data.graph_tensors import GraphTensors
-from ckgrec.model.data.item_features import item_feature_matrix
+from ckgrec.model.data.item_features import item_feature_matrix, modality_blocks
 from ckgrec.model.models.base import Batch, ModelConfig, Recommender, option
 from ckgrec.model.nn.dimension_importance import DimensionImportance
-from ckgrec.model.nn.graph_encoder import (
-    AGGREGATORS,
-    EDGE_WEIGHTS,
-    FUSIONS,
-    SIDE_EDGES,
-    GraphEncoder,
-)
+from ckgrec.model.nn.graph_encoder import AGGREGATORS, EDGE_WEIGHTS, FUSIONS, GraphEncoder
+from ckgrec.model.nn.graph_ops import to_torch_csr
+from ckgrec.model.nn.knowledge_filter import MAX_ITEMS as KF_MAX_ITEMS
+from ckgrec.model.nn.knowledge_filter import KnowledgeFilter, side_incidence, standardised
 from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
 class DualKGATConfig(ModelConfig):
-    dim: int = option(64, "entity embedding size d (must equal the pretrained size)", low=1)
-    relation_dim: int = option(64, "relation space size k of TransR (must equal the pretrained size)", low=1)
-    layer_dims: tuple[int, ...] = option((64, 32, 16), "output size of each propagation layer; its length is L", low=1)
-    dropout: float = option(0.3, "message dropout after each layer", low=0.0, high=1.0, high_open=True)
+    dim: int = option(
+        64, "entity embedding size d, also TransR's relation space (must equal the pretrained size)", low=1
+    )
+    layer_dims: tuple[int, ...] = option(
+        (64, 64, 64), "output size of each propagation layer; its length is L (aggregator = linear keeps dim)", low=1
+    )
+    dropout: float = option(0.0, "message dropout after each layer", low=0.0, high=1.0, high_open=True)
     fusion: str = option(
-        "attention_concat",
-        "layer fusion: attention_concat | attention_sum | concat (plain, as KGAT) | mean (LightGCN's average of the layers: the inner product then also pairs a user's layer with an item's other layers; needs aggregator=linear or every layer_dims equal to dim)",
+        "concat",
+        "layer fusion: concat (the layers side by side, as KGAT) | attention_concat (a learned attention over the layers, "
+        "this product's paper design) | mean (LightGCN's average; needs aggregator = linear or every layer_dims equal to dim)",
         choices=FUSIONS,
     )
-    fusion_dim: int = option(32, "projection size of the layer attention", low=1)
-    use_user_side: bool = option(True, "use the user-side graph G_u")
-    use_item_side: bool = option(True, "use the item-side graph G_i")
-    dimension_importance: bool = option(True, "weigh score dimensions by w(u); off = plain inner product")
+    use_user_side: bool = option(True, "use the user-side graph G_u (users, items, attributes, concepts, KG)")
+    use_item_side: bool = option(True, "use the item-side graph G_i (items, users, user attributes)")
+    dimension_importance: bool = option(False, "weigh score dimensions by a user-conditioned w(u); off = inner product")
     raw_features: bool = option(True, "add a learned projection of the items' modality vectors to their input")
-    user_content: bool = option(
-        False,
-        "also add to each user's input the mean feature projection of the items it has in training (its content profile); needs raw_features",
-    )
-    content_score: float = option(
-        0.0,
-        "add a content-affinity term to the score: a learned per-feature weighting (initialised to this value; 0 = off) of cos(mean feature vector of the user's training items, item feature vector); it reaches cold items through their features",
-        low=0.0,
-    )
-    schedule: str = option(
-        "alternate", "CF/KG schedule: alternate (a KG phase per epoch, as KGAT) | joint", choices=("alternate", "joint")
-    )
     kg_weight: float = option(
-        1.0,
-        "weight of each graph's TransR loss; 0 = no TransR batches at all (their kg_l2 term goes too: alone under its own Adam it would shrink every embedding it touches by about lr per batch)",
-        low=0.0,
-    )
-    kg_triples: str = option(
-        "all",
-        "what the TransR loss is over: all (every triple of the graph, interactions included, as KGAT's code does) | side (the non-interaction triples only, as RecBole's KGAT)",
-        choices=("all", "side"),
-    )
-    kg_optimizer: str = option(
-        "own",
-        "what steps the TransR phase: own (an Adam of its own, as KGAT's code) | shared (the CF phase's Adam, as RecBole's KGAT); with its own Adam every TransR batch moves the embeddings about lr whatever kg_weight",
-        choices=("own", "shared"),
-    )
-    kg_batch_size: int = option(2048, "triples per TransR batch", low=1)
-    kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch", low=0.0)
-    max_neighbours: int = option(
-        0, "keep at most this many neighbours per node per epoch, sampled by confidence (0 = all)", low=0
-    )
-    attention_grad: bool = option(
-        False, "back-propagate the CF loss into attention (slower); default refreshes attention per epoch as KGAT"
+        0.0, "weight of each graph's TransR loss, trained in a KG phase per epoch as KGAT; 0 = no TransR phase", low=0.0
     )
     aggregator: str = option(
-        "bi",
-        "bi: KGAT's bi-interaction (W1, W2, LeakyReLU) | linear: e_h' = e_N_h, no weights (LightGCN/KGIN style; layer_dims then only sets L)",
+        "linear",
+        "linear: LightGCN's regime (e_h' = weighted sum of the neighbours, raw layer outputs, L2 on the batch's layer-0 "
+        "embeddings) | bi: KGAT's (bi-interaction W1/W2 + LeakyReLU, L2-normalised layers, L2 on the final vectors)",
         choices=AGGREGATORS,
     )
-    side_edges: str = option(
-        "both",
-        "direction of the non-interaction triples in the propagation: both (KGAT's paper and code: an attribute also hears its items) | stored (as stored, head hears tail: an item hears its attributes, an attribute hears nothing; RecBole's KGAT graph); interactions always go both ways",
-        choices=SIDE_EDGES,
-    )
     edge_weights: str = option(
-        "attention",
-        "propagation weights: attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's fixed 1/sqrt(d_h d_t), no attention) | attention_degree (LightGCN's weights shared out by the softmax with a -1/2 log d_t prior: each node keeps LightGCN's total weight)",
+        "attention_degree",
+        "propagation weights: attention_degree (LightGCN's 1/sqrt(d_h d_t) shared out by the TransR attention: each node "
+        "keeps LightGCN's total weight) | attention (KGAT's softmax over each node's neighbours) | symmetric (LightGCN's, "
+        "no attention)",
         choices=EDGE_WEIGHTS,
     )
-    layer_norm: bool = option(
-        True, "L2-normalise each layer's output (KGAT); off keeps the magnitudes, e.g. popularity"
-    )
-    item_bias: bool = option(
-        False, "add a learned per-item bias to the score (plus a feature-projected bias when raw_features is on)"
-    )
-    regularize: str = option(
-        "final",
-        "what the L2 term (--l2) penalises: final (the batch's fused vectors, as KGAT) | ego (the batch's layer-0 embeddings, as LightGCN) | both",
-        choices=("final", "ego", "both"),
-    )
     init: str = option(
-        "auto",
-        "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)",
+        "random",
+        "initial embeddings: random (Xavier) | pretrained (ckg pretrain's TransR; lowered validation accuracy in our "
+        "measurements, so not the default) | auto (pretrained when STORE/pretrained exists)",
         choices=("pretrained", "random", "auto"),
-    )
-    init_std: float = option(
-        0.0,
-        "random initial entity embeddings: 0 = Xavier uniform (KGAT's), whose scale shrinks as the graph grows; "
-        "> 0 = normal with this std (LightGCN's 0.1)",
-        low=0.0,
     )
     cold_item_dropout: float = option(
         0.0,
@@ -147,6 +106,12 @@ class DualKGATConfig(ModelConfig):
         high=1.0,
         high_open=True,
     )
+    knowledge_filter: bool = option(
+        True,
+        "mix the graph score with a closed-form knowledge-aware item-item filter (EASE on the training matrix plus the "
+        f"items' KG attributes and modality vectors); its strengths and the mix are chosen on validation after "
+        f"training; skipped above {KF_MAX_ITEMS:,} items",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -155,46 +120,62 @@ class DualKGATConfig(ModelConfig):
                 f"fusion = 'mean' averages the layers, so each must have size dim = {self.dim}; layer_dims = {tuple(self.layer_dims)}: "
                 "set aggregator = 'linear' or layer_dims all equal to dim"
             )
-        if self.user_content and not self.raw_features:
-            raise ConfigError(
-                "user_content needs raw_features = true (the profile is a mean of the items' feature projections)"
-            )
         if not (self.use_user_side or self.use_item_side):
             raise ConfigError("at least one of use_user_side / use_item_side must be true")
         if not self.layer_dims:
             raise ConfigError("layer_dims needs at least one positive size")
 
 
-def _row_normalised(m) -> torch.Tensor:
-    """scipy CSR (n_users, n_items) -> torch sparse COO with each non-empty row summing to 1."""
-    m = m.tocoo()
-    deg = np.asarray(m.sum(axis=1)).ravel()
-    values = m.data / np.maximum(deg[m.row], 1e-12)
-    index = torch.from_numpy(np.stack([m.row, m.col]).astype(np.int64))
-    return torch.sparse_coo_tensor(
-        index, torch.from_numpy(values.astype(np.float32)), m.shape, check_invariants=False
-    ).coalesce()
+# settings dualkgat fixes and kgat exposes as options (KGAT as published, and RecBole's KGAT for parity)
+FIXED = {
+    "relation_dim": None,  # None: the entity size dim
+    "kg_triples": "all",
+    "kg_optimizer": "own",
+    "side_edges": "both",
+    "kg_batch_size": 2048,
+    "kg_l2": 1e-5,
+}
+
+
+def setting(cfg: ModelConfig, name: str) -> Any:
+    """``cfg.name`` where the config has that option (kgat), else dualkgat's fixed value."""
+    value = getattr(cfg, name, FIXED[name])
+    return cfg.dim if (name == "relation_dim" and value is None) else value
+
+
+# the knowledge filter's grid, searched coordinate-wise on validation after training (relative strengths,
+# see ckgrec.model.nn.knowledge_filter): lambda first with no side information, then the KG weight, then the
+# feature weight, then the share of the filter in the mixed score (0 = the graph alone, 1 = the filter alone)
+FILTER_REGS = (5.0, 15.0, 40.0, 120.0)
+FILTER_KG = (0.1, 0.5)
+FILTER_FEATURES = (0.25, 1.0)
+FILTER_MIX = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0)
 
 
 class DualKGAT(Recommender):
     name = "dualkgat"
-    description = "dual collaborative-KG attention (G_u + G_i), layer attention, dimension importance, raw features"
-    paper = "this product's design; KGAT (Wang et al., KDD 2019) for the propagation"
+    description = (
+        "dual collaborative-KG attention (G_u + G_i) with raw features, mixed with a knowledge-aware closed-form filter"
+    )
+    paper = (
+        "this product's design; KGAT (Wang et al., KDD 2019) and LightGCN (He et al., SIGIR 2020) for the propagation"
+    )
     Config = DualKGATConfig
     known_answer_test = "tests/model/models/test_kg_known_answer.py::test_kg_model_ranks_the_withheld_block_item_first"
-    # l2 1e-2 and dropout 0.3 were chosen on the embedded dataset's validation split (KGAT's 1e-5 / 0.1 overfit there)
-    train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-2, "epochs": 200, "num_negatives": 1}
-    # KGAT's ranges (Wang et al. 2019) plus the TransR weight; dim stays the pretrained size
+    # LightGCN's regime, chosen on the embedded data's validation split (benchmarks/results/dualkgat-sweep.md);
+    # configs/paper.toml keeps the paper's (lr 1e-3, l2 1e-2 on the final vectors, dropout 0.3)
+    train_defaults = {"lr": 0.002, "batch_size": 2048, "l2": 1e-4, "epochs": 200, "num_negatives": 1}
+    # KGAT's and LightGCN's ranges; dim stays the pretrained size
     search_space = {
         "lr": Float("train", 1e-4, 5e-2, log=True),
-        "l2": Float("train", 1e-5, 1e-1, log=True),
-        "dropout": Float("model", 0.0, 0.8, step=0.1),
-        "layer_dims": Categorical("model", ((64,), (64, 32), (64, 32, 16), (64, 32, 16, 8))),
-        "kg_weight": Float("model", 1e-2, 1.0, log=True),
+        "l2": Float("train", 1e-6, 1e-1, log=True),
+        "layer_dims": Categorical("model", ((64,), (64, 64), (64, 64, 64), (64, 64, 64, 64))),
+        "fusion": Categorical("model", ("concat", "mean")),
+        "dropout": Float("model", 0.0, 0.5, step=0.1),
     }
     can_score_cold_items = True
     can_score_cold_users = True  # through G_i's profile edges; an instance without them says False (__init__)
-    extra_phases = ("kg",)  # empty under the joint schedule (see phase_batches)
+    extra_phases = ("kg",)  # empty when kg_weight = 0 (see phase_batches)
 
     def __init__(
         self,
@@ -205,7 +186,8 @@ class DualKGAT(Recommender):
         cfg: DualKGATConfig,
         item_trained: torch.Tensor | None = None,
         user_trained: torch.Tensor | None = None,
-        history: torch.Tensor | None = None,
+        knowledge: KnowledgeFilter | None = None,
+        train: sp.csr_matrix | None = None,
     ):
         super().__init__(n_users, n_items)
         self.cfg = cfg
@@ -214,28 +196,27 @@ class DualKGAT(Recommender):
         # user -> user_attribute), which gives it an informed vector; without them it has only an
         # untrained ID embedding
         self.can_score_cold_users = any(g.users_have_side_edges() for g in graphs)
+        linear = cfg.aggregator == "linear"
         self.encoders = nn.ModuleList(
             GraphEncoder(
                 g,
                 dim=cfg.dim,
-                relation_dim=cfg.relation_dim,
+                relation_dim=setting(cfg, "relation_dim"),
                 layer_dims=cfg.layer_dims,
                 dropout=cfg.dropout,
                 fusion=cfg.fusion,
-                fusion_dim=cfg.fusion_dim,
-                attention_grad=cfg.attention_grad,
-                max_neighbours=cfg.max_neighbours,
-                normalize=cfg.layer_norm,
+                normalize=not linear,  # KGAT L2-normalises each layer; LightGCN keeps the magnitudes (popularity)
                 aggregator=cfg.aggregator,
                 edge_weights=cfg.edge_weights,
-                side_edges=cfg.side_edges,
-                init_std=cfg.init_std,
+                side_edges=setting(cfg, "side_edges"),
             )
             for g in graphs
         )
+        # what the L2 term penalises: LightGCN's layer-0 embeddings of the batch, or KGAT's fused vectors
+        self._regularize = "ego" if linear else "final"
         # the TransR loss's triples per graph: all of them, or (RecBole) the side triples only
         self._kg_triples = [
-            g.triples if cfg.kg_triples == "all" else g.triples[~g.interaction_triples()] for g in graphs
+            g.triples if setting(cfg, "kg_triples") == "all" else g.triples[~g.interaction_triples()] for g in graphs
         ]
         self.register_buffer(
             "features", features if (features is not None and cfg.raw_features) else None, persistent=False
@@ -244,12 +225,7 @@ class DualKGAT(Recommender):
         self.out_dim = sum(e.out_dim for e in self.encoders)
         self.importance = DimensionImportance(self.out_dim) if cfg.dimension_importance else None
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
-        self.item_bias = nn.Parameter(torch.zeros(n_items)) if cfg.item_bias else None
-        self.feature_bias = (
-            nn.Linear(self.features.shape[1], 1, bias=False) if (cfg.item_bias and self.features is not None) else None
-        )
-        if self.feature_bias is not None:
-            nn.init.zeros_(self.feature_bias.weight)
+        self._keep_cache = False
         if self.feature_proj is not None:
             nn.init.xavier_uniform_(self.feature_proj.weight)
             nn.init.zeros_(self.feature_proj.bias)
@@ -261,25 +237,13 @@ class DualKGAT(Recommender):
             )
         self._dropped_items: torch.Tensor | None = None
         self._dropped_users: torch.Tensor | None = None
-        # (n_users, n_items) sparse, each training row scaled to sum 1: the user content profile
-        # is history @ feature_proj(features)
-        self.register_buffer("history", history, persistent=False)
-        # content affinity: fixed unit feature vectors of items and of users' training histories
-        # (not learned: a one-number content model, cos + popularity, is as good as LightGCN on
-        # the embedded data, and learned projections of the same features overfit there)
-        self.content_weight = None
-        if cfg.content_score > 0 and features is not None and history is not None:
-            items = F.normalize(features.float(), dim=-1)
-            self.register_buffer("content_items", items, persistent=False)
-            # the SUM of each user's training items' vectors: a training positive is taken out of
-            # its own user's profile (FISM's leave-one-out), or the content term would look more
-            # predictive in training than it can be for an unseen item
-            degree = torch.bincount(history.coalesce().indices()[0], minlength=history.shape[0]).float()
-            self.register_buffer(
-                "content_sum", torch.sparse.mm(history, items) * degree.unsqueeze(-1), persistent=False
-            )
-            self.register_buffer("content_users", F.normalize(self.content_sum, dim=-1), persistent=False)
-            self.content_weight = nn.Parameter(torch.full((items.shape[1],), float(cfg.content_score)))
+        # the knowledge filter: its Gram matrices, the training rows it scores from, and the choice made on
+        # validation (relative lambda, KG weight, feature weight, share in the score; share 0 = not used),
+        # kept in the state so best.pt carries it
+        self._knowledge = knowledge
+        self._train = train
+        self.register_buffer("filter_choice", torch.zeros(4, dtype=torch.float64))
+        self._filter_weights: tuple[tuple[float, ...], torch.Tensor] | None = None
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -291,17 +255,20 @@ class DualKGAT(Recommender):
         if data.store is None:
             raise ConfigError(f"{cls.name} needs the store's graphs; build TrainData with TrainData.from_store")
         graphs = [GraphTensors.from_store(data.store, g).to(device) for g in cls.graphs_for(config)]
-        feats = (
-            item_feature_matrix(data.store, data.n_items) if (config.raw_features or config.content_score > 0) else None
-        )
+        feats = item_feature_matrix(data.store, data.n_items) if config.raw_features else None
         train = data.split("train")
         item_trained = torch.as_tensor(np.asarray(train.getnnz(axis=0)) > 0)
         user_trained = torch.as_tensor(np.asarray(train.getnnz(axis=1)) > 0)
-        history = (
-            _row_normalised(train).to(device)
-            if ((config.user_content or config.content_score > 0) and feats is not None)
-            else None
-        )
+        knowledge = None
+        if getattr(config, "knowledge_filter", False) and data.n_items <= KF_MAX_ITEMS:
+            user_side = next((g for g in graphs if g.graph == "user_side"), None)
+            user_side = user_side or GraphTensors.from_store(data.store, "user_side")
+            blocks = modality_blocks(data.store, data.n_items)
+            knowledge = KnowledgeFilter(
+                train,
+                side_incidence(user_side, data.n_items),
+                np.concatenate([x for x, _ in blocks], axis=1) if blocks else None,
+            )
         model = cls(
             data.n_users,
             data.n_items,
@@ -310,7 +277,8 @@ class DualKGAT(Recommender):
             config,
             item_trained,
             user_trained,
-            history,
+            knowledge,
+            train,
         ).to(device)
         model._maybe_load_pretrained(data.store)
         return model
@@ -334,38 +302,12 @@ class DualKGAT(Recommender):
             enc.load_pretrained(emb.entity, emb.relation, emb.projection)
 
     # ---- representations --------------------------------------------------------------------
-    def _content_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
-        """(items' feature projection, users' content profiles or None), computed once per
-        forward pass and shared by both graphs; None without raw features."""
-        if self.feature_proj is None:
+    def _extra_input(self, enc: GraphEncoder, projected: torch.Tensor | None) -> torch.Tensor | None:
+        """(N, d) layer-0 addition of ``enc``'s graph: the items' feature projection on their rows, or None."""
+        if projected is None:
             return None
-        projected = self.feature_proj(self.features)
-        return projected, (
-            self._user_content(projected) if self.cfg.user_content and self.history is not None else None
-        )
-
-    def _extra_input(
-        self, enc: GraphEncoder, content: tuple[torch.Tensor, torch.Tensor | None] | None
-    ) -> torch.Tensor | None:
-        if content is None:
-            return None
-        projected, profiles = content
         extra = torch.zeros(enc.graph.num_entities, self.cfg.dim, dtype=projected.dtype, device=projected.device)
-        extra = extra.index_add(0, enc.graph.item_entity, projected)
-        if profiles is not None:
-            extra = extra.index_add(0, enc.graph.user_entity, profiles)
-        return extra
-
-    def _user_content(self, projected: torch.Tensor) -> torch.Tensor:
-        """(n_users, d) mean feature projection of each user's training items. Why: the score is a
-        sum of same-layer products, so an item's content (layer 0) never meets the content of the
-        user's history (layer 1 of the user) unless the user's own input carries it; a content
-        model as simple as cos(mean history features, item features) + log popularity is as good
-        as LightGCN on the embedded data. Users made cold this epoch get none (they look unseen)."""
-        profile = torch.sparse.mm(self.history, projected)
-        if self._dropped_users is not None:
-            profile = profile * (~self._dropped_users).unsqueeze(-1).to(profile.dtype)
-        return profile
+        return extra.index_add(0, enc.graph.item_entity, projected)
 
     def _id_keep(self, enc: GraphEncoder) -> torch.Tensor | None:
         """(N,) 1/0 per entity: 0 for items/users that must be scored without an ID embedding
@@ -385,9 +327,9 @@ class DualKGAT(Recommender):
     def _encode(self, select: torch.Tensor | None = None) -> torch.Tensor:
         """(n_users + n_items, D) users first, or only the ``select`` rows of it: each graph's fused
         vectors, concatenated over the graphs in use."""
-        content = self._content_inputs()
+        projected = self.feature_proj(self.features) if self.feature_proj is not None else None
         parts = [
-            enc(self._extra_input(enc, content), users_items_only=True, id_keep=self._id_keep(enc), select=select)
+            enc(self._extra_input(enc, projected), users_items_only=True, id_keep=self._id_keep(enc), select=select)
             for enc in self.encoders
         ]
         return parts[0] if len(parts) == 1 else torch.cat(parts, -1)  # kgat: one graph, nothing to join
@@ -397,46 +339,8 @@ class DualKGAT(Recommender):
         both = self._encode()
         return both[: self.n_users], both[self.n_users :]
 
-    def _biases(self) -> torch.Tensor | None:
-        """(n_items,) item bias: a free term per item plus a projection of its features, so that a
-        cold item's bias comes from its content, not from zero."""
-        if self.item_bias is None:
-            return None
-        b = self.item_bias
-        if self.feature_bias is not None:
-            b = b + self.feature_bias(self.features).squeeze(-1)
-        return b
-
-    def _pair_scores(
-        self,
-        u: torch.Tensor,
-        i: torch.Tensor,
-        items: torch.Tensor | None = None,
-        users: torch.Tensor | None = None,
-        positive: bool = False,
-    ) -> torch.Tensor:
-        """``positive``: the items are training positives of the users, left out of their profiles."""
-        s = self.importance.pair_scores(u, i) if self.importance is not None else (u * i).sum(-1)
-        if self.content_weight is not None:
-            s = s + (
-                self._content_profiles(users, items if positive else None)
-                * self.content_weight
-                * self.content_items[items]
-            ).sum(-1)
-        b = self._biases()
-        return s if b is None else s + b[items]
-
-    def _content_profiles(self, users: torch.Tensor, leave_out: torch.Tensor | None = None) -> torch.Tensor:
-        """(len(users), F) unit content vectors of these users' training histories, without the
-        item ``leave_out[k]`` for user k when given; zero for a user made cold this epoch (it
-        looks unseen) and for one without (other) training items."""
-        if leave_out is None:
-            p = self.content_users[users]
-        else:
-            p = F.normalize(self.content_sum[users] - self.content_items[leave_out], dim=-1)
-        if self._dropped_users is not None:
-            p = p * (~self._dropped_users[users]).unsqueeze(-1).to(p.dtype)
-        return p
+    def _pair_scores(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+        return self.importance.pair_scores(u, i) if self.importance is not None else (u * i).sum(-1)
 
     # ---- training ---------------------------------------------------------------------------
     def on_epoch_start(self, epoch: int, generator: torch.Generator) -> None:
@@ -445,7 +349,6 @@ class DualKGAT(Recommender):
         for enc in self.encoders:
             enc.resample_neighbours(generator)
             enc.refresh_attention()
-        self._generator = generator
 
     def _simulate_cold(self, generator: torch.Generator) -> None:
         """DropoutNet (Volkovs et al., NeurIPS 2017) on graphs: without it a never-seen item's
@@ -495,21 +398,12 @@ class DualKGAT(Recommender):
         return vectors[:b], vectors[b : 2 * b], vectors[2 * b :]
 
     def objective(self, batch: Batch, l2: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """BPR loss of the batch's fused vectors, plus ``l2 ·`` their penalty (:meth:`_batch_norm`,
-        computed from the same vectors), plus a TransR batch under ``schedule = joint``."""
+        """BPR loss of the batch's fused vectors plus ``l2 ·`` their penalty (:meth:`_batch_norm`,
+        computed from the same vectors). The knowledge filter is closed-form: it takes no part in training."""
         u, pos, neg = self._batch_vectors(batch)
-        cf = F.softplus(
-            -(
-                self._pair_scores(u, pos, batch.pos, batch.users, positive=True)
-                - self._pair_scores(u, neg, batch.neg[:, 0], batch.users)
-            )
-        ).mean()
+        cf = F.softplus(-(self._pair_scores(u, pos) - self._pair_scores(u, neg))).mean()
         parts = {"cf": cf.detach()}
         total = cf
-        if self.cfg.schedule == "joint" and self.cfg.kg_weight != 0:
-            kg = self._kg_loss(self._kg_batches(getattr(self, "_generator", None), limit=1))
-            total = total + kg
-            parts["kg"] = kg.detach()
         if l2 > 0:
             reg = self._batch_norm(batch, u, pos, neg)
             parts["reg"] = reg.detach()
@@ -520,13 +414,13 @@ class DualKGAT(Recommender):
         return self.objective(batch, 0.0)
 
     def _batch_norm(self, batch: Batch, u: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
-        """Why a choice: the fused vectors are built from L2-normalised layers, so penalising them
-        (KGAT) mostly shrinks layer 0 and the layer attention and leaves the ID embeddings inside
-        the propagation unregularised; penalising the batch's layer-0 embeddings (LightGCN) reaches them."""
-        total = torch.zeros((), device=u.device)
-        if self.cfg.regularize in ("final", "both"):
-            total = total + u.pow(2).sum() + pos.pow(2).sum() + neg.pow(2).sum()
-        if self.cfg.regularize in ("ego", "both"):
+        """Why it follows the aggregator: KGAT's fused vectors are built from L2-normalised layers, so
+        penalising them mostly shrinks layer 0 and leaves the ID embeddings inside the propagation
+        unregularised; with raw (linear) layers, penalising the batch's layer-0 embeddings (LightGCN) reaches them."""
+        if self._regularize == "final":
+            total = u.pow(2).sum() + pos.pow(2).sum() + neg.pow(2).sum()
+        else:
+            total = torch.zeros((), device=u.device)
             for enc in self.encoders:
                 g = enc.graph
                 ents = torch.cat([g.user_entity[batch.users], g.item_entity[batch.pos], g.item_entity[batch.neg[:, 0]]])
@@ -534,73 +428,126 @@ class DualKGAT(Recommender):
         return total / (2 * len(batch))
 
     def regularization(self, batch: Batch) -> torch.Tensor:
-        """½‖u‖² + ½‖i+‖² + ½‖i−‖² of the batch's final vectors over the batch size (KGAT's CF L2)."""
+        """½‖·‖² of the batch's vectors (see :meth:`_batch_norm`) over the batch size."""
         return self._batch_norm(batch, *self._batch_vectors(batch))
 
-    def _kg_batches(
-        self, generator: torch.Generator | None, limit: int | None = None
-    ) -> Iterable[list[tuple[int, torch.Tensor, torch.Tensor]]]:
+    def _kg_batches(self, generator: torch.Generator | None) -> Iterable[list[tuple[int, torch.Tensor, torch.Tensor]]]:
         gen = generator or torch.Generator().manual_seed(0)
         sizes = [t.shape[0] for t in self._kg_triples]
         if max(sizes) == 0:  # kg_triples = side on a graph of interactions only: nothing to learn from
             return
-        n_batches = math.ceil(max(sizes) / self.cfg.kg_batch_size)
-        if limit is not None:
-            n_batches = min(n_batches, limit)
-        for _ in range(n_batches):
+        size = setting(self.cfg, "kg_batch_size")
+        for _ in range(math.ceil(max(sizes) / size)):
             batch = []
             for k, enc in enumerate(self.encoders):
                 n = sizes[k]
                 if n == 0:
                     continue
                 triples = self._kg_triples[k]
-                idx = torch.randint(0, n, (min(self.cfg.kg_batch_size, n),), generator=gen).to(triples.device)
+                idx = torch.randint(0, n, (min(size, n),), generator=gen).to(triples.device)
                 neg = torch.randint(0, enc.graph.num_entities, (len(idx),), generator=gen).to(triples.device)
                 batch.append((k, triples[idx], neg))
             yield batch
 
     def _kg_loss(self, batches) -> torch.Tensor:
         total = torch.zeros((), device=self.device)
+        kg_l2 = setting(self.cfg, "kg_l2")
         for batch in batches:
             for k, triples, neg in batch:
-                enc = self.encoders[k]
-                loss, l2 = enc.kg_loss_terms(triples, neg)
-                total = total + self.cfg.kg_weight * loss + self.cfg.kg_l2 * l2
+                loss, l2 = self.encoders[k].kg_loss_terms(triples, neg)
+                total = total + self.cfg.kg_weight * loss + kg_l2 * l2
         return total
 
     def phase_batches(self, phase: str, epoch: int, generator: torch.Generator) -> Iterable[Any]:
         if phase != "kg":
             raise NotImplementedError(phase)
-        if (
-            self.cfg.schedule == "joint" or self.cfg.kg_weight == 0
-        ):  # joint: KG batches ride along with the CF batches instead
-            return iter(())
-        return self._kg_batches(generator)
+        return iter(()) if self.cfg.kg_weight == 0 else self._kg_batches(generator)
 
     def phase_shares_cf_optimizer(self, phase: str) -> bool:
-        return phase == "kg" and self.cfg.kg_optimizer == "shared"
+        return phase == "kg" and setting(self.cfg, "kg_optimizer") == "shared"
 
     def phase_loss(self, phase: str, batch: Any):
         loss = self._kg_loss([batch])
         return loss, {"kg": loss.detach()}
 
+    # ---- the knowledge filter ---------------------------------------------------------------
+    def _filter_scores(self, users: torch.Tensor) -> torch.Tensor:
+        """(B, n_items) X_u B of the chosen filter (B fitted once per choice, then cached)."""
+        key = tuple(float(v) for v in self.filter_choice[:3])
+        if self._filter_weights is None or self._filter_weights[0] != key:
+            self._filter_weights = (key, self._knowledge.fit(*key).to(self.item_trained.device))
+        rows = to_torch_csr(self._train[users.cpu().numpy()], self.item_trained.device)
+        return torch.sparse.mm(rows, self._filter_weights[1])
+
+    def select_on_validation(self, valid_value) -> dict[str, Any] | None:
+        """The knowledge filter's strengths, then its share in the score, each the best on validation
+        (coordinate-wise over :data:`FILTER_REGS`, :data:`FILTER_KG`, :data:`FILTER_FEATURES`,
+        :data:`FILTER_MIX`; ties keep the earlier, i.e. less side information and more graph)."""
+        if self._knowledge is None:
+            return None
+        self.prepare_scoring()  # the graph's vectors do not change during the search: propagate once
+        self._keep_cache = True
+        try:
+            graph_only = valid_value()
+            best, params = -math.inf, [FILTER_REGS[0], 0.0, 0.0]
+
+            def trial(reg: float, a: float, b: float, mix: float) -> float:
+                self.filter_choice.copy_(torch.tensor([reg, a, b, mix], dtype=torch.float64))
+                return valid_value()
+
+            for reg in FILTER_REGS:
+                if (v := trial(reg, 0.0, 0.0, 1.0)) > best:
+                    best, params = v, [reg, 0.0, 0.0]
+            for k, grid, present in (
+                (1, FILTER_KG, self._knowledge.has_side),
+                (2, FILTER_FEATURES, self._knowledge.has_features),
+            ):
+                for w in grid if present else ():
+                    candidate = list(params)
+                    candidate[k] = w
+                    if (v := trial(*candidate, 1.0)) > best:
+                        best, params = v, candidate
+            filter_only = best
+            best, mix = graph_only, 0.0
+            for m in FILTER_MIX[1:]:
+                if (v := (filter_only if m == 1.0 else trial(*params, m))) > best:
+                    best, mix = v, m
+            self.filter_choice.copy_(torch.tensor([*params, mix], dtype=torch.float64))
+        finally:
+            self._keep_cache = False
+            self.release_scoring()
+        return {
+            "filter_reg": params[0],
+            "filter_kg": params[1],
+            "filter_features": params[2],
+            "filter_share": mix,
+            "valid_graph_only": round(graph_only, 6),
+            "valid_filter_only": round(filter_only, 6),
+            "valid_chosen": round(best, 6),
+        }
+
     # ---- scoring ----------------------------------------------------------------------------
     def prepare_scoring(self) -> None:
-        self._cache = self.representations()
+        if not self._keep_cache:
+            self._cache = self.representations()
 
     def release_scoring(self) -> None:
-        self._cache = None
+        if not self._keep_cache:
+            self._cache = None
 
     def score_users(self, users: torch.Tensor) -> torch.Tensor:
+        """(B, n_items): the graph's score (w(u) ⊙ u)ᵀ i, or, once a filter share s > 0 was chosen,
+        (1 − s)·z(graph score) + s·z(X_u B) with z standardising each user's row."""
         u_all, i_all = self._cache if self._cache is not None else self.representations()
         u = u_all[users]
         if self.importance is not None:
             u = self.importance.weigh(u)
         scores = u @ i_all.T
-        if self.content_weight is not None:
-            scores = scores + (self._content_profiles(users) * self.content_weight) @ self.content_items.T
-        b = self._biases()
-        return scores if b is None else scores + b
+        share = float(self.filter_choice[3])
+        if share <= 0 or self._knowledge is None:
+            return scores
+        mixed = share * standardised(self._filter_scores(users))
+        return mixed if share >= 1 else (1 - share) * standardised(scores) + mixed
 
     def extra_repr(self) -> str:
         return f"graphs={self.graph_names}, out_dim={self.out_dim}, importance={self.importance is not None}, raw_features={self.feature_proj is not None}"

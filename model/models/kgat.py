@@ -14,18 +14,47 @@ from dataclasses import dataclass
 from ckgrec.model.core.search_space import Categorical, Float
 from ckgrec.model.models.base import option
 from ckgrec.model.models.dualkgat import DualKGAT, DualKGATConfig
+from ckgrec.model.nn.graph_encoder import AGGREGATORS, EDGE_WEIGHTS, SIDE_EDGES
 from ckgrec.schemas.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
 class KGATConfig(DualKGATConfig):
+    layer_dims: tuple[int, ...] = option((64, 32, 16), "output size of each propagation layer; its length is L", low=1)
+    dropout: float = option(0.1, "message dropout after each layer (KGAT's 0.1)", low=0.0, high=1.0, high_open=True)
     fusion: str = option("concat", "layer fusion; KGAT concatenates the layers (fixed)")
     use_item_side: bool = option(False, "KGAT has one graph (fixed)")
     dimension_importance: bool = option(False, "KGAT scores by inner product (fixed)")
     raw_features: bool = option(False, "KGAT has no raw-feature input (fixed)")
-    user_content: bool = option(False, "KGAT has no content input (fixed)")
-    content_score: float = option(0.0, "KGAT has no content term in its score (fixed)")
-    dropout: float = option(0.1, "message dropout after each layer (KGAT's 0.1)")
+    knowledge_filter: bool = option(False, "KGAT has no closed-form filter in its score (fixed)")
+    kg_weight: float = option(1.0, "weight of the TransR loss; 0 = no TransR phase", low=0.0)
+    aggregator: str = option("bi", "bi: KGAT's bi-interaction | linear: LightGCN-style sum", choices=AGGREGATORS)
+    edge_weights: str = option(
+        "attention", "attention (KGAT's softmax) | symmetric | attention_degree", choices=EDGE_WEIGHTS
+    )
+    init: str = option(
+        "auto",
+        "initial embeddings: pretrained | random | auto (pretrained when STORE/pretrained exists)",
+        choices=("pretrained", "random", "auto"),
+    )
+    relation_dim: int = option(64, "relation space size k of TransR (must equal the pretrained size)", low=1)
+    kg_batch_size: int = option(2048, "triples per TransR batch", low=1)
+    kg_l2: float = option(1e-5, "L2 weight on the embeddings in a TransR batch", low=0.0)
+    kg_triples: str = option(
+        "all",
+        "what the TransR loss is over: all (every triple of the graph, interactions included, as KGAT's code does) | side (the non-interaction triples only, as RecBole's KGAT)",
+        choices=("all", "side"),
+    )
+    kg_optimizer: str = option(
+        "own",
+        "what steps the TransR phase: own (an Adam of its own, as KGAT's code) | shared (the CF phase's Adam, as RecBole's KGAT)",
+        choices=("own", "shared"),
+    )
+    side_edges: str = option(
+        "both",
+        "direction of the non-interaction triples in the propagation: both (KGAT's paper and code: an attribute also hears its items) | stored (head hears tail only, RecBole's KGAT graph); interactions always go both ways",
+        choices=SIDE_EDGES,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -35,8 +64,7 @@ class KGATConfig(DualKGATConfig):
             "use_user_side": True,
             "dimension_importance": False,
             "raw_features": False,
-            "user_content": False,
-            "content_score": 0.0,
+            "knowledge_filter": False,
         }
         for k, v in fixed.items():
             if getattr(self, k) != v:

@@ -13,6 +13,7 @@ from ckgrec.model.models.featknn import FeatKNN
 from ckgrec.model.models.freedom import FREEDOM
 from ckgrec.model.models.itemknn import ItemKNN
 from ckgrec.model.models.kgat import KGAT
+from ckgrec.model.models.kgin import KGIN
 from ckgrec.model.models.lightgcn import LightGCN
 from ckgrec.model.models.mostpop import MostPop
 from ckgrec.model.models.neumf import NeuMF
@@ -36,6 +37,7 @@ _MODELS: tuple[type[Recommender], ...] = (
     VBPR,
     FREEDOM,
     KGAT,
+    KGIN,
     ACF,
     DualKGAT,
 )

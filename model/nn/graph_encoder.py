@@ -39,7 +39,7 @@ from ckgrec.model.nn.transr import (
     translation_distance,
 )
 
-FUSIONS = ("attention_concat", "attention_sum", "concat", "mean")
+FUSIONS = ("attention_concat", "concat", "mean")
 EDGE_WEIGHTS = ("attention", "symmetric", "attention_degree")
 SIDE_EDGES = ("both", "stored")
 AGGREGATORS = ("bi", "linear")
@@ -62,7 +62,6 @@ class GraphEncoder(nn.Module):
         aggregator: str = "bi",
         edge_weights: str = "attention",
         side_edges: str = "both",
-        init_std: float = 0.0,
     ):
         super().__init__()
         if fusion not in FUSIONS:
@@ -74,7 +73,6 @@ class GraphEncoder(nn.Module):
         if side_edges not in SIDE_EDGES:
             raise ValueError(f"side_edges must be one of {SIDE_EDGES}, got {side_edges!r}")
         self.side_edges = side_edges
-        self.init_std = init_std
         self.dim, self.relation_dim = dim, relation_dim
         self.attention_grad = attention_grad
         self.max_neighbours = max_neighbours
@@ -101,15 +99,11 @@ class GraphEncoder(nn.Module):
                 "(use aggregator 'linear', or layer_dims all equal to dim)"
             )
         self.fusion_mode = fusion
-        self.fusion = (
-            LayerAttention(dims, fusion_dim, "concat" if fusion == "attention_concat" else "sum")
-            if fusion.startswith("attention")
-            else None
-        )
+        self.fusion = LayerAttention(dims, fusion_dim) if fusion == "attention_concat" else None
         self._plain_fusion = (
             layer_mean if fusion == "mean" else plain_concat
         )  # the fusion when there is no layer attention
-        self.out_dim = {"attention_sum": fusion_dim, "mean": dim}.get(fusion, sum(dims))
+        self.out_dim = dim if fusion == "mean" else sum(dims)
         self.register_buffer("output_rows", torch.cat([graph.user_entity, graph.item_entity]), persistent=False)
         # a graph of users and items only, numbered users first (the 1M harness store): the rows the
         # recommender scores are then every node in order, and cutting to them would only copy
@@ -148,12 +142,7 @@ class GraphEncoder(nn.Module):
         module._edge_mask = None
 
     def reset_parameters(self) -> None:
-        # Xavier's bound sqrt(6 / (N + d)) ties the embeddings' scale to the number of entities,
-        # so a graph with a large KG starts its users and items near zero; init_std fixes the scale
-        if self.init_std > 0:
-            nn.init.normal_(self.entity.weight, std=self.init_std)
-        else:
-            nn.init.xavier_uniform_(self.entity.weight)
+        nn.init.xavier_uniform_(self.entity.weight)
         nn.init.xavier_uniform_(self.relation.weight)
         nn.init.xavier_uniform_(self.projection)
 

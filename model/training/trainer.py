@@ -16,6 +16,11 @@ is written) with the ``valid_metric`` value, and may raise to end the run there 
 ``evaluate_test=False`` leaves the test split out of the final evaluation (``scores.json`` then
 has ``"test": null``), and a later ``train`` of the finished run with ``evaluate_test=True``
 evaluates only the test split of the kept best state.
+
+Several processes (``nproc`` > 1, or launched by ``torchrun``): see
+:mod:`ckgrec.model.training.distributed`. Each rank trains on its slice of every batch, the
+gradients are averaged, rank 0 alone evaluates and writes the run directory, and the checkpoint
+also holds every rank's random states, so a killed run resumes exactly with the same world size.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from ckgrec.model.evaluation.groups import (
 )
 from ckgrec.model.models.base import ModelConfig, Recommender
 from ckgrec.model.models.registry import get_model
+from ckgrec.model.training import distributed as dd
 from ckgrec.model.training.config import TrainConfig
 from ckgrec.model.training.sampler import BPRSampler
 from ckgrec.schemas.config_io import to_dict
@@ -67,15 +73,19 @@ def _version(pkg: str) -> str:
 
 
 def run_config(
-    model_name: str, model_config: ModelConfig, train_config: TrainConfig, data: TrainData
+    model_name: str, model_config: ModelConfig, train_config: TrainConfig, data: TrainData, world_size: int = 1
 ) -> dict[str, Any]:
-    """The ``config.json`` of a run: everything needed to rebuild the model and judge a resume."""
+    """The ``config.json`` of a run: everything needed to rebuild the model and judge a resume.
+    A run of several processes records ``train.world_size`` (a resume must use as many)."""
     store_path = str(Path(data.store.path).resolve()) if data.store is not None else None
+    train = to_dict(train_config)
+    if world_size > 1:
+        train["world_size"] = world_size
     return {
         "format_version": RUN_FORMAT_VERSION,
         "model": model_name,
         "model_config": to_dict(model_config),
-        "train": to_dict(train_config),
+        "train": train,
         "store": {"path": store_path, "fingerprint": data.fingerprint},
         "versions": {"ckgrec": _version("ckgrec"), "torch": torch.__version__},
     }
@@ -114,6 +124,13 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+_FRESH, _RESUME, _DONE = 0, 1, 2  # what rank 0 tells the other ranks to do
+
+
+def _ranks(d: dd.Dist) -> str:
+    return f", {d.world_size} processes" if d.active else ""
+
+
 def _fmt_metrics(m: dict[str, float], keys: list[str]) -> str:
     return "  ".join(f"{k} {m[k]:.4f}" if m[k] is not None else f"{k} -" for k in keys if k in m)
 
@@ -149,11 +166,12 @@ class Trainer:
             )
         self.tc = train_config.resolved(self.cls)
         self.run = run if isinstance(run, RunDir) else RunDir(run)
-        self.progress = progress
-        self.log: Log = log or (lambda _msg: None)
+        self.dist = dd.current()  # rank 0 of 1 outside a process group
+        self.progress = progress and self.dist.is_main
+        self.log: Log = (log if self.dist.is_main else None) or (lambda _msg: None)
         self.on_evaluation = on_evaluation
         self.evaluate_test = evaluate_test
-        self.config = run_config(self.cls.name, self.model_config, self.tc, data)
+        self.config = run_config(self.cls.name, self.model_config, self.tc, data, self.dist.world_size)
 
     # ---- entry point -------------------------------------------------------------------------
     def fit(self, *, force: bool = False, stop_after: int | None = None) -> dict[str, Any] | None:
@@ -165,6 +183,8 @@ class Trainer:
             returns None in that case.
         """
         run = self.run
+        if not self.dist.is_main:
+            return self._follow(stop_after)
         run.check_writable()
         with run.lock():
             run.remove_debris()
@@ -175,6 +195,7 @@ class Trainer:
         if force:
             run.clear()
         if run.is_complete:
+            self._tell_followers(_DONE)
             self._check_same_config()
             scores = run.read_scores()
             if self.evaluate_test and scores.get("test") is None:
@@ -188,14 +209,30 @@ class Trainer:
         run.write_config(self.config)
         model, generator, device = self._fresh_model()
         if not self.cls.trainable:
+            self._tell_followers(_DONE)  # a closed form is fitted by rank 0 alone
             return self._fit_closed_form(model)
+        self._tell_followers(_RESUME if resume else _FRESH)
         return self._fit_epochs(model, generator, device, resume, stop_after)
+
+    # ---- several processes: the ranks other than 0 ---------------------------------------------
+    def _tell_followers(self, decision: int) -> None:
+        dd.broadcast_ints([decision], self.dist)
+
+    def _follow(self, stop_after: int | None) -> None:
+        """A rank other than 0: wait for rank 0's decision (it alone clears, checks and writes the
+        run directory), then train along with it; returns None (rank 0 has the scores)."""
+        (decision,) = dd.broadcast_ints([-1], self.dist)
+        if decision == _DONE:
+            return None
+        model, generator, device = self._fresh_model()
+        self._fit_epochs(model, generator, device, decision == _RESUME, stop_after)
+        return None
 
     def _fresh_model(self) -> tuple[Recommender, torch.Generator, torch.device]:
         """The model as a run builds it: torch threads set, every random state seeded, on the run's device."""
         if self.tc.threads:
             torch.set_num_threads(self.tc.threads)
-        device = resolve_device(self.tc.device)
+        device = dd.rank_device(resolve_device(self.tc.device), self.dist)
         generator = ckpt.seed_everything(self.tc.seed)
         return self.cls.build(self.data, self.model_config, device), generator, device
 
@@ -230,7 +267,7 @@ class Trainer:
     def _fit_epochs(
         self, model: Recommender, generator: torch.Generator, device: torch.device, resume: bool, stop_after: int | None
     ) -> dict[str, Any] | None:
-        tc, data, run = self.tc, self.data, self.run
+        tc, data, run, d = self.tc, self.data, self.run, self.dist
         sampler = BPRSampler(data.train, num_negatives=tc.num_negatives, negatives_from=tc.negatives_from)
         optimizers = make_optimizers(model, tc)
         state = {
@@ -248,26 +285,30 @@ class Trainer:
             model.load_state_dict(payload["model"])
             for name, opt in optimizers.items():
                 opt.load_state_dict(payload["optimizers"][name])
-            ckpt.restore_rng(payload["rng"], generator)
+            ckpt.restore_rng(payload["rng"] if d.is_main else payload["rng_ranks"][d.rank], generator)
             state = payload["state"]
-            run.truncate_metrics(state["metric_lines"])
+            if d.is_main:
+                run.truncate_metrics(state["metric_lines"])
             self.log(
                 f"resuming {run.path} after epoch {state['epoch']} (best {tc.valid_metric} {state['best_value']:.4f} at epoch {state['best_epoch']})"
             )
-        else:
+        elif d.is_main:
             run.truncate_metrics(0)
-            self.log(f"training {self.cls.name} on {data.summary()} ({device})")
+            self.log(f"training {self.cls.name} on {data.summary()} ({device}{_ranks(d)})")
         valid_subset = self._valid_subset()
         has_valid = data.valid.nnz > 0
         if not has_valid:
             self.log("the store has no validation pairs: no early stopping, the last epoch is kept")
         session_epochs = 0
+        dd.barrier(d)  # the ranks start their epochs together (a spawned rank takes seconds to come up)
         while state["epoch"] < tc.epochs and not state["stopped"]:
             epoch = state["epoch"] + 1
             record = self._one_epoch(model, sampler, optimizers, generator, device, epoch)
             state["seconds"]["sample"] += record["seconds_sample"]
             state["seconds"]["train"] += record["seconds_train"]
-            if epoch % tc.eval_every == 0 or epoch == tc.epochs:
+            if not d.is_main:
+                pass  # rank 0 evaluates, keeps the best state and decides on stopping
+            elif epoch % tc.eval_every == 0 or epoch == tc.epochs:
                 if has_valid:
                     res = evaluate(
                         model,
@@ -311,21 +352,31 @@ class Trainer:
                     f"epoch {epoch:4d}  loss {record['loss']:.4f}  ({record['seconds_sample'] + record['seconds_train']:.1f}s)"
                 )
             state["epoch"] = epoch
-            run.append_metrics(record)
-            state["metric_lines"] += 1
-            ckpt.save(
-                run.file(CHECKPOINT),
-                {
+            rng_ranks = dd.gather_objects(ckpt.capture_rng(generator), d) if d.active else None
+            if d.is_main:
+                run.append_metrics(record)
+                state["metric_lines"] += 1
+                payload = {
                     "fingerprint": data.fingerprint,
                     "model_name": self.cls.name,
                     "model": model.state_dict(),
                     "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
                     "rng": ckpt.capture_rng(generator),
                     "state": state,
-                },
-            )
-            if self.on_evaluation is not None and "valid" in record:
-                self.on_evaluation(epoch, record["valid"][tc.valid_metric])  # may raise: the run stays resumable
+                }
+                if rng_ranks is not None:
+                    payload["rng_ranks"] = rng_ranks  # each rank's own: dropout draws differ by rank
+                ckpt.save(run.file(CHECKPOINT), payload)
+            if d.is_main and self.on_evaluation is not None and "valid" in record:
+                try:
+                    self.on_evaluation(epoch, record["valid"][tc.valid_metric])  # may raise: the run stays resumable
+                except BaseException:
+                    dd.broadcast_ints([int(state["stopped"]), 1], d)  # the other ranks end too
+                    raise
+            stopped, aborted = dd.broadcast_ints([int(state["stopped"]), 0], d)
+            if aborted:
+                return None
+            state["stopped"] = bool(stopped)
             session_epochs += 1
             if (
                 stop_after is not None
@@ -334,6 +385,8 @@ class Trainer:
                 and not state["stopped"]
             ):
                 return None
+        if not d.is_main:
+            return None
         if state["stopped"]:
             self.log(
                 f"early stop after epoch {state['epoch']}: no better {tc.valid_metric} for {tc.patience} evaluations; best epoch {state['best_epoch']}"
@@ -345,6 +398,7 @@ class Trainer:
             )
         best = ckpt.load(run.file(BEST), data.fingerprint)
         model.load_state_dict(best["model"])
+        selected = self._select_on_validation(model, best) if has_valid else None
         n = max(1, state["epoch"])
         timings = {
             "seconds_per_epoch": (state["seconds"]["sample"] + state["seconds"]["train"]) / n,
@@ -352,9 +406,26 @@ class Trainer:
             "seconds_eval_per_evaluation": state["seconds"]["eval"] / max(1, state["evals"]),
             "stopped_early": bool(state["stopped"]),
         }
+        if selected is not None:
+            timings["selected_on_validation"] = selected
         scores = self._finish(model, epochs=state["epoch"], best_epoch=int(best["epoch"]), timings=timings)
         run.file(CHECKPOINT).unlink(missing_ok=True)
         return scores
+
+    def _select_on_validation(self, model: Recommender, best: dict[str, Any]) -> dict[str, Any] | None:
+        """Let the best state choose what training does not learn (:meth:`Recommender.select_on_validation`),
+        on the whole validation split; ``best.pt`` is rewritten with the choice, so a loaded run scores as here."""
+        tc, data = self.tc, self.data
+
+        def valid_value() -> float:
+            res = evaluate(model, data, "valid", tc.ks, batch_users=tc.eval_batch_users)
+            return float(res.metrics[tc.valid_metric])
+
+        selected = model.select_on_validation(valid_value)
+        if selected is not None:
+            self.log(f"chosen on validation: {', '.join(f'{k} {v}' for k, v in selected.items())}")
+            ckpt.save(self.run.file(BEST), {**best, "model": model.state_dict()})
+        return selected
 
     def _one_epoch(self, model, sampler, optimizers, generator, device, epoch) -> dict[str, Any]:
         tc = self.tc
@@ -378,21 +449,34 @@ class Trainer:
         sums: dict[str, torch.Tensor] = {}
         total_rows = 0
         opt = optimizers["cf"]
+        d = self.dist
         for batch in batches:
+            if d.active:  # this rank's slice; the step averages the slices' gradients by their rows
+                whole = len(batch)
+                batch = dd.shard(batch, d)
             batch = batch.to(device)
             opt.zero_grad(set_to_none=True)
-            loss, parts = model.objective(batch, tc.l2)
-            if not torch.isfinite(loss):
-                raise ConfigError(
-                    f"{self.cls.name}: the loss became {loss.item()} in epoch {epoch}; training diverged (lower --lr or raise --l2)"
-                )
-            loss.backward()
-            opt.step()
             rows = len(batch)
+            if rows:
+                loss, parts = model.objective(batch, tc.l2)
+                if not torch.isfinite(loss):
+                    raise ConfigError(
+                        f"{self.cls.name}: the loss became {loss.item()} in epoch {epoch}; training diverged (lower --lr or raise --l2)"
+                    )
+                loss.backward()
+            if d.active:
+                dd.average_gradients(model.parameters(), rows / whole, d)
+            opt.step()
+            if not rows:
+                continue
             total_rows += rows
             parts = {"loss": loss.detach(), **parts}
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v.detach().float() * rows
+        if d.active:  # the epoch's mean over every rank's rows
+            keys = list(sums)  # the same order on every rank: the same model code made them
+            reduced = dd.sum_floats([float(total_rows), *(float(sums[k]) for k in keys)], d)
+            total_rows, sums = int(reduced[0]), dict(zip(keys, reduced[1:]))
         record: dict[str, Any] = {"epoch": epoch, **{k: float(v) / max(1, total_rows) for k, v in sums.items()}}
         for phase in self.cls.extra_phases:
             popt = optimizers[phase]
@@ -406,6 +490,8 @@ class Trainer:
                         f"{self.cls.name}: the {phase} loss became {ploss.item()} in epoch {epoch}; training diverged"
                     )
                 ploss.backward()
+                if d.active:  # every rank computes the whole phase batch: keep the replicas in step
+                    dd.average_gradients(model.parameters(), 1.0 / d.world_size, d)
                 popt.step()
                 n_batches += 1
                 for k, v in {"loss": ploss, **pparts}.items():
@@ -434,7 +520,8 @@ class Trainer:
         kept = {
             k: v
             for k, v in scores.items()
-            if (k.startswith("seconds_") and k != "seconds_final_evaluation") or k == "stopped_early"
+            if (k.startswith("seconds_") and k != "seconds_final_evaluation")
+            or k in ("stopped_early", "selected_on_validation")
         }
         return self._finish(model, epochs=scores["epochs"], best_epoch=scores["best_epoch"], timings=kept)
 
@@ -496,20 +583,86 @@ def train(
     stop_after: int | None = None,
     on_evaluation: Callable[[int, float], None] | None = None,
     evaluate_test: bool = True,
+    nproc: int = 1,
 ) -> dict[str, Any] | None:
     """Train ``model_name`` on ``data`` into ``run`` (resuming it when it holds a checkpoint).
 
     ``on_evaluation`` and ``evaluate_test``: see the module docstring (``ckg tune`` uses them).
+    ``nproc`` > 1 trains data-parallel in that many spawned local processes (each loads ``data``
+    again from its store; this one passes on rank 0's log and returns the scores it wrote);
+    launched by ``torchrun``, every process calls this and the group comes from the environment;
+    rank 0 returns the scores, the others None.
     """
-    trainer = Trainer(
-        data,
+    tc = train_config or TrainConfig()
+
+    def fit() -> dict[str, Any] | None:
+        trainer = Trainer(
+            data,
+            model_name,
+            model_config,
+            tc,
+            run,
+            progress=progress,
+            log=log,
+            on_evaluation=on_evaluation,
+            evaluate_test=evaluate_test,
+        )
+        scores = trainer.fit(force=force, stop_after=stop_after)
+        dd.barrier(trainer.dist)  # the others return once rank 0 has written everything
+        return scores
+
+    if nproc < 1:
+        raise ConfigError(f"nproc = {nproc}: must be >= 1")
+    world = dd.env_world_size()
+    if world > 1 and nproc > 1 and nproc != world:
+        raise ConfigError(f"nproc = {nproc}, but torchrun started {world} processes: give one or the other")
+    if world <= 1 and (nproc == 1 or not get_model(model_name).trainable):
+        return fit()  # one process (a closed form is never split)
+    if world > 1:
+        with dd.process_group_from_env(resolve_device(tc.device), tc.threads):
+            return fit()
+    if data.store is None:
+        raise ConfigError("nproc > 1 needs data loaded from a store (TrainData.from_store): every rank reads it")
+    if on_evaluation is not None:
+        raise ConfigError("nproc > 1 takes no on_evaluation callback (ckg tune trains in one process)")
+    worker_args = (
+        str(data.store.path),
+        data.fingerprint,
         model_name,
         model_config,
-        train_config or TrainConfig(),
-        run,
-        progress=progress,
-        log=log,
-        on_evaluation=on_evaluation,
-        evaluate_test=evaluate_test,
+        tc,
+        str(run.path if isinstance(run, RunDir) else run),
+        force,
+        stop_after,
+        evaluate_test,
+        progress,
     )
-    return trainer.fit(force=force, stop_after=stop_after)
+    dd.spawn(
+        nproc, _rank_worker, worker_args, backend=dd.backend_for(resolve_device(tc.device)), threads=tc.threads, log=log
+    )
+    rd = run if isinstance(run, RunDir) else RunDir(run)
+    return rd.read_scores() if rd.is_complete else None
+
+
+def _rank_worker(
+    store_path: str,
+    fingerprint: str,
+    model_name: str,
+    model_config: ModelConfig | None,
+    tc: TrainConfig,
+    run: str,
+    force: bool,
+    stop_after: int | None,
+    evaluate_test: bool,
+    progress: bool,
+    log: Log | None = None,
+) -> None:
+    """One rank started by ``train(..., nproc=N)``: the same training on the same store."""
+    from ckgrec.schemas.store import Store
+
+    data = TrainData.from_store(Store.open(store_path))
+    if data.fingerprint != fingerprint:
+        raise ConfigError(f"{store_path}: the store changed under a running data-parallel training")
+    trainer = Trainer(data, model_name, model_config, tc, run, progress=progress, log=log, evaluate_test=evaluate_test)
+    trainer.fit(force=force, stop_after=stop_after)
+    dd.barrier(trainer.dist)

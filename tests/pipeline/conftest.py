@@ -24,14 +24,14 @@ train = { epochs = 3 }
 name = "dualkgat"
 seeds = [1, 2]
 train = { epochs = 2 }
-options = { dim = 8, relation_dim = 8, layer_dims = [8], fusion_dim = 8 }
+options = { dim = 8, layer_dims = [8], init = "auto" }
 
 [[models]]
 name = "dualkgat"
 label = "dk-no-gi"
 seeds = [1, 2]
 train = { epochs = 2 }
-options = { dim = 8, relation_dim = 8, layer_dims = [8], fusion_dim = 8, use_item_side = false }
+options = { dim = 8, layer_dims = [8], init = "auto", use_item_side = false }
 """
 
 

@@ -19,7 +19,8 @@ def test_shipped_demo_config_loads():
     from ckgrec.cli.demo_cmd import demo_config
 
     cfg = load_config(demo_config(), out="somewhere")
-    assert {m.name for m in cfg.models} == {"mostpop", "bprmf", "dualkgat"}
+    assert {m.name for m in cfg.models} == {"mostpop", "lightgcn", "ease", "dualkgat"}
+    assert cfg.models[0].name == "dualkgat"  # the main model first
     assert any(not m.is_baseline for m in cfg.models) and sum(m.is_baseline for m in cfg.models) >= 2
     assert cfg.pretrain is not None and cfg.explain_label == "dualkgat"
 
@@ -126,7 +127,7 @@ def test_a_misspelt_key_names_the_closest_valid_one(tmp_path, world_dir, edit, w
         (lambda t: t + "\n[oops", r"not valid TOML"),
         (
             lambda t: t.replace("[pretrain]\n", "[pretrain]\nenabled = false\n").replace(
-                "fusion_dim = 8 }", 'fusion_dim = 8, init = "pretrained" }', 1
+                'init = "auto" }', 'init = "pretrained" }', 1
             ),
             r"#3 \(dualkgat\) options: init = \"pretrained\" but \[pretrain\] enabled = false",
         ),

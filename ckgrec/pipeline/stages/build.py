@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
+from ckgrec.kgbuild.config import manifest_config
 from ckgrec.pipeline.fingerprints import digest, tree_digest
 from ckgrec.pipeline.runner import Context, Step
 from ckgrec.pipeline.state import STATE_FILE
-from ckgrec.schemas.config_io import to_dict
 from ckgrec.schemas.errors import StoreError, StoreMismatchError
 
 NAME = "build"
@@ -97,7 +97,7 @@ def steps(ctx: Context) -> Iterator[Step]:
         "source": tree_digest(data.source),
         "format": data.format,
         "features": {n: tree_digest(p) for n, p in sorted(data.features.items())},
-        "build": to_dict(cfg.build),
+        "build": manifest_config(cfg.build),  # as the manifest: train_fraction only when set
     }
 
     def run(_resume: bool) -> dict:

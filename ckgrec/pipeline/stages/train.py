@@ -67,6 +67,7 @@ def _step(ctx: Context, m: ModelRun, seed: int, pretrained: dict[str, str | None
             force=not resume,
             progress=ctx.progress,
             log=lambda msg: ctx.log(f"  {msg}"),
+            nproc=cfg.nproc,
         )
         return {
             "run": str(run_dir),

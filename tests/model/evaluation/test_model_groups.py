@@ -185,12 +185,16 @@ def test_k0_cold_users_are_na_for_id_only_models_and_scored_through_popularity_o
 
     data = TrainData.from_store(cold_store)
     tc = TrainConfig(epochs=1, batch_size=256, lr=0.01, eval_every=1)
-    small = {"layer_dims": (8,), "dim": 8, "relation_dim": 8, "init": "random"}
+    small = {"layer_dims": (8,), "dim": 8, "init": "random"}
     out = {
         "bprmf": train(data, "bprmf", tmp_path / "bpr", train_config=tc),
         "mostpop": train(data, "mostpop", tmp_path / "pop", train_config=tc),
         "kgat": train(
-            data, "kgat", tmp_path / "kgat", model_config=build_config(get_model("kgat").Config, small), train_config=tc
+            data,
+            "kgat",
+            tmp_path / "kgat",
+            model_config=build_config(get_model("kgat").Config, {**small, "relation_dim": 8}),
+            train_config=tc,
         ),
         "dualkgat": train(
             data,

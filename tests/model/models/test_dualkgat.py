@@ -48,11 +48,20 @@ def _train_steps(model, data, steps=30, seed=0):
         DualKGATConfig(
             init="random", use_item_side=False, dimension_importance=False, fusion="concat", raw_features=False
         ),
-        DualKGATConfig(init="random", use_user_side=False, fusion="attention_sum", layer_dims=(16,)),
-        DualKGATConfig(init="random", schedule="joint", attention_grad=True, max_neighbours=3),
-        DualKGATConfig(init="random", user_content=True, cold_user_dropout=0.5),
+        DualKGATConfig(init="random", use_user_side=False, fusion="attention_concat", layer_dims=(16,)),
+        DualKGATConfig(
+            init="random",
+            aggregator="bi",
+            fusion="attention_concat",
+            dimension_importance=True,
+            kg_weight=1.0,
+            edge_weights="attention",
+            dropout=0.3,
+            layer_dims=(16, 8),
+            cold_user_dropout=0.5,
+        ),
     ],
-    ids=["full", "kgat-like", "item-side-only", "joint-grad-sampled", "user-content"],
+    ids=["default", "kgat-like", "item-side-only", "paper"],
 )
 def test_every_switch_trains_and_scores_all_items(data, cfg):
     torch.manual_seed(0)
@@ -68,9 +77,17 @@ def test_kgat_fixes_its_published_design():
     with pytest.raises(ConfigError, match="kgat: use_item_side is fixed to False"):
         KGATConfig(use_item_side=True)
     assert KGAT.is_baseline and not DualKGAT.is_baseline
-    assert KGATConfig(side_edges="stored").side_edges == "stored"  # RecBole's graph is an option of kgat too
+    assert KGATConfig(side_edges="stored").side_edges == "stored"  # RecBole's graph is an option of kgat only
     with pytest.raises(ConfigError, match="side_edges = 'forward'"):
-        DualKGATConfig(side_edges="forward")
+        KGATConfig(side_edges="forward")
+    with pytest.raises(TypeError):
+        DualKGATConfig(side_edges="stored")
+
+
+def test_dualkgat_keeps_at_most_fifteen_options():
+    import dataclasses
+
+    assert len(dataclasses.fields(DualKGATConfig)) <= 15
 
 
 def test_cold_item_gets_a_content_informed_score(tmp_path, world_dir):
@@ -137,43 +154,14 @@ def test_acf_trains_and_scores(data):
     assert s.shape == (4, data.n_items)
 
 
-def test_user_content_profile_is_the_mean_projection_of_the_training_items(data):
-    """The profile added to a user's input is the plain mean of its training items' feature
-    projections (no validation or test item), and a user made cold this epoch gets none."""
-    torch.manual_seed(0)
-    model = DualKGAT.build(
-        data, DualKGATConfig(init="random", user_content=True, cold_user_dropout=0.5), torch.device("cpu")
-    )
-    projected = model.feature_proj(model.features).detach()
-    profile = model._user_content(projected)
-    train = data.split("train")
-    for u in range(min(data.n_users, 20)):
-        items = train.indices[train.indptr[u] : train.indptr[u + 1]]
-        expected = projected[torch.from_numpy(items)].mean(0) if len(items) else torch.zeros(projected.shape[1])
-        assert torch.allclose(profile[u], expected, atol=1e-5)
-    model.on_epoch_start(1, torch.Generator().manual_seed(1))
-    dropped = model._dropped_users
-    assert dropped.any() and (~dropped).any()
-    cold_profile = model._user_content(projected)
-    assert torch.all(cold_profile[dropped] == 0)
-    assert torch.allclose(cold_profile[~dropped], profile[~dropped])
-    model.on_epoch_end(1)
-    assert model._dropped_users is None
-
-
-def test_user_content_needs_raw_features():
-    with pytest.raises(ConfigError, match="user_content"):
-        DualKGATConfig(user_content=True, raw_features=False)
-
-
 def test_loading_weights_recomputes_attention(data):
     """Attention is derived from the weights but is not a parameter: a model given other weights
     must rank exactly as a model built with them. (The trainer loads best.pt after the last epoch;
     until 2026-11-27 its final scores used the last epoch's attention with the best epoch's weights.)"""
-    cfg = DualKGATConfig(init="random", max_neighbours=2)
+    cfg = DualKGATConfig(init="random", edge_weights="attention")
     torch.manual_seed(0)
     stale = DualKGAT.build(data, cfg, torch.device("cpu"))
-    stale.on_epoch_start(1, torch.Generator().manual_seed(0))  # attention (and a neighbour sample) of these weights
+    stale.on_epoch_start(1, torch.Generator().manual_seed(0))  # attention of these weights
     torch.manual_seed(1)
     other = DualKGAT.build(data, cfg, torch.device("cpu"))
     stale.load_state_dict(other.state_dict())
@@ -192,7 +180,8 @@ def test_final_scores_equal_the_best_epochs_validation(data, tmp_path):
     from ckgrec.model.training.trainer import train
 
     tc = TrainConfig(epochs=4, batch_size=256, lr=0.02, patience=0, ks=(10,), valid_metric="recall@10", threads=1)
-    scores = train(data, "dualkgat", tmp_path / "run", model_config=DualKGATConfig(init="random"), train_config=tc)
+    cfg = DualKGATConfig(init="random", knowledge_filter=False)
+    scores = train(data, "dualkgat", tmp_path / "run", model_config=cfg, train_config=tc)
     records = {r["epoch"]: r for r in RunDir(tmp_path / "run").read_metrics()}
     assert scores["valid"]["recall@10"] == pytest.approx(records[scores["best_epoch"]]["valid"]["recall@10"], abs=1e-12)
     model, _ = load_model(tmp_path / "run", data, "cpu")
@@ -201,49 +190,7 @@ def test_final_scores_equal_the_best_epochs_validation(data, tmp_path):
     )
 
 
-def test_content_score_is_the_weighted_cosine_of_history_and_item_features(data):
-    """score(u, i) gains Σ_f w_f p_uf x_if, x_i the item's unit feature vector and p_u the unit
-    mean of x over u's TRAINING items only; training pairs and full ranking use the same term."""
-    import numpy as np
-    import torch.nn.functional as F
-
-    from ckgrec.model.data.item_features import item_feature_matrix
-
-    torch.manual_seed(0)
-    model = DualKGAT.build(data, DualKGATConfig(init="random", content_score=2.0), torch.device("cpu"))
-    with torch.no_grad():
-        model.content_weight.copy_(torch.linspace(0.5, 3.0, model.content_weight.numel()))
-    users = torch.arange(data.n_users)
-    with model.scoring():
-        with_content = model.score_users(users)
-        w = model.content_weight.detach().clone()
-        model.content_weight.data.zero_()
-        without = model.score_users(users)
-        model.content_weight.data.copy_(w)
-    x = F.normalize(item_feature_matrix(data.store, data.n_items).double(), dim=-1)
-    train = data.split("train")
-    p = torch.zeros(data.n_users, x.shape[1], dtype=torch.float64)
-    for u in range(data.n_users):
-        items = train.indices[train.indptr[u] : train.indptr[u + 1]]
-        if len(items):
-            p[u] = F.normalize(x[torch.from_numpy(items.astype(np.int64))].mean(0), dim=0)
-    expected = (p * w.double()) @ x.T
-    assert torch.allclose((with_content - without).double(), expected, atol=1e-4)
-    # a training pair's score is the same number
-    model.eval()
-    u_rep, i_rep = model.representations()
-    uu, ii = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])
-    pair = model._pair_scores(u_rep[uu], i_rep[ii], ii, uu)
-    assert torch.allclose(pair, with_content[uu, ii], atol=1e-4)
-    # a training POSITIVE is left out of its own user's profile (else training sees the item in it)
-    u = next(u for u in range(data.n_users) if train.indptr[u + 1] - train.indptr[u] >= 3)
-    items = torch.from_numpy(train.indices[train.indptr[u] : train.indptr[u + 1]].astype(np.int64))
-    loo = model._content_profiles(torch.tensor([u]), items[:1])[0].double()
-    assert torch.allclose(loo, F.normalize(x[items[1:]].sum(0), dim=0), atol=1e-5)
-
-
-@pytest.mark.parametrize("schedule", ["alternate", "joint"])
-def test_kg_weight_zero_leaves_the_transr_parameters_alone(data, tmp_path, schedule):
+def test_kg_weight_zero_leaves_the_transr_parameters_alone(data, tmp_path):
     """kg_weight = 0 means no TransR batches at all. Relation embeddings and projections get
     gradients only from TransR batches (attention is refreshed without gradients), so after a
     training run they must be exactly as initialised, while the entity embeddings moved. A TransR
@@ -253,7 +200,7 @@ def test_kg_weight_zero_leaves_the_transr_parameters_alone(data, tmp_path, sched
     from ckgrec.model.training.config import TrainConfig
     from ckgrec.model.training.trainer import train
 
-    cfg = DualKGATConfig(init="random", kg_weight=0.0, schedule=schedule)
+    cfg = DualKGATConfig(init="random", kg_weight=0.0)
     assert list(DualKGAT.build(data, cfg, torch.device("cpu")).phase_batches("kg", 1, torch.Generator())) == []
     seed_everything(3)  # what the trainer does before building: the same initial weights
     initial = DualKGAT.build(data, cfg, torch.device("cpu")).state_dict()
@@ -306,7 +253,7 @@ def test_side_kg_triples_leave_the_interactions_out_of_the_transr_loss(data):
     drawn from every graph; 'all' (KGAT's code) draws interactions too."""
 
     def batch_triples(cfg):
-        model = DualKGAT.build(data, cfg, torch.device("cpu"))
+        model = KGAT.build(data, cfg, torch.device("cpu"))
         seen = {}
         for batch in model._kg_batches(torch.Generator().manual_seed(0)):
             for k, triples, _ in batch:
@@ -317,12 +264,12 @@ def test_side_kg_triples_leave_the_interactions_out_of_the_transr_loss(data):
                 seen.setdefault(g.graph, []).append(inter)
         return {name: torch.cat(v) for name, v in seen.items()}
 
-    side = batch_triples(DualKGATConfig(init="random", kg_triples="side"))
-    assert set(side) == {"user_side", "item_side"} and not any(v.any() for v in side.values())
-    everything = batch_triples(DualKGATConfig(init="random"))
+    side = batch_triples(KGATConfig(init="random", kg_triples="side"))
+    assert set(side) == {"user_side"} and not any(v.any() for v in side.values())
+    everything = batch_triples(KGATConfig(init="random"))
     assert all(v.any() for v in everything.values())
     with pytest.raises(ConfigError, match="kg_triples"):
-        DualKGATConfig(kg_triples="interactions")
+        KGATConfig(kg_triples="interactions")
 
 
 def test_side_kg_triples_on_a_graph_of_interactions_only_give_no_transr_batches(world_dir, tmp_path):
@@ -340,3 +287,43 @@ def test_side_kg_triples_on_a_graph_of_interactions_only_give_no_transr_batches(
     model = KGAT.build(only, KGATConfig(init="random", kg_triples="side"), torch.device("cpu"))
     assert list(model.phase_batches("kg", 1, torch.Generator().manual_seed(0))) == []
     assert torch.isfinite(_train_steps(model, only, steps=3))
+
+
+def test_the_knowledge_filter_is_chosen_on_validation_and_kept_in_best_pt(data, tmp_path):
+    """After training the filter's strengths and share are searched on validation only: the final
+    validation figure is the best of the search (never below the graph alone), best.pt carries the
+    choice, so 'ckg evaluate' (a fresh model loading it) gives the trainer's test figures."""
+    from ckgrec.model.evaluation.evaluator import evaluate
+    from ckgrec.model.inference.load import load_model
+    from ckgrec.model.models.dualkgat import FILTER_MIX, FILTER_REGS
+    from ckgrec.model.training.config import TrainConfig
+    from ckgrec.model.training.trainer import train
+
+    tc = TrainConfig(epochs=3, batch_size=256, lr=0.02, patience=0, ks=(10,), valid_metric="recall@10", threads=1)
+    scores = train(data, "dualkgat", tmp_path / "run", model_config=DualKGATConfig(init="random"), train_config=tc)
+    chosen = scores["selected_on_validation"]
+    assert chosen["filter_reg"] in FILTER_REGS and chosen["filter_share"] in FILTER_MIX
+    assert chosen["valid_chosen"] >= chosen["valid_graph_only"]
+    assert scores["valid"]["recall@10"] == pytest.approx(chosen["valid_chosen"], abs=1e-6)
+    model, _ = load_model(tmp_path / "run", data, "cpu")
+    assert float(model.filter_choice[3]) == chosen["filter_share"]
+    assert evaluate(model, data, "test", (10,)).metrics["ndcg@10"] == pytest.approx(scores["test"]["ndcg@10"], abs=1e-9)
+
+
+def test_filter_share_zero_is_the_graph_score_and_one_ranks_as_the_filter(data):
+    import numpy as np
+
+    torch.manual_seed(0)
+    model = DualKGAT.build(data, DualKGATConfig(init="random"), torch.device("cpu"))
+    users = torch.arange(data.n_users)
+    with model.scoring():
+        graph = model.score_users(users)
+        u, i = model.representations()
+        assert torch.allclose(graph, u @ i.T)
+        model.filter_choice.copy_(torch.tensor([15.0, 0.1, 0.25, 1.0], dtype=torch.float64))
+        only = model.score_users(users)
+    b = model._knowledge.fit(15.0, 0.1, 0.25).double().numpy()
+    direct = data.split("train").astype(np.float64) @ b
+    assert np.array_equal(
+        np.argsort(-only.numpy(), 1, kind="stable")[:, :5], np.argsort(-direct, 1, kind="stable")[:, :5]
+    )

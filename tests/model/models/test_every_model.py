@@ -31,7 +31,8 @@ SMALL: dict[str, dict] = {  # small sizes, so that the whole case runs in second
     "freedom": {"embedding_dim": 8, "layers": 1, "knn_k": 4},
     "acf": {"dim": 8, "attention_dim": 8},
     "kgat": KG_SMALL,
-    "dualkgat": {**KG_SMALL, "fusion_dim": 8},
+    "kgin": {"dim": 8, "layers": 2, "n_intents": 2},
+    "dualkgat": {"dim": 8, "layer_dims": (8,), "init": "random"},
 }
 TC = dict(epochs=4, batch_size=64, lr=0.01, patience=0, ks=(10,), valid_metric="recall@10", threads=1)
 NAMES = sorted(MODELS)

@@ -37,7 +37,7 @@ CASES: dict[str, tuple[dict, dict, float]] = {
     ),
     "dualkgat": (
         {"lr": 0.01, "l2": 1e-2},  # dualkgat's default l2; at 1e-4 or 0 it overfits this tiny world (hit@1 0.88 / 0.78)
-        {"dim": 16, "relation_dim": 16, "layer_dims": (16, 16), "dropout": 0.0, "fusion_dim": 8, "init": "random"},
+        {"dim": 16, "layer_dims": (16, 16), "dropout": 0.0, "init": "random"},
         0.9,
     ),
     "acf": ({"lr": 0.01}, {"dim": 16, "attention_dim": 8}, 0.9),

@@ -42,7 +42,7 @@ NEEDS_STORE = {"featknn", "vbpr", "freedom"}
 # models whose known answer is not the block structure, tested below
 OWN_TEST = {"mostpop"}
 # models that need the store's graphs: each names its own known-answer test (tests/model/models/)
-GRAPH_MODELS = {"kgat", "acf", "dualkgat"}
+GRAPH_MODELS = {"kgat", "kgin", "acf", "dualkgat"}
 
 
 def test_every_baseline_has_a_known_answer_case():

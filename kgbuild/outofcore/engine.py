@@ -1,0 +1,88 @@
+"""The DuckDB connection an out-of-core build runs in, and the memory limit it obeys.
+
+DuckDB is used because its operators (sort, hash aggregate, window, join) spill to disk when
+they pass ``memory_limit``, so the build's relational steps are bounded by the limit and not by
+the input. The database file and the spill files live in one temporary directory beside the
+output store (same filesystem, removed when the build ends), never in the store itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from ckgrec.schemas.errors import ConfigError
+
+DEFAULT_FRACTION = 0.4  # of physical RAM, for --memory-limit auto: DuckDB's share; Python holds the rest
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$", re.IGNORECASE)
+_UNIT = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def physical_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def parse_memory_limit(value: str | int | None) -> int:
+    """Bytes from ``"4GB"``, ``"512MiB"``, a plain number of bytes, or ``auto`` / None (40% of RAM)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return int(physical_memory() * DEFAULT_FRACTION)
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    else:
+        m = _SIZE.match(str(value))
+        if not m:
+            raise ConfigError(f"--memory-limit {value!r}: give a size such as 4GB, 1500MB or 2GiB, or 'auto'")
+        n = int(float(m.group(1)) * _UNIT[(m.group(2) or "b").lower()])
+    if n < 64 * 2**20:
+        raise ConfigError(f"--memory-limit {value!r}: at least 64MB is needed")
+    return n
+
+
+@contextmanager
+def connect(out: Path, memory_limit: int, threads: int | None = None) -> Iterator:
+    """A DuckDB connection on a scratch database beside ``out``, limited to ``memory_limit`` bytes.
+
+    Results never depend on ``threads``: every query that feeds the store orders fully.
+    """
+    import duckdb
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_debris(out)
+    scratch = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.outofcore.{os.getpid()}."))
+    con = None
+    try:
+        con = duckdb.connect(str(scratch / "build.duckdb"))
+        con.execute(f"SET memory_limit = '{memory_limit // 2**20}MiB'")
+        con.execute(f"SET temp_directory = '{scratch / 'spill'}'")
+        con.execute("SET preserve_insertion_order = true")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        yield con
+    finally:
+        if con is not None:
+            con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _remove_debris(out: Path) -> None:
+    """Scratch directories of killed out-of-core builds of ``out`` (their pid is gone); the caller
+    holds ``out``'s build lock, so no live build of it can own one."""
+    for d in out.parent.glob(f".{out.name}.outofcore.*"):
+        pid = d.name[len(f".{out.name}.outofcore.") :].split(".")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

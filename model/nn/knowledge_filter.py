@@ -1,0 +1,96 @@
+"""A knowledge-aware closed-form item–item filter: EASE with the KG and the modality vectors as side information.
+
+EASE (Steck, WWW 2019) is the strongest linear model of the harness and leads on dense data; the
+collective form (Jeunen et al., "Closed-form models for collaborative filtering with
+side-information", RecSys 2020) appends side information as extra rows of the training matrix,
+which adds its Gram matrix to the item–item Gram:
+
+    G = XᵀX + a·AᵀA + b·F Fᵀ,    P = (G + λI)⁻¹,    B = I − P · diag(1 / diag(P)),    s(u) = X_u B
+
+* X (n_users, n_items): the binary training matrix;
+* A (n_side, n_items): item → side-entity incidence of the user-side graph G_u (item attributes,
+  modality concepts, external-KG entities; users excluded), from training data only;
+* F (n_items, f): the items' row-normalised modality vectors.
+
+Why in the recommender: read as a graph filter (Shen et al., GF-CF, CIKM 2021), LightGCN's
+propagation is a low-pass filter of X; this term is the sharp item–item part a low-pass filter
+misses, and the KG and features shape it. A never-seen item has a zero column in X but not in A or
+F, so it is scored from warm items that share its attributes or look like it.
+
+The weights a, b and λ are relative to the mean diagonal of XᵀX (an item's mean training
+popularity), so one grid fits datasets of any density; :meth:`KnowledgeFilter.fit` takes the
+relative values. Memory: three dense (n_items, n_items) float64 matrices while fitting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ckgrec.model.data.graph_tensors import GraphTensors
+
+MAX_ITEMS = 20_000  # above this the dense item x item inverse (~24·n² bytes while fitting) is not attempted
+
+
+def side_incidence(graph: GraphTensors, n_items: int) -> sp.csr_matrix:
+    """(n_side, n_items) 0/1: which non-user, non-item entity each item is linked to in ``graph``
+    (either direction of a stored triple); entities linked to no item are left out."""
+    kinds = np.asarray(graph.kinds)
+    h, t = graph.triples[:, 0].cpu().numpy(), graph.triples[:, 2].cpu().numpy()
+    item_of = np.full(graph.num_entities, -1, dtype=np.int64)
+    item_of[graph.item_entity.cpu().numpy()] = np.arange(n_items)
+    rows, cols = [], []
+    for a, b in ((h, t), (t, h)):
+        keep = (kinds[a] == "item") & (kinds[b] != "item") & (kinds[b] != "user")
+        rows.append(b[keep])
+        cols.append(item_of[a[keep]])
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(graph.num_entities, n_items))
+    m.data[:] = 1.0  # a triple stored both ways counts once
+    return m[np.asarray(m.getnnz(axis=1)) > 0]
+
+
+class KnowledgeFilter:
+    """The Gram matrices of one training matrix, fitted to B for given relative (λ, a, b)."""
+
+    def __init__(self, train: sp.csr_matrix, side: sp.csr_matrix | None, features: np.ndarray | None):
+        x = train.astype(np.float64)
+        self.gram_x = torch.from_numpy((x.T @ x).toarray())
+        self.scale = float(self.gram_x.diagonal().mean().clamp_min(1e-12))
+        self.gram_a = self._relative(torch.from_numpy((side.T @ side).toarray()) if side is not None else None)
+        f = None if features is None else torch.from_numpy(np.asarray(features, dtype=np.float64))
+        self.gram_f = self._relative(f @ f.T if f is not None else None)
+
+    def _relative(self, gram: torch.Tensor | None) -> torch.Tensor | None:
+        """``gram`` rescaled so that its mean diagonal equals XᵀX's (None when empty)."""
+        if gram is None or float(gram.diagonal().mean()) <= 0:
+            return None
+        return gram * (self.scale / float(gram.diagonal().mean()))
+
+    @property
+    def has_side(self) -> bool:
+        return self.gram_a is not None
+
+    @property
+    def has_features(self) -> bool:
+        return self.gram_f is not None
+
+    def fit(self, reg: float, a: float, b: float) -> torch.Tensor:
+        """(n_items, n_items) float32 B with a zero diagonal; ``reg``, ``a``, ``b`` relative to mean diag(XᵀX)."""
+        g = self.gram_x.clone()
+        if a > 0 and self.gram_a is not None:
+            g += a * self.gram_a
+        if b > 0 and self.gram_f is not None:
+            g += b * self.gram_f
+        g.diagonal().add_(reg * self.scale)
+        p = torch.linalg.inv(g)
+        weights = -p / p.diagonal().unsqueeze(0)
+        weights.diagonal().zero_()
+        return weights.float()
+
+
+def standardised(scores: torch.Tensor) -> torch.Tensor:
+    """(B, n) scores shifted and scaled per row to mean 0, std 1, so two scorers on different
+    scales can be mixed by one weight."""
+    return (scores - scores.mean(-1, keepdim=True)) / scores.std(-1, keepdim=True).clamp_min(1e-12)
