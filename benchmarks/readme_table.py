@@ -1,9 +1,9 @@
 """The README's results table, generated from the benchmark result files (never typed in).
 
-Reads the rows of the main models from ``results/kg-models-embedded.md`` and
-``results/kg-models-ml100k.md`` (written by ``bench_kg_models.py``) and rewrites the table
-between ``<!-- results-table -->`` markers in README.md. ``tests/test_docs.py`` checks that
-the README holds exactly what this script generates.
+Reads the rows of ``results/main-model.md`` (written by ``bench_main_model.py``, one block per
+dataset) and rewrites the table between ``<!-- results-table -->`` markers in README.md; a row a
+dataset's block does not have yet shows "not run". ``tests/test_docs.py`` checks that the README
+holds exactly what this script generates.
 
     python benchmarks/readme_table.py
 """
@@ -14,35 +14,40 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-DATASETS = {"kg-models-embedded": "embedded (synthetic micro-video)", "kg-models-ml100k": "ML-100K + Freebase + text"}
+RESULTS = ROOT / "benchmarks" / "results" / "main-model.md"
+DATASETS = {"embedded": "embedded (synthetic micro-video)", "ml100k": "ML-100K + Freebase + text"}
 # README row -> the row label in the results tables
 ROWS = {
-    "mostpop": "mostpop",
-    "ease": "ease",
-    "lightgcn": "lightgcn",
-    "kgat": "kgat",
     "dualkgat (defaults)": "dualkgat",
+    "dualkgat, paper design": "dualkgat, paper design",
+    "simgcl": "simgcl",
+    "lightgcn": "lightgcn",
+    "ease": "ease",
+    "kgin": "kgin",
+    "kgat": "kgat",
+    "mostpop": "mostpop",
 }
 MARK = re.compile(r"(<!-- results-table -->\n).*?(<!-- /results-table -->)", re.S)
 
 
-def _cells(section: str) -> dict[str, tuple[str, str]]:
-    """label -> (recall@20 mean, ndcg@20 mean) of a results table."""
-    text = (RESULTS / f"{section}.md").read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(text) if line.startswith("| model |") and "recall@20" in line)
-    lines = [text[start]]
-    for line in text[start + 1 :]:
+def _cells(dataset: str) -> dict[str, str]:
+    """row label -> "recall@20 / ndcg@20 (setting)" of a dataset's block; {} when it has none."""
+    text = RESULTS.read_text(encoding="utf-8").split("\n### ")
+    block = next((b for b in text if b.startswith(dataset + "\n")), None)
+    if block is None:
+        return {}
+    lines = block.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| row |"))
+    head = [c.strip() for c in lines[start].strip("|").split("|")]
+    r, n, setting = head.index("recall@20"), head.index("ndcg@20"), head.index("setting")
+    out = {}
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
-        lines.append(line)
-    head = [c.strip() for c in lines[0].strip("|").split("|")]
-    r, n = head.index("recall@20"), head.index("ndcg@20")
-    out = {}
-    for line in lines[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]
         mean = lambda c: c.replace("*", "").split(" ± ")[0]  # noqa: E731
-        out[cells[0]] = (mean(cells[r]), mean(cells[n]))
+        label = cells[0].split(" (")[0]
+        out.setdefault(label, f"{mean(cells[r])} / {mean(cells[n])} ({cells[setting]})")
     return out
 
 
@@ -50,7 +55,7 @@ def table() -> str:
     tables = {s: _cells(s) for s in DATASETS}
     lines = ["| model | " + " | ".join(DATASETS.values()) + " |", "|---" * (len(DATASETS) + 1) + "|"]
     for shown, label in ROWS.items():
-        lines.append(f"| {shown} | " + " | ".join(" / ".join(tables[s][label]) for s in DATASETS) + " |")
+        lines.append(f"| {shown} | " + " | ".join(tables[s].get(label, "not run") for s in DATASETS) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -57,6 +57,7 @@ class BuildReport:
     counts: dict
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    engine: str = ""  # one line: which builder wrote the store and why (see kgbuild.outofcore.choice)
 
 
 class _Stages:
@@ -119,23 +120,45 @@ def build(
     verbose: bool = False,
     memory_limit: int | str | None = None,
 ) -> BuildReport:
-    """Build ``source`` into the store ``out``. With ``memory_limit`` (bytes, ``"4GB"`` or ``"auto"``)
-    the out-of-core builder (:mod:`ckgrec.kgbuild.outofcore`) writes the same store in bounded memory."""
-    cfg = config or BuildConfig()
-    if memory_limit is not None:
-        from ckgrec.kgbuild import outofcore
-        from ckgrec.kgbuild.outofcore.engine import parse_memory_limit
+    """Build ``source`` into the store ``out``.
 
-        return outofcore.build(
-            source,
-            out,
-            memory_limit=parse_memory_limit(memory_limit),
-            fmt=fmt,
-            config=cfg,
-            extra_features=extra_features,
-            force=force,
-            verbose=verbose,
-        )
+    ``memory_limit`` (else ``config.memory_limit``) chooses the builder, as
+    :mod:`ckgrec.kgbuild.outofcore.choice` describes: not set or ``"none"``: in memory; ``"auto"``: out of core
+    for a native interactions file of 64 MB or more; a size (bytes, ``"4GB"``): out of core with that limit.
+    A configuration the out-of-core builder does not cover is built in memory. Either way the store is the
+    same byte for byte; ``BuildReport.engine`` says which builder ran and why."""
+    cfg = config or BuildConfig()
+    from ckgrec.kgbuild.outofcore.choice import choose
+
+    choice = choose(source, fmt, cfg, memory_limit if memory_limit is not None else cfg.memory_limit)
+    if choice.out_of_core:
+        from ckgrec.kgbuild import outofcore
+        from ckgrec.kgbuild.outofcore.core import Unsupported
+
+        try:
+            report = outofcore.build(
+                source,
+                out,
+                memory_limit=choice.memory_limit,
+                fmt=fmt,
+                config=cfg,
+                extra_features=extra_features,
+                force=force,
+                verbose=verbose,
+            )
+        except Unsupported as e:  # known only once the source is read (a rating column read as weights)
+            choice = choice.fallback(e.reason)
+            if verbose:
+                print(f"[build] {choice.line()}", file=sys.stderr, flush=True)
+        else:
+            report.engine = choice.line()
+            return report
+    report = _build_in_memory(source, out, fmt, cfg, extra_features, force, verbose)
+    report.engine = choice.line()
+    return report
+
+
+def _build_in_memory(source, out, fmt, cfg, extra_features, force, verbose) -> BuildReport:
     # one builder per --out, and never onto the source itself or a directory ckgrec did not write
     with writing_store(out, force=force, sources=[source, *(extra_features or {}).values()]):
         st = _Stages(verbose)

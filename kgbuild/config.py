@@ -174,21 +174,33 @@ class BuildConfig:
     item_attributes: AttributeConfig = field(default_factory=AttributeConfig)
     concepts: ConceptConfig = field(default_factory=ConceptConfig)
     external_kg: bool = True  # include external KG triples and links when the source has them
+    # which builder writes the store (the same bytes either way; kgbuild.outofcore.choice): "auto" | "4GB" |
+    # "none"; unset: ckg build's --memory-limit default (auto), in memory from the Python API and ckg run
+    memory_limit: str | int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
             raise ConfigError(f"build.seed = {self.seed!r}: must be an integer from 0 to {2**32 - 1}, e.g. seed = 2020")
         if not isinstance(self.external_kg, bool):
             raise ConfigError(f"build.external_kg = {self.external_kg!r}: must be true or false")
+        if self.memory_limit is not None:
+            from ckgrec.kgbuild.outofcore.engine import parse_memory_limit
+
+            try:
+                parse_memory_limit(self.memory_limit)
+            except ConfigError as e:
+                raise ConfigError(f"build.memory_limit = {str(e).removeprefix('--memory-limit ')}") from e
 
 
 def manifest_config(cfg: BuildConfig) -> dict:
     """The config as the manifest records it.
 
     ``split.train_fraction`` appears only when it is below 1, so a default build writes the very
-    manifest (and store bytes) it wrote before the option existed.
+    manifest (and store bytes) it wrote before the option existed; ``memory_limit`` never does (both
+    builders write the same store).
     """
     d = to_dict(cfg)
+    del d["memory_limit"]  # how the store was built, not what it holds: never recorded
     if cfg.split.train_fraction == 1.0:
         del d["split"]["train_fraction"]
     return d

@@ -11,8 +11,9 @@ layouts are read by their adapter (their sources are small) and then follow the 
 Every step orders exactly as the in-memory builder does, and the big tables leave DuckDB in
 row groups of the writer's size, so the store is byte-identical to ``ckg build`` without the
 flag (``tests/kgbuild/test_outofcore.py`` checks it on the test world, the embedded data and
-ML-100K). Not yet ported, and refused with a message: cold-start protocols and rating columns
-read as weights or bins.
+ML-100K). Not yet ported: cold-start protocols and rating columns read as weights or bins; this
+module refuses them (:class:`~.core.Unsupported`), and :func:`ckgrec.kgbuild.build.build` then builds in
+memory. Which builder runs is decided in :mod:`.choice`.
 """
 
 from __future__ import annotations

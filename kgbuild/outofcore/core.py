@@ -26,11 +26,28 @@ def scalar(con, sql: str):
     return con.execute(sql).fetchone()[0]
 
 
-def check_supported(cfg: BuildConfig) -> None:
+class Unsupported(ConfigError):
+    """A configuration the out-of-core build does not cover yet; ``reason`` says which, in a few words.
+    :func:`ckgrec.kgbuild.build.build` catches it and builds in memory instead."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def unsupported_reason(cfg: BuildConfig) -> str | None:
+    """Why ``cfg`` cannot be built out of core, known before reading (None when it can)."""
     if cfg.split.cold_items > 0 or cfg.split.cold_users > 0:
-        raise ConfigError(
+        return "split.cold_items / cold_users are not ported to the out-of-core build yet"
+    return None
+
+
+def check_supported(cfg: BuildConfig) -> None:
+    if unsupported_reason(cfg):
+        raise Unsupported(
+            unsupported_reason(cfg),
             "split.cold_items / cold_users are not supported by the out-of-core build (--memory-limit) yet; "
-            "build without --memory-limit"
+            "build with --memory-limit none",
         )
 
 

@@ -18,29 +18,73 @@ from typing import Iterator
 
 from ckgrec.schemas.errors import ConfigError
 
-DEFAULT_FRACTION = 0.4  # of physical RAM, for --memory-limit auto: DuckDB's share; Python holds the rest
+DEFAULT_FRACTION = 0.4  # of the machine's memory, for --memory-limit auto: DuckDB's share; Python holds the rest
+OFF = ("none", "off", "0")  # --memory-limit none: the in-memory builder
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$", re.IGNORECASE)
 _UNIT = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_MIN = 64 * 2**20
+_CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
 
 
 def physical_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def machine_memory() -> int:
+    """Physical RAM, or the container's (cgroup) memory limit when that is lower."""
+    ram = physical_memory()
+    for f in _CGROUP_LIMITS:
+        try:
+            text = Path(f).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and 0 < int(text) < ram:
+            return int(text)
+    return ram
+
+
+def auto_memory_limit() -> int:
+    """``--memory-limit auto``: :data:`DEFAULT_FRACTION` of :func:`machine_memory`, at least 64MB."""
+    return max(_MIN, int(machine_memory() * DEFAULT_FRACTION))
+
+
+def is_off(value: str | int | None) -> bool:
+    """``none`` / ``off`` / ``0``: no limit, the in-memory builder."""
+    return (isinstance(value, int) and not isinstance(value, bool) and value == 0) or (
+        isinstance(value, str) and value.strip().lower() in OFF
+    )
+
+
+def is_auto(value: str | int | None) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() == "auto")
+
+
 def parse_memory_limit(value: str | int | None) -> int:
-    """Bytes from ``"4GB"``, ``"512MiB"``, a plain number of bytes, or ``auto`` / None (40% of RAM)."""
-    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
-        return int(physical_memory() * DEFAULT_FRACTION)
+    """Bytes from ``"4GB"``, ``"512MiB"``, a plain number of bytes, ``auto`` / None (:func:`auto_memory_limit`),
+    or 0 for ``none`` / ``off`` / ``0`` (no limit: the in-memory builder)."""
+    if is_auto(value):
+        return auto_memory_limit()
+    if is_off(value):
+        return 0
     if isinstance(value, int) and not isinstance(value, bool):
         n = value
     else:
         m = _SIZE.match(str(value))
         if not m:
-            raise ConfigError(f"--memory-limit {value!r}: give a size such as 4GB, 1500MB or 2GiB, or 'auto'")
+            raise ConfigError(
+                f"--memory-limit {value!r}: give a size such as 4GB, 1500MB or 2GiB, 'auto' or 'none' (in memory)"
+            )
         n = int(float(m.group(1)) * _UNIT[(m.group(2) or "b").lower()])
-    if n < 64 * 2**20:
-        raise ConfigError(f"--memory-limit {value!r}: at least 64MB is needed")
+    if n < _MIN:
+        raise ConfigError(f"--memory-limit {value!r}: at least 64MB is needed (or 'none' to build in memory)")
     return n
+
+
+def format_bytes(n: int | float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
 
 
 @contextmanager

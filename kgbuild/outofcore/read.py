@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ckgrec.kgbuild.config import BuildConfig
+from ckgrec.kgbuild.outofcore.core import Unsupported
 from ckgrec.kgbuild.tabular import _check_unique_columns, require_file, sep_for
 from ckgrec.kgbuild.validate import MAX_PER_RULE, SPLIT_LABELS
 from ckgrec.kgbuild.weights import LEVEL_MIN_CONFIDENCE, WeightDecision, decide
@@ -167,9 +168,10 @@ def interaction_relations(con, names: list[str], split_column: str | None, cfg: 
         values = np.array([r[0] for r in con.execute("SELECT DISTINCT r FROM v").fetchall()], dtype=np.float64)
         mode, reason, n, half = decide(pd.Series(values), ic)
         if mode != "levels":
-            raise ConfigError(
+            raise Unsupported(
+                f"the rating column is read as {mode} ({reason}), and the out-of-core build reads levels only",
                 f"interactions.rating: the out-of-core build (--memory-limit) reads a rating column as levels only, "
-                f"and this one is read as {mode} ({reason}); build without --memory-limit"
+                f"and this one is read as {mode} ({reason}); build with --memory-limit none",
             )
         max_rating = float(values.max()) if len(values) else 1.0
         level = (

@@ -126,19 +126,78 @@ def test_debris_of_a_killed_build_is_removed(world_dir, tmp_path):
 
 
 def test_unported_options_are_refused_clearly(world_dir, tmp_path):
+    from ckgrec.kgbuild import outofcore
+
+    cfg = BuildConfig(split=SplitConfig(cold_items=0.1))
     with pytest.raises(ConfigError, match="cold_items / cold_users are not supported by the out-of-core build"):
-        build(world_dir, tmp_path / "s", config=BuildConfig(split=SplitConfig(cold_items=0.1)), memory_limit=LIMIT)
+        outofcore.build(world_dir, tmp_path / "s", config=cfg, memory_limit=parse_memory_limit(LIMIT))
+
+
+def test_small_input_auto_builds_in_memory(world_dir, tmp_path):
+    r = build(world_dir, tmp_path / "s", fmt="native", memory_limit="auto")
+    assert r.engine.startswith("engine: in-memory: interactions.csv is ") and "below the 64.0 MB" in r.engine
+    assert build(world_dir, tmp_path / "t", memory_limit="none").engine == "engine: in-memory: --memory-limit none"
+    assert build(world_dir, tmp_path / "u").engine == "engine: in-memory: no memory limit set"  # the Python default
+
+
+def test_auto_counts_parquet_uncompressed(world_dir, tmp_path):
+    from ckgrec.kgbuild.outofcore.choice import choose
+
+    def to_parquet(root, inter):
+        (root / "interactions.csv").unlink()
+        inter.to_parquet(root / "interactions.parquet", index=False)
+
+    c = choose(_world_copy(world_dir, tmp_path, to_parquet), "auto", BuildConfig(), "auto")
+    assert not c.out_of_core and c.reason.startswith("interactions.parquet is ") and " uncompressed, below" in c.reason
+
+
+def test_large_input_auto_and_a_forced_limit_build_out_of_core(world_dir, tmp_path, monkeypatch):
+    from ckgrec.kgbuild.outofcore import choice
+
+    r = build(world_dir, tmp_path / "s", fmt="native", memory_limit=LIMIT)
+    assert r.engine == "engine: out-of-core (DuckDB, memory limit 256.0 MB, 256MB): --memory-limit 256MB"
+    monkeypatch.setattr(choice, "AUTO_MIN_BYTES", 1)
+    r = build(world_dir, tmp_path / "t", config=BuildConfig(memory_limit="auto"))  # as [build] memory_limit
+    assert r.engine.startswith("engine: out-of-core (DuckDB, memory limit ") and "auto: 40% of memory" in r.engine
+    assert _files(tmp_path / "s") == _files(tmp_path / "t")
+
+
+def test_uncovered_options_fall_back_to_memory(world_dir, tmp_path):
+    cfg = BuildConfig(split=SplitConfig(cold_items=0.1))
+    r = build(world_dir, tmp_path / "s", config=cfg, memory_limit=LIMIT)
+    assert r.engine == "engine: in-memory: split.cold_items / cold_users are not ported to the out-of-core build yet"
+
+    def weights(root, inter):  # many distinct values: read as weights, found only once the column is read
+        inter["rating"] = [str(10 * k + 3) for k in range(len(inter))]
+        inter.to_csv(root / "interactions.csv", index=False)
+
+    src = _world_copy(world_dir, tmp_path, weights)
+    r = build(src, tmp_path / "w", fmt="native", memory_limit=LIMIT)
+    assert r.engine.startswith("engine: in-memory: the rating column is read as weight (")
+    assert r.engine.endswith("the out-of-core build reads levels only; built in memory instead")
+    assert _files(r.store) == _files(build(src, tmp_path / "m", fmt="native").store)
+    assert not [p for p in tmp_path.iterdir() if ".outofcore." in p.name]
 
 
 def test_memory_limit_values():
     assert parse_memory_limit("4GB") == 4 * 10**9 and parse_memory_limit("2GiB") == 2 * 2**30
-    assert parse_memory_limit("auto") > 0
+    assert parse_memory_limit("auto") > 0 and parse_memory_limit(None) == parse_memory_limit("auto")
+    assert parse_memory_limit("none") == parse_memory_limit("0") == parse_memory_limit(0) == 0
     for bad in ("lots", "1MB", "-3GB"):
         with pytest.raises(ConfigError, match="--memory-limit"):
             parse_memory_limit(bad)
+    with pytest.raises(ConfigError, match="build.memory_limit = 'lots'"):
+        BuildConfig(memory_limit="lots")
 
 
 def test_cli_flag(world_dir, tmp_path, capsys):
     assert main(["build", str(world_dir), "--out", str(tmp_path / "s"), "--memory-limit", LIMIT, "--quiet"]) == 0
-    assert "users 40" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "users 40" in out and "\nengine: out-of-core (DuckDB, memory limit 256.0 MB, 256MB)" in out
+    assert main(["build", str(world_dir), "--out", str(tmp_path / "a"), "--quiet"]) == 0  # the default: auto
+    assert "\nengine: in-memory: interactions.csv is " in capsys.readouterr().out
+    cold = tmp_path / "cold.toml"
+    cold.write_text("[build]\nmemory_limit = '256MB'\n[build.split]\ncold_users = 0.1\ncold_user_train = 1\n")
+    assert main(["build", str(world_dir), "--out", str(tmp_path / "c"), "--config", str(cold), "--quiet"]) == 0
+    assert "engine: in-memory: split.cold_items / cold_users are not ported" in capsys.readouterr().out
     assert main(["build", str(world_dir), "--out", str(tmp_path / "t"), "--memory-limit", "lots", "--quiet"]) == 2
