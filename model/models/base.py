@@ -136,6 +136,9 @@ class Recommender(nn.Module, abc.ABC):
     extra_phases: ClassVar[tuple[str, ...]] = ()
     known_answer_test: ClassVar[str | None] = None
     search_space: ClassVar[Mapping[str, Param]] = {}
+    # False when the loss of a batch is not the row-weighted sum of the losses of its parts (SimGCL's
+    # contrast over the batch): data-parallel training, which splits every batch, refuses such a model
+    loss_splits_by_rows: ClassVar[bool] = True
 
     def __init__(self, n_users: int, n_items: int):
         super().__init__()

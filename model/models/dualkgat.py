@@ -473,9 +473,9 @@ class DualKGAT(Recommender):
     # ---- the knowledge filter ---------------------------------------------------------------
     def _filter_scores(self, users: torch.Tensor) -> torch.Tensor:
         """(B, n_items) X_u B of the chosen filter (B fitted once per choice, then cached)."""
-        key = tuple(float(v) for v in self.filter_choice[:3])
+        key = (*(float(v) for v in self.filter_choice[:3]), str(self.item_trained.device))
         if self._filter_weights is None or self._filter_weights[0] != key:
-            self._filter_weights = (key, self._knowledge.fit(*key).to(self.item_trained.device))
+            self._filter_weights = (key, self._knowledge.fit(*key[:3]).to(self.item_trained.device))
         rows = to_torch_csr(self._train[users.cpu().numpy()], self.item_trained.device)
         return torch.sparse.mm(rows, self._filter_weights[1])
 
@@ -485,7 +485,11 @@ class DualKGAT(Recommender):
         :data:`FILTER_MIX`; ties keep the earlier, i.e. less side information and more graph)."""
         if self._knowledge is None:
             return None
-        self.prepare_scoring()  # the graph's vectors do not change during the search: propagate once
+        was_training = self.training
+        self.eval()  # no message dropout, no autograd graph kept in the cache
+        self.filter_choice.zero_()  # from scratch, so a resumed run that selects again chooses the same
+        with torch.no_grad():
+            self.prepare_scoring()  # the graph's vectors do not change during the search: propagate once
         self._keep_cache = True
         try:
             graph_only = valid_value()
@@ -516,6 +520,7 @@ class DualKGAT(Recommender):
         finally:
             self._keep_cache = False
             self.release_scoring()
+            self.train(was_training)
         return {
             "filter_reg": params[0],
             "filter_kg": params[1],
@@ -546,8 +551,11 @@ class DualKGAT(Recommender):
         share = float(self.filter_choice[3])
         if share <= 0 or self._knowledge is None:
             return scores
-        mixed = share * standardised(self._filter_scores(users))
-        return mixed if share >= 1 else (1 - share) * standardised(scores) + mixed
+        filtered = self._filter_scores(users)
+        # a user without training items has X_u B = 0: the filter knows nothing of it, so the graph alone
+        # (profile edges of G_i) scores it whatever the share
+        share_u = torch.where(filtered.std(-1, keepdim=True) > 0, share, 0.0).to(scores.dtype)
+        return (1 - share_u) * standardised(scores) + share_u * standardised(filtered)
 
     def extra_repr(self) -> str:
         return f"graphs={self.graph_names}, out_dim={self.out_dim}, importance={self.importance is not None}, raw_features={self.feature_proj is not None}"

@@ -94,6 +94,7 @@ class SimGCL(LightGCN):
     }
     train_defaults = {"lr": 5e-3, "batch_size": 2048, "l2": 1e-4}  # paper: lr 1e-3 (see the module doc)
     is_baseline = True
+    loss_splits_by_rows = False  # InfoNCE over the batch's distinct users and items
 
     def __init__(
         self,

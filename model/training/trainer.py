@@ -167,6 +167,15 @@ class Trainer:
         self.tc = train_config.resolved(self.cls)
         self.run = run if isinstance(run, RunDir) else RunDir(run)
         self.dist = dd.current()  # rank 0 of 1 outside a process group
+        if self.dist.world_size > 1 and not self.cls.loss_splits_by_rows:
+            raise ConfigError(
+                f"{model_name}: its loss couples the rows of a batch (a contrast over the whole batch), so a share of "
+                f"the batch per process trains another objective; train it in one process (nproc = 1)"
+            )
+        if self.dist.world_size > 1 and self.tc.batch_size < self.dist.world_size:
+            raise ConfigError(
+                f"batch_size = {self.tc.batch_size} is below nproc = {self.dist.world_size}: every process needs rows"
+            )
         self.progress = progress and self.dist.is_main
         self.log: Log = (log if self.dist.is_main else None) or (lambda _msg: None)
         self.on_evaluation = on_evaluation

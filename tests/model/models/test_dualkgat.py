@@ -307,6 +307,15 @@ def test_the_knowledge_filter_is_chosen_on_validation_and_kept_in_best_pt(data, 
     assert scores["valid"]["recall@10"] == pytest.approx(chosen["valid_chosen"], abs=1e-6)
     model, _ = load_model(tmp_path / "run", data, "cpu")
     assert float(model.filter_choice[3]) == chosen["filter_share"]
+    # choosing again on the loaded best state (what a run resumed after the choice does) chooses the same,
+    # in eval mode whatever the mode it was called in
+    model.train()
+
+    def valid_value():
+        return evaluate(model, data, "valid", (10,)).metrics["recall@10"]
+
+    again = model.select_on_validation(valid_value)
+    assert again == chosen and model.training
     assert evaluate(model, data, "test", (10,)).metrics["ndcg@10"] == pytest.approx(scores["test"]["ndcg@10"], abs=1e-9)
 
 
@@ -327,3 +336,22 @@ def test_filter_share_zero_is_the_graph_score_and_one_ranks_as_the_filter(data):
     assert np.array_equal(
         np.argsort(-only.numpy(), 1, kind="stable")[:, :5], np.argsort(-direct, 1, kind="stable")[:, :5]
     )
+
+
+def test_a_user_without_training_items_is_scored_by_the_graph_whatever_the_filter_share(data):
+    """X_u B = 0 for a user with no training pair: the filter knows nothing of it, so even at share 1 its row is
+    the graph's (through G_i's profile edges), not a constant."""
+    import numpy as np
+
+    torch.manual_seed(0)
+    model = DualKGAT.build(data, DualKGATConfig(init="random"), torch.device("cpu"))
+    train = model._train.tolil()
+    train[0, :] = 0  # user 0 looks unseen to the filter
+    model._train = train.tocsr()
+    model.filter_choice.copy_(torch.tensor([15.0, 0.0, 0.0, 1.0], dtype=torch.float64))
+    with model.scoring():
+        row = model.score_users(torch.tensor([0]))[0]
+        u, i = model.representations()
+    assert len(np.unique(row.numpy())) > 1
+    graph = u[0] @ i.T
+    assert torch.allclose(row, (graph - graph.mean()) / graph.std(), atol=1e-5)
