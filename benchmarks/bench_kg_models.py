@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import experiments  # noqa: E402
 from benchmarks.bench_baselines_ml100k import run  # noqa: E402
-from benchmarks.results import seed_mean  # noqa: E402
+from benchmarks.results import TEST_METRICS, epochs_cell, seconds_cell, seed_mean, test_cells  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets"
 WORK = ROOT / "benchmarks" / "work"
@@ -256,33 +256,15 @@ def train_run(
 
 
 def table(rows: list[tuple[str, list[dict]]]) -> str:
-    import numpy as np
-
-    ms = seed_mean
-
-    metrics = ["recall@20", "ndcg@20", "recall@10", "ndcg@10"]
-    best = {m: max(np.mean([s["test"][m] for s in runs]) for _, runs in rows) for m in metrics}
     lines = [
-        "| model | seeds | " + " | ".join(metrics) + " | valid recall@20 | epochs (best) | s/epoch |",
-        "|---|---|" + "---|" * (len(metrics) + 3),
+        "| model | seeds | " + " | ".join(TEST_METRICS) + " | valid recall@20 | epochs (best) | s/epoch |",
+        "|---|---|" + "---|" * (len(TEST_METRICS) + 3),
     ]
-    for label, runs in rows:
-        cells = []
-        for m in metrics:
-            c = ms([s["test"][m] for s in runs])
-            cells.append(f"**{c}**" if np.isclose(np.mean([s["test"][m] for s in runs]), best[m]) else c)
-        ep = (
-            f"{np.mean([s['epochs'] for s in runs]):.0f} ({np.mean([s['best_epoch'] for s in runs]):.0f})"
-            if runs[0]["epochs"]
-            else "closed form"
-        )
-        spe = runs[0].get("seconds_per_epoch")
+    for (label, runs), cells in zip(rows, test_cells([runs for _, runs in rows])):
         lines.append(
             f"| {label} | {len(runs)} | "
             + " | ".join(cells)
-            + f" | {ms([s['valid']['recall@20'] for s in runs])} | {ep} | "
-            + (f"{np.mean([s['seconds_per_epoch'] for s in runs]):.1f}" if spe else "—")
-            + " |"
+            + f" | {seed_mean([s['valid']['recall@20'] for s in runs])} | {epochs_cell(runs)} | {seconds_cell(runs)} |"
         )
     return "\n".join(lines)
 

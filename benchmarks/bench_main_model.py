@@ -50,7 +50,7 @@ if str(ROOT) not in sys.path:
 from benchmarks import experiments  # noqa: E402
 from benchmarks.bench_baselines_ml100k import run  # noqa: E402
 from benchmarks.bench_kg_models import NotRun, train_run  # noqa: E402
-from benchmarks.results import seed_mean  # noqa: E402
+from benchmarks.results import TEST_METRICS, epochs_cell, seconds_cell, seed_mean, test_cells  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets"
 WORK = ROOT / "benchmarks" / "work"
@@ -268,33 +268,18 @@ def _filter_cells(runs: list[dict]) -> str:
 
 
 def table(rows: list[tuple[Plan, list[dict]]]) -> str:
-    import numpy as np
-
-    metrics = ["recall@20", "ndcg@20", "recall@10", "ndcg@10"]
-    best = {m: max(np.mean([s["test"][m] for s in runs]) for _, runs in rows) for m in metrics}
     lines = [
         "| row | setting | seeds | "
-        + " | ".join(metrics)
+        + " | ".join(TEST_METRICS)
         + " | valid recall@20 | filter share s | valid recall@20, graph alone | epochs (best) | s/epoch |",
-        "|---|---|---|" + "---|" * (len(metrics) + 5),
+        "|---|---|---|" + "---|" * (len(TEST_METRICS) + 5),
     ]
-    for p, runs in rows:
-        cells = []
-        for m in metrics:
-            c = seed_mean([s["test"][m] for s in runs])
-            cells.append(f"**{c}**" if np.isclose(np.mean([s["test"][m] for s in runs]), best[m]) else c)
-        ep = (
-            f"{np.mean([s['epochs'] for s in runs]):.0f} ({np.mean([s['best_epoch'] for s in runs]):.0f})"
-            if runs[0]["epochs"]
-            else "closed form"
-        )
-        spe = [s["seconds_per_epoch"] for s in runs if s.get("seconds_per_epoch")]
+    for (p, runs), cells in zip(rows, test_cells([runs for _, runs in rows])):
         lines.append(
             f"| {p.exp.label} | {p.setting} | {len(runs)} | "
             + " | ".join(cells)
-            + f" | {seed_mean([s['valid']['recall@20'] for s in runs])} | {_filter_cells(runs)} | {ep} | "
-            + (f"{np.mean(spe):.1f}" if spe else "—")
-            + " |"
+            + f" | {seed_mean([s['valid']['recall@20'] for s in runs])} | {_filter_cells(runs)} | {epochs_cell(runs)} | "
+            + f"{seconds_cell(runs)} |"
         )
     return "\n".join(lines)
 

@@ -79,3 +79,41 @@ def seed_mean(values, *, one_seed: str = "") -> str:
 
     x = np.asarray(values, dtype=float)
     return f"{x.mean():.4f} ± {x.std(ddof=1):.4f}" if len(x) > 1 else f"{x.mean():.4f}{one_seed}"
+
+
+TEST_METRICS = ["recall@20", "ndcg@20", "recall@10", "ndcg@10"]
+
+
+def test_cells(rows: list[list[dict]], metrics: list[str] = TEST_METRICS) -> list[list[str]]:
+    """Per row (the ``scores.json`` of each seed), the :func:`seed_mean` of each test metric, the best
+    mean of each column in bold."""
+    import numpy as np
+
+    means = [[np.mean([s["test"][m] for s in runs]) for m in metrics] for runs in rows]
+    best = np.max(means, axis=0) if means else []
+    return [
+        [
+            f"**{seed_mean([s['test'][m] for s in runs])}**"
+            if np.isclose(mean[k], best[k])
+            else seed_mean([s["test"][m] for s in runs])
+            for k, m in enumerate(metrics)
+        ]
+        for runs, mean in zip(rows, means)
+    ]
+
+
+def epochs_cell(runs: list[dict]) -> str:
+    """``epochs (best epoch)`` averaged over seeds, or ``closed form`` for a model fitted without epochs."""
+    import numpy as np
+
+    if not runs[0]["epochs"]:
+        return "closed form"
+    return f"{np.mean([s['epochs'] for s in runs]):.0f} ({np.mean([s['best_epoch'] for s in runs]):.0f})"
+
+
+def seconds_cell(runs: list[dict]) -> str:
+    """Mean seconds per epoch over the seeds that report it (``—`` if none do)."""
+    import numpy as np
+
+    spe = [s["seconds_per_epoch"] for s in runs if s.get("seconds_per_epoch")]
+    return f"{np.mean(spe):.1f}" if spe else "—"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ckgrec.schemas.errors import ConfigError
+from ckgrec.schemas.locks import pid_alive
 
 DEFAULT_FRACTION = 0.4  # of the machine's memory, for --memory-limit auto: DuckDB's share; Python holds the rest
 OFF = ("none", "off", "0")  # --memory-limit none: the in-memory builder
@@ -118,15 +119,5 @@ def _remove_debris(out: Path) -> None:
     holds ``out``'s build lock, so no live build of it can own one."""
     for d in out.parent.glob(f".{out.name}.outofcore.*"):
         pid = d.name[len(f".{out.name}.outofcore.") :].split(".")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(d, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -237,9 +237,9 @@ class DualKGAT(Recommender):
             )
         self._dropped_items: torch.Tensor | None = None
         self._dropped_users: torch.Tensor | None = None
-        # the knowledge filter: its Gram matrices, the training rows it scores from, and the choice made on
-        # validation (relative lambda, KG weight, feature weight, share in the score; share 0 = not used),
-        # kept in the state so best.pt carries it
+        # the knowledge filter: its inputs (Gram matrices built only when a fit needs them), the training rows it
+        # scores from, and the choice made on validation (relative lambda, KG weight, feature weight, share in
+        # the score; share 0 = not used), kept in the state so best.pt carries it
         self._knowledge = knowledge
         self._train = train
         self.register_buffer("filter_choice", torch.zeros(4, dtype=torch.float64))
@@ -260,7 +260,7 @@ class DualKGAT(Recommender):
         item_trained = torch.as_tensor(np.asarray(train.getnnz(axis=0)) > 0)
         user_trained = torch.as_tensor(np.asarray(train.getnnz(axis=1)) > 0)
         knowledge = None
-        if getattr(config, "knowledge_filter", False) and data.n_items <= KF_MAX_ITEMS:
+        if config.knowledge_filter and data.n_items <= KF_MAX_ITEMS:
             user_side = next((g for g in graphs if g.graph == "user_side"), None)
             user_side = user_side or GraphTensors.from_store(data.store, "user_side")
             blocks = modality_blocks(data.store, data.n_items)
@@ -476,6 +476,8 @@ class DualKGAT(Recommender):
         key = (*(float(v) for v in self.filter_choice[:3]), str(self.item_trained.device))
         if self._filter_weights is None or self._filter_weights[0] != key:
             self._filter_weights = (key, self._knowledge.fit(*key[:3]).to(self.item_trained.device))
+            if not self._keep_cache:  # not searching: the chosen B is all that scoring needs
+                self._knowledge.release()
         rows = to_torch_csr(self._train[users.cpu().numpy()], self.item_trained.device)
         return torch.sparse.mm(rows, self._filter_weights[1])
 
@@ -519,6 +521,7 @@ class DualKGAT(Recommender):
             self.filter_choice.copy_(torch.tensor([*params, mix], dtype=torch.float64))
         finally:
             self._keep_cache = False
+            self._knowledge.release()
             self.release_scoring()
             self.train(was_training)
         return {

@@ -58,7 +58,7 @@ from ckgrec.model.data.item_features import modality_blocks
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.models.base import Batch, ModelConfig, option
 from ckgrec.model.models.propagated import PropagatedBPR
-from ckgrec.model.nn.graph_ops import bipartite_adjacency, propagate, to_torch_csr
+from ckgrec.model.nn.graph_ops import bipartite_adjacency, propagate, propagate_directed, to_torch_csr
 from ckgrec.model.nn.losses import bpr_loss
 from ckgrec.schemas.errors import ConfigError
 
@@ -140,26 +140,6 @@ def item_item_graph(
     total = total.tocsr()
     total.sort_indices()
     return total.astype(np.float32)
-
-
-class _DirectedSpMM(torch.autograd.Function):
-    """``S @ x`` with the backward ``Sᵀ g`` from a stored transpose (S is not symmetric)."""
-
-    @staticmethod
-    def forward(ctx, adj: torch.Tensor, adj_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        ctx.adj_t = adj_t
-        return torch.sparse.mm(adj, x)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        return None, None, torch.sparse.mm(ctx.adj_t, grad.contiguous())
-
-
-def propagate_directed(adj: torch.Tensor, adj_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``adj @ x`` for a sparse (n, n) ``adj`` with its transpose ``adj_t`` and dense x (n, d) -> (n, d)."""
-    if torch.is_grad_enabled() and x.requires_grad:
-        return _DirectedSpMM.apply(adj, adj_t, x)
-    return torch.sparse.mm(adj, x)
 
 
 # ---- the model ------------------------------------------------------------------------------------

@@ -45,7 +45,9 @@ from torch import nn
 
 from ckgrec.model.core.search_space import Categorical, Float, Int
 from ckgrec.model.data.graph_tensors import GraphTensors
-from ckgrec.model.models.base import Batch, ModelConfig, Recommender, option
+from ckgrec.model.models.base import Batch, ModelConfig, option
+from ckgrec.model.models.propagated import PropagatedBPR
+from ckgrec.model.nn.graph_ops import propagate_directed
 from ckgrec.model.nn.losses import bpr_loss, embedding_l2
 from ckgrec.schemas.errors import ConfigError
 
@@ -78,25 +80,6 @@ class KGINConfig(ModelConfig):
     init_std: float = option(
         0.0, "initial embeddings: 0 = Xavier uniform (KGIN's); > 0 = normal with this std", low=0.0
     )
-
-
-class _SpMM(torch.autograd.Function):
-    """``adj @ x`` whose backward multiplies by the precomputed transpose (no autograd transpose)."""
-
-    @staticmethod
-    def forward(ctx, adj: torch.Tensor, adj_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        ctx.adj_t = adj_t
-        return torch.sparse.mm(adj, x)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        return None, None, torch.sparse.mm(ctx.adj_t, grad.contiguous())
-
-
-def _spmm(pair: tuple[torch.Tensor, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    if torch.is_grad_enabled() and x.requires_grad:
-        return _SpMM.apply(pair[0], pair[1], x)
-    return torch.sparse.mm(pair[0], x)
 
 
 def _csr(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
@@ -134,7 +117,7 @@ def _squared_cosine(x: torch.Tensor) -> torch.Tensor:
     return torch.triu((z @ z.T).pow(2), diagonal=1).sum()
 
 
-class KGIN(Recommender):
+class KGIN(PropagatedBPR):
     name = "kgin"
     description = (
         "KGIN: user intents over KG relations, relational path-aware aggregation on G_u, layer sum, independence loss"
@@ -191,7 +174,6 @@ class KGIN(Recommender):
         self.relation = nn.Parameter(torch.empty(self.num_kg_relations, cfg.dim))
         self.intent_logits = nn.Parameter(torch.empty(cfg.n_intents, self.num_kg_relations))  # w (P, K)
         self._graph: tuple[list, tuple] | None = None  # the full graph's matrices, built on first use
-        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -287,8 +269,8 @@ class KGIN(Recommender):
         for _ in range(self.cfg.layers):
             nxt = torch.zeros_like(entities)
             for r, pair in enumerate(per_relation):
-                nxt = nxt + _spmm(pair, entities) * self.relation[r]
-            users = user_intent * _spmm(interactions, entities[self.item_entity])
+                nxt = nxt + propagate_directed(*pair, entities) * self.relation[r]
+            users = user_intent * propagate_directed(*interactions, entities[self.item_entity])
             entities = F.normalize(F.dropout(nxt, self.cfg.message_dropout, self.training), dim=-1)
             users = F.normalize(F.dropout(users, self.cfg.message_dropout, self.training), dim=-1)
             entity_sum = entity_sum + entities
@@ -329,17 +311,6 @@ class KGIN(Recommender):
         users, items = self.propagate()
         neg = items[batch.neg]
         return embedding_l2(users[batch.users], items[batch.pos], neg.reshape(-1, neg.shape[-1]))
-
-    # ---- scoring ----------------------------------------------------------------------------
-    def prepare_scoring(self) -> None:
-        self._cache = self.propagate()
-
-    def release_scoring(self) -> None:
-        self._cache = None
-
-    def score_users(self, users: torch.Tensor) -> torch.Tensor:
-        u, i = self._cache if self._cache is not None else self.propagate()
-        return u[users] @ i.T
 
     def extra_repr(self) -> str:
         return (

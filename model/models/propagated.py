@@ -1,9 +1,9 @@
-"""Shared behaviour of graph-propagation baselines (NGCF, LightGCN).
+"""Shared behaviour of graph-propagation models (NGCF, LightGCN, SimGCL, FREEDOM, KGIN).
 
-Both keep one embedding table (users first, then items), propagate it over the normalised
-user-item graph, and score by inner products of the propagated vectors; they differ only in
-:meth:`propagate`. BPR loss, the L2 of the batch's *ego* embeddings (as both papers
-regularise), and the scoring cache live here once.
+Each propagates its embeddings over a graph and scores by inner products of the propagated user
+and item vectors; they differ in :meth:`propagate`. BPR loss, the L2 of the batch's *ego*
+embeddings (as NGCF and LightGCN regularise; models that penalise otherwise override
+:meth:`regularization`), and the scoring cache live here once.
 """
 
 from __future__ import annotations

@@ -86,6 +86,29 @@ def propagate(adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return sparse_mm(adj, x)
 
 
+class _DirectedSpMM(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, adj: torch.Tensor, adj_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        ctx.adj_t = adj_t
+        return sparse_mm(adj, x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return None, None, sparse_mm(ctx.adj_t, grad.contiguous())
+
+
+def propagate_directed(adj: torch.Tensor, adj_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``adj @ x`` for a sparse (N, M) ``adj`` that is not symmetric, given its transpose ``adj_t`` (M, N), and a
+    dense ``x`` (M, d) -> (N, d).
+
+    The backward ``adjᵀ g`` multiplies by the stored transpose instead of letting autograd transpose the
+    sparse matrix (as :func:`propagate` does for a symmetric one).
+    """
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _DirectedSpMM.apply(adj, adj_t, x)
+    return sparse_mm(adj, x)
+
+
 def csr_rows(adj: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """The rows ``rows`` (n,) of a sparse CSR ``adj`` (N, M) as a sparse CSR tensor (n, M)."""
     crow, col, val = adj.crow_indices(), adj.col_indices(), adj.values()

@@ -19,7 +19,8 @@ F, so it is scored from warm items that share its attributes or look like it.
 
 The weights a, b and λ are relative to the mean diagonal of XᵀX (an item's mean training
 popularity), so one grid fits datasets of any density; :meth:`KnowledgeFilter.fit` takes the
-relative values. Memory: three dense (n_items, n_items) float64 matrices while fitting.
+relative values. Memory while fitting: up to three dense (n_items, n_items) float64 Gram matrices
+(built as needed), the matrix being inverted and its inverse, then B in float32.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import torch
 
 from ckgrec.model.data.graph_tensors import GraphTensors
 
-MAX_ITEMS = 20_000  # above this the dense item x item inverse (~24·n² bytes while fitting) is not attempted
+MAX_ITEMS = 20_000  # above this the dense item x item fit (up to ~44·n² bytes, 17.6 GB at 20k) is not attempted
 
 
 def side_incidence(graph: GraphTensors, n_items: int) -> sp.csr_matrix:
@@ -52,42 +53,70 @@ def side_incidence(graph: GraphTensors, n_items: int) -> sp.csr_matrix:
 
 
 class KnowledgeFilter:
-    """The Gram matrices of one training matrix, fitted to B for given relative (λ, a, b)."""
+    """One training matrix with its side information, fitted to B for given relative (λ, a, b).
+
+    The Gram matrices are built on first use and kept while a caller searches (λ, a, b), each only once
+    a fit needs it (a = b = 0 needs XᵀX alone); :meth:`release` drops them once the search is done, so a
+    model that scores with its chosen filter holds B only.
+    """
 
     def __init__(self, train: sp.csr_matrix, side: sp.csr_matrix | None, features: np.ndarray | None):
-        x = train.astype(np.float64)
-        self.gram_x = torch.from_numpy((x.T @ x).toarray())
-        self.scale = float(self.gram_x.diagonal().mean().clamp_min(1e-12))
-        self.gram_a = self._relative(torch.from_numpy((side.T @ side).toarray()) if side is not None else None)
-        f = None if features is None else torch.from_numpy(np.asarray(features, dtype=np.float64))
-        self.gram_f = self._relative(f @ f.T if f is not None else None)
+        self._x = train.astype(np.float64)
+        self._side = side if side is not None and side.nnz > 0 else None
+        f = None if features is None else np.asarray(features, dtype=np.float64)
+        self._features = f if f is not None and bool(np.any(f)) else None
+        self._grams: dict[str, torch.Tensor | None] = {}
+
+    def _gram(self, name: str) -> torch.Tensor | None:
+        if name not in self._grams:
+            if name == "x":
+                self._grams["x"] = torch.from_numpy((self._x.T @ self._x).toarray())
+            elif name == "a":
+                side = self._side
+                self._grams["a"] = self._relative(
+                    torch.from_numpy((side.T @ side).toarray()) if side is not None else None
+                )
+            else:
+                f = None if self._features is None else torch.from_numpy(self._features)
+                self._grams["f"] = self._relative(f @ f.T if f is not None else None)
+        return self._grams[name]
+
+    @property
+    def scale(self) -> float:
+        """mean diag(XᵀX): an item's mean training popularity, the unit of λ, a and b."""
+        return float(self._gram("x").diagonal().mean().clamp_min(1e-12))
 
     def _relative(self, gram: torch.Tensor | None) -> torch.Tensor | None:
         """``gram`` rescaled so that its mean diagonal equals XᵀX's (None when empty)."""
         if gram is None or float(gram.diagonal().mean()) <= 0:
             return None
-        return gram * (self.scale / float(gram.diagonal().mean()))
+        return gram.mul_(self.scale / float(gram.diagonal().mean()))
 
     @property
     def has_side(self) -> bool:
-        return self.gram_a is not None
+        return self._side is not None
 
     @property
     def has_features(self) -> bool:
-        return self.gram_f is not None
+        return self._features is not None
+
+    def release(self) -> None:
+        """Drop the Gram matrices (3 dense n_items² float64 at most); a later fit builds them again."""
+        self._grams.clear()
 
     def fit(self, reg: float, a: float, b: float) -> torch.Tensor:
         """(n_items, n_items) float32 B with a zero diagonal; ``reg``, ``a``, ``b`` relative to mean diag(XᵀX)."""
-        g = self.gram_x.clone()
-        if a > 0 and self.gram_a is not None:
-            g += a * self.gram_a
-        if b > 0 and self.gram_f is not None:
-            g += b * self.gram_f
+        g = self._gram("x").clone()
+        if a > 0 and self._gram("a") is not None:
+            g += a * self._gram("a")
+        if b > 0 and self._gram("f") is not None:
+            g += b * self._gram("f")
         g.diagonal().add_(reg * self.scale)
         p = torch.linalg.inv(g)
-        weights = -p / p.diagonal().unsqueeze(0)
-        weights.diagonal().zero_()
-        return weights.float()
+        del g
+        p.div_(-p.diagonal().clone().unsqueeze(0))  # B = −P diag(1/diag P), in place
+        p.diagonal().zero_()
+        return p.float()
 
 
 def standardised(scores: torch.Tensor) -> torch.Tensor:

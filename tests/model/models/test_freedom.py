@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from ckgrec.model.models.base import Batch
-from ckgrec.model.models.freedom import FREEDOM, FREEDOMConfig, item_item_graph, knn_graph, propagate_directed
+from ckgrec.model.models.freedom import FREEDOM, FREEDOMConfig, item_item_graph, knn_graph
+from ckgrec.model.nn.graph_ops import propagate_directed
 from ckgrec.schemas.errors import ConfigError
 
 
