@@ -225,7 +225,7 @@ def test_baseline_and_coldstart_settings_are_the_old_ones():
         _same(exp, r["model"], r["flags"], where=r["model"])
         assert exp.why == r["why"]
     assert experiments.names("baselines") == sorted(r["model"] for r in EXPECTED["baselines"])
-    assert list(C.SETTINGS) == [r["name"] for r in EXPECTED["coldstart"]]
+    assert list(C.SETTINGS)[: len(EXPECTED["coldstart"])] == [r["name"] for r in EXPECTED["coldstart"]]
     for r in EXPECTED["coldstart"]:
         exp = C.setting(r["name"])
         _same(exp, r["model"], r["flags"], where=r["name"])

@@ -16,10 +16,12 @@ score mixes it with a closed-form knowledge-aware item–item filter
 (:mod:`ckgrec.model.nn.knowledge_filter`: EASE on the training matrix plus the KG attributes and
 modality vectors of the items),
 
-    y(u, i) = (1 − s) · z(y_g(u, ·))_i + s · z(X_u B)_i,
+    y(u, i) = (1 − s) · z(y_g(u, ·))_i + s · z(c ⊙ X_u B)_i,
 
-z standardising a user's row; the filter's strengths and the share s are chosen on validation
-after training (:meth:`DualKGAT.select_on_validation`), s = 0 leaving the graph score alone. Full
+z standardising a user's row, c_i = 1 for items seen in training and c_cold for never-seen ones
+(whose column of B comes from their attributes and features alone); the filter's strengths, the
+share s and c_cold are chosen on validation after training (:meth:`DualKGAT.select_on_validation`),
+s = 0 leaving the graph score alone. Full
 ranking stays one matrix product per user batch plus one sparse product.
 
 Every component is a switch (``use_item_side``, ``use_user_side``, ``fusion``,
@@ -150,6 +152,10 @@ FILTER_REGS = (5.0, 15.0, 40.0, 120.0)
 FILTER_KG = (0.1, 0.5)
 FILTER_FEATURES = (0.25, 1.0)
 FILTER_MIX = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0)
+# then, when some items never appear in training, the factor on their filter scores: such an item's column of B
+# comes from side information alone (a, b < 1), so its scores sit below every warm item's and it never reaches a
+# top-K among all items; the factor that validation likes best puts them back on the warm items' scale
+FILTER_COLD = (1.0, 2.0, 3.0, 5.0, 10.0)
 
 
 class DualKGAT(Recommender):
@@ -243,6 +249,7 @@ class DualKGAT(Recommender):
         self._knowledge = knowledge
         self._train = train
         self.register_buffer("filter_choice", torch.zeros(4, dtype=torch.float64))
+        self.register_buffer("filter_cold_scale", torch.ones((), dtype=torch.float64))  # FILTER_COLD's choice
         self._filter_weights: tuple[tuple[float, ...], torch.Tensor] | None = None
 
     # ---- construction -------------------------------------------------------------------
@@ -479,17 +486,26 @@ class DualKGAT(Recommender):
             if not self._keep_cache:  # not searching: the chosen B is all that scoring needs
                 self._knowledge.release()
         rows = to_torch_csr(self._train[users.cpu().numpy()], self.item_trained.device)
-        return torch.sparse.mm(rows, self._filter_weights[1])
+        scores = torch.sparse.mm(rows, self._filter_weights[1])
+        cold = float(self.filter_cold_scale)
+        return scores if cold == 1.0 else torch.where(self.item_trained, scores, cold * scores)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # runs trained before the cold-item factor existed scored never-seen items with factor 1
+        state_dict.setdefault(prefix + "filter_cold_scale", torch.ones((), dtype=torch.float64))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def select_on_validation(self, valid_value) -> dict[str, Any] | None:
         """The knowledge filter's strengths, then its share in the score, each the best on validation
         (coordinate-wise over :data:`FILTER_REGS`, :data:`FILTER_KG`, :data:`FILTER_FEATURES`,
-        :data:`FILTER_MIX`; ties keep the earlier, i.e. less side information and more graph)."""
+        :data:`FILTER_MIX`, then :data:`FILTER_COLD` when some items were never trained on; ties keep the
+        earlier, i.e. less side information, more graph, factor 1)."""
         if self._knowledge is None:
             return None
         was_training = self.training
         self.eval()  # no message dropout, no autograd graph kept in the cache
         self.filter_choice.zero_()  # from scratch, so a resumed run that selects again chooses the same
+        self.filter_cold_scale.fill_(1.0)
         with torch.no_grad():
             self.prepare_scoring()  # the graph's vectors do not change during the search: propagate once
         self._keep_cache = True
@@ -519,6 +535,13 @@ class DualKGAT(Recommender):
                 if (v := (filter_only if m == 1.0 else trial(*params, m))) > best:
                     best, mix = v, m
             self.filter_choice.copy_(torch.tensor([*params, mix], dtype=torch.float64))
+            cold = 1.0
+            if mix > 0 and not bool(self.item_trained.all()):
+                for c in FILTER_COLD[1:]:
+                    self.filter_cold_scale.fill_(c)
+                    if (v := valid_value()) > best:
+                        best, cold = v, c
+                self.filter_cold_scale.fill_(cold)
         finally:
             self._keep_cache = False
             self._knowledge.release()
@@ -529,6 +552,7 @@ class DualKGAT(Recommender):
             "filter_kg": params[1],
             "filter_features": params[2],
             "filter_share": mix,
+            "filter_cold_scale": cold,
             "valid_graph_only": round(graph_only, 6),
             "valid_filter_only": round(filter_only, 6),
             "valid_chosen": round(best, 6),

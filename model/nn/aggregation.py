@@ -22,13 +22,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ckgrec.model.nn.graph_ops import propagate_directed
+
 
 class Adjacency:
     """A fixed attention matrix A (rows ``heads``, N columns) as CSR, with its transpose kept.
 
     Multiplying by A inside autograd needs Aᵀ in the backward pass; left to itself, torch
-    transposes the CSR tensor on every backward (a sort of all E edges). A changes only when attention is refreshed (once per epoch), so both are
-    built then and :class:`_FixedSpMM` reuses Aᵀ.
+    transposes the CSR tensor on every backward (a sort of all E edges). A changes only when attention is
+    refreshed (once per epoch), so both are built then and
+    :func:`~ckgrec.model.nn.graph_ops.propagate_directed` reuses Aᵀ.
     """
 
     def __init__(self, a: torch.Tensor, a_t: torch.Tensor):
@@ -39,20 +42,7 @@ class Adjacency:
         return self.a.shape
 
     def __matmul__(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled() and x.requires_grad:
-            return _FixedSpMM.apply(self.a, self.a_t, x)
-        return self.a @ x
-
-
-class _FixedSpMM(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, a: torch.Tensor, a_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        ctx.a_t = a_t
-        return a @ x
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        return None, None, ctx.a_t @ grad.contiguous()
+        return propagate_directed(self.a, self.a_t, x)
 
 
 def _csr(rows: torch.Tensor, cols: torch.Tensor, weight: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:

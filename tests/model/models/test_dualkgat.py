@@ -355,3 +355,52 @@ def test_a_user_without_training_items_is_scored_by_the_graph_whatever_the_filte
     assert len(np.unique(row.numpy())) > 1
     graph = u[0] @ i.T
     assert torch.allclose(row, (graph - graph.mean()) / graph.std(), atol=1e-5)
+
+
+def _with_never_seen_item(data, item: int = 0) -> DualKGAT:
+    """A model whose filter and masks see ``item`` as never trained on (its training column emptied)."""
+    torch.manual_seed(0)
+    model = DualKGAT.build(data, DualKGATConfig(init="random"), torch.device("cpu"))
+    train = model._train.tolil()
+    train[:, item] = 0
+    model._train = train.tocsr()
+    model._knowledge = type(model._knowledge)(model._train, model._knowledge._side, model._knowledge._features)
+    model.item_trained[item] = False
+    return model
+
+
+def test_the_cold_factor_multiplies_the_filter_scores_of_never_seen_items_only(data):
+    model = _with_never_seen_item(data)
+    users = torch.arange(data.n_users)
+    model.filter_choice.copy_(torch.tensor([15.0, 0.5, 1.0, 1.0], dtype=torch.float64))
+    with model.scoring():
+        base = model._filter_scores(users)
+        model.filter_cold_scale.fill_(5.0)
+        scaled = model._filter_scores(users)
+    assert base[:, 0].abs().sum() > 0  # the side information scores the never-seen item
+    assert torch.allclose(scaled[:, 0], 5.0 * base[:, 0]) and torch.equal(scaled[:, 1:], base[:, 1:])
+
+
+def test_the_cold_factor_is_chosen_on_validation_and_survives_a_reload(data):
+    """The factor is searched after the share (only when the filter takes part and some item was never trained
+    on), keeps 1 on ties, is reported, and is part of the state; a state saved before it existed loads as 1."""
+    model = _with_never_seen_item(data)
+
+    def valid_value():  # prefers the filter alone, then the factor 3
+        return float(model.filter_choice[3]) + (0.1 if float(model.filter_cold_scale) == 3.0 else 0.0)
+
+    chosen = model.select_on_validation(valid_value)
+    assert chosen["filter_share"] == 1.0 and chosen["filter_cold_scale"] == 3.0
+    assert float(model.filter_cold_scale) == 3.0
+    state = model.state_dict()
+    fresh = _with_never_seen_item(data)
+    fresh.load_state_dict(state)
+    assert float(fresh.filter_cold_scale) == 3.0
+    del state["filter_cold_scale"]
+    fresh.load_state_dict(state)
+    assert float(fresh.filter_cold_scale) == 1.0
+    # every item trained on: nothing to choose, the factor stays 1
+    torch.manual_seed(0)
+    warm = DualKGAT.build(data, DualKGATConfig(init="random"), torch.device("cpu"))
+    assert bool(warm.item_trained.all())
+    assert warm.select_on_validation(lambda: float(warm.filter_choice[3]))["filter_cold_scale"] == 1.0
