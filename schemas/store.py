@@ -272,6 +272,15 @@ class StoreWriter:
         self.files[rel] = sha256_file(path)
         self.sizes[rel] = path.stat().st_size
 
+    def record_file(self, rel: str) -> None:
+        """Take into the store a file the caller wrote itself at ``self.tmp / rel`` (a table streamed
+        in row groups, too large for :meth:`write_table`'s one frame): its hash and size go into the
+        manifest as every written file's do."""
+        path = self.tmp / rel
+        if not path.is_file() or not path.resolve().is_relative_to(self.tmp.resolve()):
+            raise ValueError(f"{rel}: not a file written inside the store being built ({self.tmp})")
+        self._record(rel, path)
+
     def write_table(self, spec: TableSpec, df: pd.DataFrame, rel_path: str | None = None) -> None:
         rel = rel_path or spec.filename
         path = self.tmp / rel

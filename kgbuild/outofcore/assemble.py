@@ -167,7 +167,7 @@ def write_streamed(writer, spec, con, sql: str) -> None:
                 pending, n_pending, wrote = rest.to_batches(), rest.num_rows, True
         if n_pending or not wrote:
             _write_group(out, pa.Table.from_batches(pending) if pending else schema.empty_table(), schema)
-    writer._record(rel, path)
+    writer.record_file(rel)
 
 
 def _write_group(out, table: pa.Table, schema: pa.Schema) -> None:

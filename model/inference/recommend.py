@@ -75,8 +75,13 @@ def recommend(
     return out
 
 
+FILTER_GRAPH = "knowledge_filter"  # the Path.graph of the filter's evidence
+
+
 def explain_pair(model: Recommender, user: int, item: int, top: int = 2) -> list[Path]:
-    """Highest-attention paths user → item in each graph of a KG model (empty for other models)."""
+    """Highest-attention paths user → item in each graph of a KG model (empty for other models), then,
+    when a knowledge filter carries part of the score (dualkgat), the user's training items with the
+    largest filter weight towards the item: user —interacted→ j —filter→ item, scored by B[j, item]."""
     encoders = getattr(model, "encoders", None)
     if encoders is None:
         return []
@@ -86,4 +91,11 @@ def explain_pair(model: Recommender, user: int, item: int, top: int = 2) -> list
         head, rel, tail, weight = (x.detach().cpu().numpy() for x in enc.attention())
         src, dst = int(g.user_entity[user]), int(g.item_entity[item])
         paths += best_paths(g.graph, head, rel, tail, weight, g.labels, g.relation_names, src, dst, top=top)
+    evidence = getattr(model, "filter_evidence", None)
+    if evidence is not None:
+        g = encoders[0].graph
+        label = lambda entity: str(g.labels[int(entity)])  # noqa: E731
+        for j, w in evidence(user, item, top):
+            nodes = (label(g.user_entity[user]), label(g.item_entity[j]), label(g.item_entity[item]))
+            paths.append(Path(FILTER_GRAPH, w, nodes, ("interacted", "filter")))
     return paths

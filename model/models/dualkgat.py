@@ -306,7 +306,7 @@ class DualKGAT(Recommender):
             return
         for enc in self.encoders:
             emb = load_pretrained(store, enc.graph.graph)
-            enc.load_pretrained(emb.entity, emb.relation, emb.projection)
+            enc.load_pretrained(emb.entity, emb.relation, emb.projection, entities_only=self.cfg.kg_weight == 0)
 
     # ---- representations --------------------------------------------------------------------
     def _extra_input(self, enc: GraphEncoder, projected: torch.Tensor | None) -> torch.Tensor | None:
@@ -557,6 +557,20 @@ class DualKGAT(Recommender):
             "valid_filter_only": round(filter_only, 6),
             "valid_chosen": round(best, 6),
         }
+
+    def filter_evidence(self, user: int, item: int, top: int) -> list[tuple[int, float]]:
+        """The ``top`` training items j of ``user`` with the largest filter weights B[j, item] (positive only):
+        the filter's score of the item is the sum of B[j, item] over the user's training items, so these are
+        the items that made it recommend ``item``. Empty when the filter takes no share of the score."""
+        if self._knowledge is None or float(self.filter_choice[3]) <= 0 or top <= 0:
+            return []
+        key = (*(float(v) for v in self.filter_choice[:3]), str(self.item_trained.device))
+        if self._filter_weights is None or self._filter_weights[0] != key:
+            self._filter_scores(torch.tensor([user], device=self.item_trained.device))  # fits and caches B
+        history = self._train[user].indices
+        weights = self._filter_weights[1][torch.as_tensor(history, dtype=torch.long), item].double().cpu().numpy()
+        order = np.argsort(-weights, kind="stable")[:top]
+        return [(int(history[k]), float(weights[k])) for k in order if weights[k] > 0]
 
     # ---- scoring ----------------------------------------------------------------------------
     def prepare_scoring(self) -> None:

