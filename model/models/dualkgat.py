@@ -19,7 +19,9 @@ modality vectors of the items),
     y(u, i) = (1 − s) · z(y_g(u, ·))_i + s · z(c ⊙ X_u B)_i,
 
 z standardising a user's row, c_i = 1 for items seen in training and c_cold for never-seen ones
-(whose column of B comes from their attributes and features alone); the filter's strengths, the
+(whose column of B comes from their attributes and features alone); for a user without training
+pairs X_u B = 0, and its profile popularity (the items' popularity within each of its G_i profile
+groups, :class:`~ckgrec.model.nn.knowledge_filter.ProfilePopularity`) takes its place. The filter's strengths, the
 share s and c_cold are chosen on validation after training (:meth:`DualKGAT.select_on_validation`),
 s = 0 leaving the graph score alone. Full
 ranking stays one matrix product per user batch plus one sparse product.
@@ -49,7 +51,7 @@ from ckgrec.model.nn.dimension_importance import DimensionImportance
 from ckgrec.model.nn.graph_encoder import AGGREGATORS, EDGE_WEIGHTS, FUSIONS, GraphEncoder
 from ckgrec.model.nn.graph_ops import to_torch_csr
 from ckgrec.model.nn.knowledge_filter import MAX_ITEMS as KF_MAX_ITEMS
-from ckgrec.model.nn.knowledge_filter import KnowledgeFilter, side_incidence, standardised
+from ckgrec.model.nn.knowledge_filter import KnowledgeFilter, ProfilePopularity, side_incidence, standardised
 from ckgrec.schemas.errors import ConfigError
 
 
@@ -194,6 +196,7 @@ class DualKGAT(Recommender):
         user_trained: torch.Tensor | None = None,
         knowledge: KnowledgeFilter | None = None,
         train: sp.csr_matrix | None = None,
+        profile: ProfilePopularity | None = None,
     ):
         super().__init__(n_users, n_items)
         self.cfg = cfg
@@ -248,6 +251,7 @@ class DualKGAT(Recommender):
         # the score; share 0 = not used), kept in the state so best.pt carries it
         self._knowledge = knowledge
         self._train = train
+        self._profile = profile  # the filter's row for a user without training pairs (None: no profiles)
         self.register_buffer("filter_choice", torch.zeros(4, dtype=torch.float64))
         self.register_buffer("filter_cold_scale", torch.ones((), dtype=torch.float64))  # FILTER_COLD's choice
         self._filter_weights: tuple[tuple[float, ...], torch.Tensor] | None = None
@@ -266,7 +270,7 @@ class DualKGAT(Recommender):
         train = data.split("train")
         item_trained = torch.as_tensor(np.asarray(train.getnnz(axis=0)) > 0)
         user_trained = torch.as_tensor(np.asarray(train.getnnz(axis=1)) > 0)
-        knowledge = None
+        knowledge = profile = None
         if config.knowledge_filter and data.n_items <= KF_MAX_ITEMS:
             user_side = next((g for g in graphs if g.graph == "user_side"), None)
             user_side = user_side or GraphTensors.from_store(data.store, "user_side")
@@ -276,6 +280,8 @@ class DualKGAT(Recommender):
                 side_incidence(user_side, data.n_items),
                 np.concatenate([x for x, _ in blocks], axis=1) if blocks else None,
             )
+            item_side = next((g for g in graphs if g.graph == "item_side"), None)
+            profile = ProfilePopularity.from_graph(train, item_side or GraphTensors.from_store(data.store, "item_side"))
         model = cls(
             data.n_users,
             data.n_items,
@@ -286,6 +292,7 @@ class DualKGAT(Recommender):
             user_trained,
             knowledge,
             train,
+            profile,
         ).to(device)
         model._maybe_load_pretrained(data.store)
         return model
@@ -479,7 +486,8 @@ class DualKGAT(Recommender):
 
     # ---- the knowledge filter ---------------------------------------------------------------
     def _filter_scores(self, users: torch.Tensor) -> torch.Tensor:
-        """(B, n_items) X_u B of the chosen filter (B fitted once per choice, then cached)."""
+        """(B, n_items) X_u B of the chosen filter (B fitted once per choice, then cached); for a user
+        without training pairs, whose X_u B is 0, its profile popularity p(u) (:class:`ProfilePopularity`)."""
         key = (*(float(v) for v in self.filter_choice[:3]), str(self.item_trained.device))
         if self._filter_weights is None or self._filter_weights[0] != key:
             self._filter_weights = (key, self._knowledge.fit(*key[:3]).to(self.item_trained.device))
@@ -487,6 +495,13 @@ class DualKGAT(Recommender):
                 self._knowledge.release()
         rows = to_torch_csr(self._train[users.cpu().numpy()], self.item_trained.device)
         scores = torch.sparse.mm(rows, self._filter_weights[1])
+        history = np.diff(self._train.indptr)[users.cpu().numpy()]
+        if self._profile is not None and not history.all():
+            empty = np.flatnonzero(history == 0)
+            profile = self._profile.scores(users.cpu().numpy()[empty])
+            scores[torch.as_tensor(empty, device=scores.device)] = torch.as_tensor(profile, dtype=scores.dtype).to(
+                scores.device
+            )
         cold = float(self.filter_cold_scale)
         return scores if cold == 1.0 else torch.where(self.item_trained, scores, cold * scores)
 
@@ -593,8 +608,8 @@ class DualKGAT(Recommender):
         if share <= 0 or self._knowledge is None:
             return scores
         filtered = self._filter_scores(users)
-        # a user without training items has X_u B = 0: the filter knows nothing of it, so the graph alone
-        # (profile edges of G_i) scores it whatever the share
+        # a user without training items and without profile attributes has a zero row: the filter knows
+        # nothing of it, so the graph alone scores it whatever the share
         share_u = torch.where(filtered.std(-1, keepdim=True) > 0, share, 0.0).to(scores.dtype)
         return (1 - share_u) * standardised(scores) + share_u * standardised(filtered)
 

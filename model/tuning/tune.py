@@ -12,7 +12,9 @@ Selection uses the validation split only: each trial trains with early stopping 
 scored by the validation value of its best epoch. Trials never evaluate the test split
 (``evaluate_test=False``); once the study is done, the best trial's run is evaluated on test, once.
 
-Sampling is reproducible: trial n draws from a :class:`optuna.samplers.TPESampler` seeded by
+Trial 0 is the model's defaults (each searched parameter whose default lies in its range; the
+others drawn), so the study's best is never worse on validation than the untuned model, and the
+tuned-vs-default comparison of a table is one study's. Sampling is reproducible: trial n draws from a :class:`optuna.samplers.TPESampler` seeded by
 (``seed``, n), so the same seed, store and settings sample the same values, also across an
 interruption (TPE's draws depend on the finished trials, which are in ``study.db``).
 """
@@ -28,6 +30,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ckgrec.model.core.search_space import Categorical
 from ckgrec.model.data.train_data import TrainData
 from ckgrec.model.models.registry import get_model
 from ckgrec.model.training.config import TrainConfig
@@ -171,12 +174,31 @@ class _Study:
                 + "\n  ".join(diffs)
                 + "\nrepeat the original options (only --trials and --timeout may change), or choose another --out"
             )
+        if not study.trials:
+            study.enqueue_trial(self.default_params())
         running = optuna.trial.TrialState.RUNNING
         for t in study.get_trials(deepcopy=False, states=(running,)):  # killed with the process: we hold OUT's lock
             self.storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             self.storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
             self.log(f"trial {t.number} was interrupted; it does not count towards --trials")
         return study
+
+    def default_params(self) -> dict[str, Any]:
+        """Optuna params of the model's defaults (its ``train_defaults`` and Config defaults, under this study's
+        fixed tables) for the searched parameters that can take them: in range, on the step grid, among the choices."""
+        train = self.base_train.resolved(self.cls)
+        model = from_mapping(self.cls.Config, self.model_table, "[model]")
+        params: dict[str, Any] = {}
+        for name, p in self.space.items():
+            v = getattr(train if p.table == "train" else model, name)
+            if isinstance(p, Categorical):
+                if v in p.choices:
+                    params[name] = Categorical.label(v)
+            elif v is not None and p.low <= v <= p.high:
+                step = getattr(p, "step", None)
+                if not step or abs((v - p.low) / step - round((v - p.low) / step)) < 1e-9:
+                    params[name] = v
+        return params
 
     def counted(self, study) -> list[Any]:
         """Trials that use up the budget: finished ones, not those cut short by an interruption."""

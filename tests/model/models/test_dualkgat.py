@@ -338,20 +338,27 @@ def test_filter_share_zero_is_the_graph_score_and_one_ranks_as_the_filter(data):
     )
 
 
-def test_a_user_without_training_items_is_scored_by_the_graph_whatever_the_filter_share(data):
-    """X_u B = 0 for a user with no training pair: the filter knows nothing of it, so even at share 1 its row is
-    the graph's (through G_i's profile edges), not a constant."""
+def test_a_user_without_training_items_is_scored_from_its_profile_or_else_by_the_graph(data):
+    """X_u B = 0 for a user with no training pair: the filter's row becomes its profile popularity (so at share 1
+    the ranking is the profile's); without profile attributes either, the row is the graph's (not a constant)."""
     import numpy as np
 
     torch.manual_seed(0)
     model = DualKGAT.build(data, DualKGATConfig(init="random"), torch.device("cpu"))
+    assert model._profile is not None  # the test world's users have profile attributes in G_i
     train = model._train.tolil()
     train[0, :] = 0  # user 0 looks unseen to the filter
     model._train = train.tocsr()
     model.filter_choice.copy_(torch.tensor([15.0, 0.0, 0.0, 1.0], dtype=torch.float64))
+    profile = torch.from_numpy(model._profile.scores(np.array([0]))[0]).float()
+    assert len(np.unique(profile.numpy())) > 1
+    with model.scoring():
+        row = model.score_users(torch.tensor([0, 1]))[0]
+        u, i = model.representations()
+    assert torch.allclose(row, (profile - profile.mean()) / profile.std(), atol=1e-5)
+    model._profile = None  # no profile to go on
     with model.scoring():
         row = model.score_users(torch.tensor([0]))[0]
-        u, i = model.representations()
     assert len(np.unique(row.numpy())) > 1
     graph = u[0] @ i.T
     assert torch.allclose(row, (graph - graph.mean()) / graph.std(), atol=1e-5)

@@ -58,3 +58,18 @@ def test_side_incidence_links_items_to_their_non_user_neighbours(store):
 def test_standardised_rows_have_mean_zero_and_unit_std():
     s = standardised(torch.tensor([[1.0, 2.0, 3.0], [10.0, 10.0, 40.0]]))
     assert torch.allclose(s.mean(-1), torch.zeros(2), atol=1e-6) and torch.allclose(s.std(-1), torch.ones(2))
+
+
+def test_profile_popularity_sums_each_profile_groups_item_shares():
+    """Attribute a: users 0, 1, 3; attribute b: users 1, 2, 3; user 3 has no history, user 4 no profile. A group's
+    size counts its users with or without history, so a new user dilutes its groups as it should."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from ckgrec.model.nn.knowledge_filter import ProfilePopularity
+
+    train = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 1, 1], [0, 0, 0], [0, 0, 0]], dtype=np.float32))
+    profiles = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [1, 1], [0, 0]], dtype=np.float32))
+    scores = ProfilePopularity(train, profiles).scores(np.array([3, 4, 0]))
+    # group a = users 0, 1, 3 (3 has no history): (1/3, 1/3, 0); group b = users 1, 2, 3: (0, 2/3, 1/3)
+    np.testing.assert_allclose(scores, [[1 / 3, 1.0, 1 / 3], [0, 0, 0], [1 / 3, 1 / 3, 0]])

@@ -69,8 +69,15 @@ def test_the_study_is_reproducible_for_a_fixed_seed(study, world_data, tmp_path)
     again = tune(world_data, "bprmf", tmp_path / "again", tune_config=TuneConfig(trials=3, seed=7), train_table=FAST)
     first = json.loads((study / "summary.json").read_text())
     assert _params(again) == _params(first)
-    other = tune(world_data, "bprmf", tmp_path / "other", tune_config=TuneConfig(trials=1, seed=8), train_table=FAST)
-    assert _params(other)[0] != _params(first)[0]
+    other = tune(world_data, "bprmf", tmp_path / "other", tune_config=TuneConfig(trials=2, seed=8), train_table=FAST)
+    assert _params(other)[1] != _params(first)[1]  # trial 0 is the defaults whatever the seed
+
+
+def test_trial_zero_is_the_models_defaults(study):
+    """So the best of a study is never below the untuned model on validation."""
+    summary = json.loads((study / "summary.json").read_text())
+    assert _params(summary)[0] == {"lr": 1e-3, "l2": 1e-5, "embedding_dim": 64}
+    assert summary["best"]["valid"] >= summary["trials"][0]["value"]
 
 
 def test_best_toml_is_accepted_by_ckg_train_and_reproduces_the_best_trial(study, store_dir, tmp_path):
