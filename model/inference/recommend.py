@@ -94,8 +94,8 @@ def explain_pair(model: Recommender, user: int, item: int, top: int = 2) -> list
     evidence = getattr(model, "filter_evidence", None)
     if evidence is not None:
         g = encoders[0].graph
-        label = lambda entity: str(g.labels[int(entity)])  # noqa: E731
+        user_label, item_label = str(g.labels[int(g.user_entity[user])]), str(g.labels[int(g.item_entity[item])])
         for j, w in evidence(user, item, top):
-            nodes = (label(g.user_entity[user]), label(g.item_entity[j]), label(g.item_entity[item]))
+            nodes = (user_label, str(g.labels[int(g.item_entity[j])]), item_label)
             paths.append(Path(FILTER_GRAPH, w, nodes, ("interacted", "filter")))
     return paths

@@ -486,24 +486,26 @@ class DualKGAT(Recommender):
 
     # ---- the knowledge filter ---------------------------------------------------------------
     def _filter_scores(self, users: torch.Tensor) -> torch.Tensor:
-        """(B, n_items) X_u B of the chosen filter (B fitted once per choice, then cached); for a user
-        without training pairs, whose X_u B is 0, its profile popularity p(u) (:class:`ProfilePopularity`)."""
+        """(B, n_items) X_u B of the chosen filter; for a user without training pairs, whose X_u B is 0,
+        its profile popularity p(u) (:class:`ProfilePopularity`)."""
+        ids = users.cpu().numpy()
+        scores = torch.sparse.mm(to_torch_csr(self._train[ids], self.item_trained.device), self._filter_matrix())
+        if self._profile is not None:
+            empty = np.flatnonzero(np.diff(self._train.indptr)[ids] == 0)
+            if len(empty):
+                profile = torch.as_tensor(self._profile.scores(ids[empty]), dtype=scores.dtype)
+                scores[torch.as_tensor(empty, device=scores.device)] = profile.to(scores.device)
+        cold = float(self.filter_cold_scale)
+        return scores if cold == 1.0 else torch.where(self.item_trained, scores, cold * scores)
+
+    def _filter_matrix(self) -> torch.Tensor:
+        """(n_items, n_items) B of the chosen (λ, a, b), fitted once per choice and device, then cached."""
         key = (*(float(v) for v in self.filter_choice[:3]), str(self.item_trained.device))
         if self._filter_weights is None or self._filter_weights[0] != key:
             self._filter_weights = (key, self._knowledge.fit(*key[:3]).to(self.item_trained.device))
             if not self._keep_cache:  # not searching: the chosen B is all that scoring needs
                 self._knowledge.release()
-        rows = to_torch_csr(self._train[users.cpu().numpy()], self.item_trained.device)
-        scores = torch.sparse.mm(rows, self._filter_weights[1])
-        history = np.diff(self._train.indptr)[users.cpu().numpy()]
-        if self._profile is not None and not history.all():
-            empty = np.flatnonzero(history == 0)
-            profile = self._profile.scores(users.cpu().numpy()[empty])
-            scores[torch.as_tensor(empty, device=scores.device)] = torch.as_tensor(profile, dtype=scores.dtype).to(
-                scores.device
-            )
-        cold = float(self.filter_cold_scale)
-        return scores if cold == 1.0 else torch.where(self.item_trained, scores, cold * scores)
+        return self._filter_weights[1]
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # runs trained before the cold-item factor existed scored never-seen items with factor 1
@@ -579,11 +581,8 @@ class DualKGAT(Recommender):
         the items that made it recommend ``item``. Empty when the filter takes no share of the score."""
         if self._knowledge is None or float(self.filter_choice[3]) <= 0 or top <= 0:
             return []
-        key = (*(float(v) for v in self.filter_choice[:3]), str(self.item_trained.device))
-        if self._filter_weights is None or self._filter_weights[0] != key:
-            self._filter_scores(torch.tensor([user], device=self.item_trained.device))  # fits and caches B
         history = self._train[user].indices
-        weights = self._filter_weights[1][torch.as_tensor(history, dtype=torch.long), item].double().cpu().numpy()
+        weights = self._filter_matrix()[torch.as_tensor(history, dtype=torch.long), item].double().cpu().numpy()
         order = np.argsort(-weights, kind="stable")[:top]
         return [(int(history[k]), float(weights[k])) for k in order if weights[k] > 0]
 

@@ -13,10 +13,10 @@ scored by the validation value of its best epoch. Trials never evaluate the test
 (``evaluate_test=False``); once the study is done, the best trial's run is evaluated on test, once.
 
 Trial 0 is the model's defaults (each searched parameter whose default lies in its range; the
-others drawn), so the study's best is never worse on validation than the untuned model, and the
-tuned-vs-default comparison of a table is one study's. Sampling is reproducible: trial n draws from a :class:`optuna.samplers.TPESampler` seeded by
-(``seed``, n), so the same seed, store and settings sample the same values, also across an
-interruption (TPE's draws depend on the finished trials, which are in ``study.db``).
+others drawn), so the study's best is never worse on validation than the untuned model. Sampling
+is reproducible: trial n draws from a :class:`optuna.samplers.TPESampler` seeded by (``seed``, n),
+so the same seed, store and settings sample the same values, also across an interruption (TPE's
+draws depend on the finished trials, which are in ``study.db``).
 """
 
 from __future__ import annotations
