@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         if cls.trainable:
             td = {**TRAINER_DEFAULTS, **dict(cls.train_defaults)}
             print("    trainer defaults: " + ", ".join(f"{k}={v}" for k, v in td.items()))
+        if cls.defaults_source:
+            print(f"    defaults from: {cls.defaults_source}")
         space = getattr(cls, "search_space", {})
         if space:
             print("    search space (ckg tune):")

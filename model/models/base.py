@@ -119,6 +119,8 @@ class Recommender(nn.Module, abc.ABC):
     * ``extra_phases`` -- names of additional per-epoch training phases (KGAT: ``("kg",)``).
     * ``known_answer_test`` -- ``"tests/<file>.py::<test>"``: where a model outside
       ``model.baselines`` tests that it learns a known answer (checked by a meta-test).
+    * ``defaults_source`` -- one line for ``ckg models``: where the defaults come from when they are not
+      the paper's (chosen from ``ckg tune`` studies, and on which data).
     * ``search_space`` -- what ``ckg tune`` searches: option name -> :mod:`ckgrec.model.core.search_space`
       parameter, each naming its table (``"train"``: a trainer option such as ``lr``; ``"model"``: a
       field of ``Config``) and its range, taken from the model's paper. Empty: nothing to tune.
@@ -136,6 +138,7 @@ class Recommender(nn.Module, abc.ABC):
     extra_phases: ClassVar[tuple[str, ...]] = ()
     known_answer_test: ClassVar[str | None] = None
     search_space: ClassVar[Mapping[str, Param]] = {}
+    defaults_source: ClassVar[str] = ""
     # False when the loss of a batch is not the row-weighted sum of the losses of its parts (SimGCL's
     # contrast over the batch): data-parallel training, which splits every batch, refuses such a model
     loss_splits_by_rows: ClassVar[bool] = True

@@ -44,6 +44,7 @@ class EASE(Recommender):
     # Steck 2019: λ tuned per dataset, 200 .. 3000 on the paper's data; searched over four decades
     search_space = {"reg": Float("model", 1.0, 1e4, log=True)}
     is_baseline = True
+    defaults_source = "ckg tune (12 trials per dataset, benchmarks/results/default-vs-tuned.md) kept λ on embedded and ML-100K; ML-100K 20% and tiktok-sample chose their own (+2% and +26% on validation)"
 
     def __init__(self, n_users: int, n_items: int, reg: float):
         super().__init__(n_users, n_items)

@@ -105,3 +105,11 @@ def test_xsimgcl_ranks_the_withheld_block_item_first(block_data, tmp_path):
     cfg = build_config(SimGCLConfig, {"embedding_dim": 16, "layers": 2, "xsimgcl": True})
     scores = train(block_data, "simgcl", tmp_path / "x", model_config=cfg, train_config=TrainConfig(**FAST))
     assert scores["test"]["hit@1"] >= 0.9
+
+
+def test_xsimgcl_refuses_to_contrast_the_final_vectors_with_themselves():
+    from ckgrec.schemas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="with themselves"):
+        build_config(SimGCLConfig, {"layers": 1, "xsimgcl": True})
+    build_config(SimGCLConfig, {"layers": 1, "xsimgcl": True, "cl_layer": 0})  # ego vs final is a real contrast

@@ -219,3 +219,25 @@ def test_ckg_models_shows_the_search_space(capsys):
     assert (
         "search space (ckg tune):" in out and "lr (train): log-uniform" in out and "layers (model): int [1, 4]" in out
     )
+
+
+def test_the_default_vs_tuned_table_reads_trial_zero_and_the_best_trial(study, tmp_path, monkeypatch):
+    import shutil
+
+    from benchmarks import tuning_table
+
+    shutil.copytree(study, tmp_path / "embedded" / "bprmf")
+    summary = json.loads((study / "summary.json").read_text())
+    first = next(t for t in summary["trials"] if t["number"] == 0)
+    best = summary["best"]
+    text = tuning_table.table(tmp_path)
+    row = next(line for line in text.splitlines() if line.startswith("| bprmf |")).split(" | ")
+    assert row[3] == f"{first['value']:.4f}" and row[4] == f"{best['valid']:.4f} (trial {best['trial']})"
+    assert row[5] == f"{100 * (best['valid'] / first['value'] - 1):+.1f}%"
+    assert "defaults changed" not in text  # the study ran with today's defaults
+    # a default changed after the study ran is named under the table, and the row keeps the study's figures
+    current = tuning_table.default_values("bprmf")
+    monkeypatch.setattr(tuning_table, "default_values", lambda model: {**current, "lr": 0.123})
+    changed = tuning_table.table(tmp_path)
+    assert "- bprmf: defaults changed since this study ran, now lr = 0.123" in changed
+    assert next(line for line in changed.splitlines() if line.startswith("| bprmf |")).split(" | ")[3] == row[3]

@@ -1,0 +1,145 @@
+"""Default against tuned, from the studies ``bench_main_model.py --tune N`` left behind (no training here).
+
+``ckg tune`` enqueues a model's defaults as trial 0, so every study already holds the validation value of
+the defaults next to its best trial's: this script reads ``benchmarks/work/tune/<dataset>/<model>/summary.json``
+and writes one row per study to ``results/default-vs-tuned.md``: the budget spent (complete / pruned trials,
+wall seconds), validation Recall@20 at the defaults and at the best trial (seed 2020, one run each), the
+gain, and the chosen values. A trial 0 whose parameters differ from the model's defaults (a default outside
+the searched range is drawn instead) is marked, and its value is not reported as the defaults'.
+
+    python benchmarks/tuning_table.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.results import update_section  # noqa: E402
+from ckgrec.model.core.search_space import Categorical  # noqa: E402
+from ckgrec.model.models.registry import get_model  # noqa: E402
+from ckgrec.model.training.config import TrainConfig  # noqa: E402
+
+TUNE_DIR = ROOT / "benchmarks" / "work" / "tune"
+DATASETS = ("embedded", "ml100k", "ml100k-20pct", "tiktok-sample")
+
+
+def default_values(model: str) -> dict[str, object]:
+    """Each searched parameter's current default, as a study records it (categorical choices by label)."""
+    cls = get_model(model)
+    train, config = TrainConfig().resolved(cls), cls.Config()
+    out = {}
+    for name, p in cls.search_space.items():
+        v = getattr(train if p.table == "train" else config, name)
+        out[name] = Categorical.label(v) if isinstance(p, Categorical) else v
+    return out
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+    return a == b
+
+
+def _value(v) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def _trials(study_dir: Path):
+    """The study's trials by number (Optuna's record, categorical values by label), trial 0 and the parameters
+    ``ckg tune`` enqueued for it (the model's defaults when the study ran; a default outside the searched range
+    is missing there and was drawn)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{study_dir / 'study.db'}")
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    first = trials.get(0)
+    return trials, first, (first.system_attrs.get("fixed_params", {}) if first is not None else {})
+
+
+def study_row(study_dir: Path) -> tuple[list[str], str | None]:
+    """The row of one study, and a note when the model's defaults have changed since it ran."""
+    summary = json.loads((study_dir / "summary.json").read_text(encoding="utf-8"))
+    trials, first, enqueued = _trials(study_dir)
+    complete = first is not None and first.state.name == "COMPLETE"
+    drawn = [k for k in (first.params if first is not None else {}) if k not in enqueued]
+    if not complete:
+        at_defaults = "—"
+    elif drawn:
+        at_defaults = f"{first.value:.4f} ({', '.join(drawn)} drawn)"
+    else:
+        at_defaults = f"{first.value:.4f}"
+    best = summary["best"]
+    gain = f"{100 * (best['valid'] / first.value - 1):+.1f}%" if complete and not drawn and first.value > 0 else "—"
+    best_params = trials[best["trial"]].params
+    changed = [f"{k} = {_value(v)}" for k, v in sorted(best_params.items()) if not _same(v, enqueued.get(k))]
+    budget = summary["budget"]
+    row = [
+        summary["model"],
+        f"{budget['complete']} / {budget['pruned']}",
+        f"{budget['wall_seconds']:.0f}",
+        at_defaults,
+        f"{best['valid']:.4f} (trial {best['trial']})",
+        gain,
+        ", ".join(changed) or "the defaults",
+    ]
+    now = default_values(summary["model"])
+    moved = [f"{k} = {_value(v)}" for k, v in sorted(now.items()) if k in enqueued and not _same(v, enqueued[k])]
+    note = f"{summary['model']}: defaults changed since this study ran, now {', '.join(moved)}" if moved else None
+    return row, note
+
+
+def table(tune_dir: Path = TUNE_DIR) -> str:
+    blocks = []
+    for dataset in DATASETS:
+        studies = sorted(p.parent for p in (tune_dir / dataset).glob("*/summary.json"))
+        if not studies:
+            continue
+        rows, notes = zip(*(study_row(d) for d in studies))
+        lines = [
+            f"### {dataset}",
+            "",
+            "| model | trials complete / pruned | wall s | valid recall@20 at the defaults (trial 0) | valid recall@20 tuned "
+            "(best trial) | gain | best trial's values that differ from the defaults |",
+            "|---|---|---|---|---|---|---|",
+            *("| " + " | ".join(r) + " |" for r in rows),
+            *([""] + [f"- {n}" for n in notes if n] if any(notes) else []),
+        ]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
+    args = p.parse_args(argv)
+    body = table()
+    if not body:
+        print(f"no studies under {TUNE_DIR}: run bench_main_model.py --tune N first", file=sys.stderr)
+        return 1
+    intro = (
+        "Every study under `benchmarks/work/tune/<dataset>/<model>/`: those of `bench_main_model.py --tune 12` (the "
+        "baselines), and any other `ckg tune STORE --model NAME --trials 12 --out benchmarks/work/tune/<dataset>/NAME` "
+        "put there (dualkgat on ML-100K 20%). Optuna TPE, seed 2020, median pruning, trial 0 = the model's defaults, "
+        "selection on the validation split (Recall@20, full ranking, one run per trial). The 3-seed test figures of "
+        "the tuned configurations are in `main-model.md`."
+    )
+    print(body)
+    if not args.no_write:
+        update_section(
+            "default-vs-tuned",
+            "Defaults against tuned (validation)",
+            "python benchmarks/tuning_table.py",
+            intro + "\n\n" + body,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
