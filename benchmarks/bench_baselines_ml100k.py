@@ -54,6 +54,28 @@ RECBOLE = {
 }
 
 
+def train_args(
+    store: Path, model: str, out: Path, seed: int, epochs: int, extra: list[str], patience: int | None = None
+) -> list[str]:
+    """``ckg train`` arguments of one benchmark run: one thread, quiet, then the row's own flags."""
+    limits = ["--epochs", str(epochs), *(["--patience", str(patience)] if patience is not None else [])]
+    return [
+        "train",
+        str(store),
+        "--model",
+        model,
+        "--out",
+        str(out),
+        "--seed",
+        str(seed),
+        *limits,
+        "--threads",
+        "1",
+        "--quiet",
+        *extra,
+    ]
+
+
 def run(cmd: list[str]) -> tuple[int, float, float]:
     """(exit code, seconds, peak RSS MiB) of a child process."""
     start = time.perf_counter()
@@ -126,24 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 rss = json.loads((out / "scores.json").read_text()).get("peak_rss_mib", float("nan"))
                 secs = float("nan")
             else:
-                cmd = [
-                    *ckg,
-                    "train",
-                    str(store),
-                    "--model",
-                    model,
-                    "--out",
-                    str(out),
-                    "--seed",
-                    str(seed),
-                    "--epochs",
-                    str(args.epochs),
-                    "--threads",
-                    "1",
-                    "--quiet",
-                    *extra,
-                ]
-                code, secs, rss = run(cmd)
+                code, secs, rss = run([*ckg, *train_args(store, model, out, seed, args.epochs, extra)])
                 if code:
                     print(f"{model} seed {seed} failed ({code})", file=sys.stderr)
                     return code

@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import experiments  # noqa: E402
-from benchmarks.bench_baselines_ml100k import run  # noqa: E402
+from benchmarks.bench_baselines_ml100k import run, train_args  # noqa: E402
 from benchmarks.results import TEST_METRICS, epochs_cell, seconds_cell, seed_mean, test_cells  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -216,25 +216,7 @@ def train_run(
         raise NotRun(out.name)
     ckg = [sys.executable, "-c", "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))"]
     if not (out / "scores.json").is_file():
-        cmd = [
-            *ckg,
-            "train",
-            str(store),
-            "--model",
-            model,
-            "--out",
-            str(out),
-            "--seed",
-            str(seed),
-            "--epochs",
-            str(epochs),
-            "--patience",
-            str(patience),
-            "--threads",
-            "1",
-            "--quiet",
-            *extra,
-        ]
+        cmd = [*ckg, *train_args(store, model, out, seed, epochs, extra, patience)]
         code, secs, rss = run(cmd)
         if code:
             raise SystemExit(f"{' '.join(cmd)} failed ({code})")
