@@ -1,11 +1,12 @@
 """Default against tuned, from the studies ``bench_main_model.py --tune N`` left behind (no training here).
 
 ``ckg tune`` enqueues a model's defaults as trial 0, so every study already holds the validation value of
-the defaults next to its best trial's: this script reads ``benchmarks/work/tune/<dataset>/<model>/summary.json``
-and writes one row per study to ``results/default-vs-tuned.md``: the budget spent (complete / pruned trials,
-wall seconds), validation Recall@20 at the defaults and at the best trial (seed 2020, one run each), the
-gain, and the chosen values. A trial 0 whose parameters differ from the model's defaults (a default outside
-the searched range is drawn instead) is marked, and its value is not reported as the defaults'.
+the defaults next to its best trial's. This script reads ``summary.json`` and ``study.db`` (Optuna's record
+of what trial 0 was given) of every ``benchmarks/work/tune/<dataset>/<model>/`` and writes one row per study
+to ``results/default-vs-tuned.md``: the budget spent (complete / pruned trials, wall seconds), validation
+Recall@20 at the defaults and at the best trial (seed 2020, one run each), the gain, and the values the best
+trial changed. A default outside the searched range is drawn in trial 0 instead; the row says so and reports
+no gain. A default changed since the study ran is named under its table.
 
     python benchmarks/tuning_table.py
 """
@@ -21,29 +22,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import update_section  # noqa: E402
-from ckgrec.model.core.search_space import Categorical  # noqa: E402
 from ckgrec.model.models.registry import get_model  # noqa: E402
 from ckgrec.model.training.config import TrainConfig  # noqa: E402
+from ckgrec.model.tuning.tune import default_params  # noqa: E402
 
 TUNE_DIR = ROOT / "benchmarks" / "work" / "tune"
 DATASETS = ("embedded", "ml100k", "ml100k-20pct", "tiktok-sample")
 
 
 def default_values(model: str) -> dict[str, object]:
-    """Each searched parameter's current default, as a study records it (categorical choices by label)."""
+    """The Optuna params ``ckg tune`` would enqueue as trial 0 today: the model's current defaults."""
     cls = get_model(model)
-    train, config = TrainConfig().resolved(cls), cls.Config()
-    out = {}
-    for name, p in cls.search_space.items():
-        v = getattr(train if p.table == "train" else config, name)
-        out[name] = Categorical.label(v) if isinstance(p, Categorical) else v
-    return out
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
-    return a == b
+    return default_params(cls.search_space, TrainConfig().resolved(cls), cls.Config())
 
 
 def _value(v) -> str:
@@ -78,7 +68,7 @@ def study_row(study_dir: Path) -> tuple[list[str], str | None]:
     best = summary["best"]
     gain = f"{100 * (best['valid'] / first.value - 1):+.1f}%" if complete and not drawn and first.value > 0 else "—"
     best_params = trials[best["trial"]].params
-    changed = [f"{k} = {_value(v)}" for k, v in sorted(best_params.items()) if not _same(v, enqueued.get(k))]
+    changed = [f"{k} = {_value(v)}" for k, v in sorted(best_params.items()) if v != enqueued.get(k)]
     budget = summary["budget"]
     row = [
         summary["model"],
@@ -90,7 +80,11 @@ def study_row(study_dir: Path) -> tuple[list[str], str | None]:
         ", ".join(changed) or "the defaults",
     ]
     now = default_values(summary["model"])
-    moved = [f"{k} = {_value(v)}" for k, v in sorted(now.items()) if k in enqueued and not _same(v, enqueued[k])]
+    moved = [
+        f"{k} = {_value(now[k]) if k in now else 'outside the searched range'}"
+        for k in sorted(enqueued)
+        if now.get(k) != enqueued[k]
+    ]
     note = f"{summary['model']}: defaults changed since this study ran, now {', '.join(moved)}" if moved else None
     return row, note
 

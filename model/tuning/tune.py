@@ -80,6 +80,23 @@ def _write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def default_params(space: Mapping[str, Any], train: TrainConfig, model: Any) -> dict[str, Any]:
+    """Optuna params of the defaults in ``train`` (resolved) and ``model`` (a Config) for the parameters of
+    ``space`` that can take them: in range, on the step grid, among the choices (categorical ones by label).
+    ``ckg tune`` enqueues them as trial 0."""
+    params: dict[str, Any] = {}
+    for name, p in space.items():
+        v = getattr(train if p.table == "train" else model, name)
+        if isinstance(p, Categorical):
+            if v in p.choices:
+                params[name] = Categorical.label(v)
+        elif v is not None and p.low <= v <= p.high:
+            step = getattr(p, "step", None)
+            if not step or abs((v - p.low) / step - round((v - p.low) / step)) < 1e-9:
+                params[name] = v
+    return params
+
+
 class _Study:
     """One study in OUT: its settings, the trial loop and what it writes."""
 
@@ -184,21 +201,9 @@ class _Study:
         return study
 
     def default_params(self) -> dict[str, Any]:
-        """Optuna params of the model's defaults (its ``train_defaults`` and Config defaults, under this study's
-        fixed tables) for the searched parameters that can take them: in range, on the step grid, among the choices."""
-        train = self.base_train.resolved(self.cls)
+        """Optuna params of the model's defaults under this study's fixed tables (:func:`default_params`)."""
         model = from_mapping(self.cls.Config, self.model_table, "[model]")
-        params: dict[str, Any] = {}
-        for name, p in self.space.items():
-            v = getattr(train if p.table == "train" else model, name)
-            if isinstance(p, Categorical):
-                if v in p.choices:
-                    params[name] = Categorical.label(v)
-            elif v is not None and p.low <= v <= p.high:
-                step = getattr(p, "step", None)
-                if not step or abs((v - p.low) / step - round((v - p.low) / step)) < 1e-9:
-                    params[name] = v
-        return params
+        return default_params(self.space, self.base_train.resolved(self.cls), model)
 
     def counted(self, study) -> list[Any]:
         """Trials that use up the budget: finished ones, not those cut short by an interruption."""
