@@ -24,9 +24,12 @@ Each node has one ID embedding e^(0) (users, items and KG entities: G_u's entity
   probability 1 − p; the KG mean runs over the kept edges, kept interactions are scaled by
   1/(1 − p), as the authors' code) and message dropout after each layer.
 
-Aggregation is one CSR sparse matmul per KG relation, ``Σ_r (A_r E) ⊙ e_r`` with A_r the
-relation-r part of the row-normalised KG adjacency (``(A_r E) ⊙ e_r = A_r (E ⊙ e_r)``, e_r scales
-columns), and one for the users, ``R E_items``; never a dense N × N matrix nor an (edges × d) tensor.
+Aggregation is one CSR sparse matmul per layer for the KG and one for the users. The KG's messages
+``e_r ⊙ e_t`` depend only on the (relation, tail) pair of an edge, so they are formed once per distinct
+pair, ``M = E[t_q] ⊙ e_{r_q}`` (Q, d) for the Q distinct pairs q, and ``E' = A M`` with A (N, Q) the
+row-normalised head × pair incidence (A[h, q] = 1/deg(h) for each edge (h, r_q, t_q)); the users get
+``R E_items``. Never a dense N × N matrix, nor one message per edge; one matmul where a loop over the
+K relations took K (54 on ML-100K + Freebase: the loop cost about 10× more per epoch).
 
 Defaults are the authors' (their ``parser.py``): d = 64, 3 hops, 4 intents, distance
 correlation, independence weight 1e-4, node dropout 0.5, message dropout 0.1, Adam at lr 1e-4,
@@ -170,10 +173,23 @@ class KGIN(PropagatedBPR):
         ):
             self.register_buffer(name, t.long(), persistent=False)
         self.num_kg_relations = int(num_kg_relations)
+        # the distinct (relation, tail) pairs q and, per edge, its pair; the edges re-sorted by (head, pair)
+        # so that the incidence A (N, Q) is built without a sort in every batch
+        pair_key, pair_of_edge = torch.unique(
+            self.kg_relation * self.num_entities + self.kg_tail, sorted=True, return_inverse=True
+        )
+        order = torch.argsort(self.kg_head * len(pair_key) + pair_of_edge)
+        for name, t in (
+            ("pair_relation", pair_key // self.num_entities),
+            ("pair_tail", pair_key % self.num_entities),
+            ("edge_head", self.kg_head[order]),
+            ("edge_pair", pair_of_edge[order]),
+        ):
+            self.register_buffer(name, t, persistent=False)
         self.entity = nn.Parameter(torch.empty(self.num_entities, cfg.dim))
         self.relation = nn.Parameter(torch.empty(self.num_kg_relations, cfg.dim))
         self.intent_logits = nn.Parameter(torch.empty(cfg.n_intents, self.num_kg_relations))  # w (P, K)
-        self._graph: tuple[list, tuple] | None = None  # the full graph's matrices, built on first use
+        self._graph: tuple[tuple, tuple] | None = None  # the full graph's matrices, built on first use
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -223,23 +239,20 @@ class KGIN(PropagatedBPR):
 
     # ---- the graph --------------------------------------------------------------------------
     def _matrices(self, keep_edges: torch.Tensor | None, keep_pairs: torch.Tensor | None, scale: float):
-        """([(A_r, A_rᵀ) per KG relation], (R, Rᵀ)): A_r the relation-r rows of the KG adjacency
-        normalised by each head's number of (kept) KG edges, R the users' (kept) interactions
-        normalised by each user's number of interactions and multiplied by ``scale``."""
-        head, relation, tail = self.kg_head, self.kg_relation, self.kg_tail
+        """((A, Aᵀ), (R, Rᵀ)): A (N, Q) the head × (relation, tail)-pair incidence of the (kept) KG edges
+        normalised by each head's number of kept edges, R the users' (kept) interactions normalised by
+        each user's number of interactions and multiplied by ``scale``."""
+        head, pair = self.edge_head, self.edge_pair
         if keep_edges is not None:
-            head, relation, tail = head[keep_edges], relation[keep_edges], tail[keep_edges]
+            head, pair = head[keep_edges], pair[keep_edges]
         degree = torch.bincount(head, minlength=self.num_entities).clamp_min(1).to(self.entity.dtype)
-        values = 1.0 / degree[head]
-        bounds = torch.searchsorted(relation, torch.arange(self.num_kg_relations + 1, device=relation.device)).tolist()
-        shape = (self.num_entities, self.num_entities)
-        per_relation = [_csr_pair(head[a:b], tail[a:b], values[a:b], shape) for a, b in zip(bounds[:-1], bounds[1:])]
+        kg = _csr_pair(head, pair, 1.0 / degree[head], (self.num_entities, len(self.pair_tail)))
         users, items = self.inter_user, self.inter_item
         count = torch.bincount(users, minlength=self.n_users).clamp_min(1).to(self.entity.dtype)
         weights = scale / count[users]
         if keep_pairs is not None:
             users, items, weights = users[keep_pairs], items[keep_pairs], weights[keep_pairs]
-        return per_relation, _csr_pair(users, items, weights, (self.n_users, self.n_items))
+        return kg, _csr_pair(users, items, weights, (self.n_users, self.n_items))
 
     def _graph_matrices(self):
         p = self.cfg.node_dropout
@@ -257,7 +270,7 @@ class KGIN(PropagatedBPR):
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(users (n_users, d), items (n_items, d)): the sums of layers 0..L."""
-        per_relation, interactions = self._graph_matrices()
+        kg, interactions = self._graph_matrices()
         entities = self.entity
         users = entities[self.user_entity]
         intents = self.intents()
@@ -267,9 +280,8 @@ class KGIN(PropagatedBPR):
             user_intent = user_intent + 1.0
         user_sum, entity_sum = users, entities
         for _ in range(self.cfg.layers):
-            nxt = torch.zeros_like(entities)
-            for r, pair in enumerate(per_relation):
-                nxt = nxt + propagate_directed(*pair, entities) * self.relation[r]
+            messages = entities[self.pair_tail] * self.relation[self.pair_relation]  # (Q, d): e_r ⊙ e_t per pair
+            nxt = propagate_directed(*kg, messages)
             users = user_intent * propagate_directed(*interactions, entities[self.item_entity])
             entities = F.normalize(F.dropout(nxt, self.cfg.message_dropout, self.training), dim=-1)
             users = F.normalize(F.dropout(users, self.cfg.message_dropout, self.training), dim=-1)
