@@ -146,9 +146,11 @@ def build_store(dataset: str, k: int, work: Path, log) -> Path:
 
 
 def train_run(store: Path, model: str, seed: int, out: Path, args, log, epochs: int) -> dict | None:
-    if not (out / "scores.json").is_file():
+    finished = (out / "scores.json").is_file()
+    reselect = finished and args.reselect and setting(model).model == "dualkgat"
+    if not finished or reselect:
         if args.cached_only:
-            return None
+            return None if not finished else json.loads((out / "scores.json").read_text())
         exp = setting(model)
         extra = exp.flags()  # after --patience: a column's own patience wins
         cmd = [
@@ -169,6 +171,7 @@ def train_run(store: Path, model: str, seed: int, out: Path, args, log, epochs: 
             "1",
             "--quiet",
             *extra,
+            *(["--reselect"] if reselect else []),
         ]
         code, secs = run(cmd, log)
         if code:
@@ -311,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", default=None, help="where ckg's output goes (default WORK/bench.log)")
     ap.add_argument(
         "--note", action="append", default=[], help="a line added to the section (e.g. what was omitted and why)"
+    )
+    ap.add_argument(
+        "--reselect",
+        action="store_true",
+        help="finished dualkgat runs choose their knowledge filter again with the current grid (ckg train --reselect)",
     )
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     ap.add_argument(

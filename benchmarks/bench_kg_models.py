@@ -211,12 +211,17 @@ def train_run(
     epochs: int,
     patience: int,
     only_finished: bool = False,
+    reselect: bool = False,
 ) -> dict:
+    """The scores of the run ``out``, trained first when it has none; ``reselect``: a finished run's
+    after-training choices are made again with the current code (``ckg train --reselect``)."""
     if only_finished and not (out / "scores.json").is_file():
         raise NotRun(out.name)
     ckg = [sys.executable, "-c", "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))"]
-    if not (out / "scores.json").is_file():
+    finished = (out / "scores.json").is_file()
+    if not finished or reselect:
         cmd = [*ckg, *train_args(store, model, out, seed, epochs, extra, patience)]
+        cmd += ["--reselect"] if finished else []
         code, secs, rss = run(cmd)
         if code:
             raise SystemExit(f"{' '.join(cmd)} failed ({code})")

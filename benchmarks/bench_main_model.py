@@ -329,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
         help="prove the script works: 1 seed, 2 epochs (patience 2), the embedded data in a store of its own "
         "(benchmarks/work/main-model/smoke), nothing written to benchmarks/results/",
     )
+    ap.add_argument(
+        "--reselect",
+        action="store_true",
+        help="finished dualkgat runs choose their knowledge filter again with the current grid (ckg train "
+        "--reselect: what retraining would give, without training); other runs are read as they are",
+    )
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     ap.add_argument("--list", action="store_true", help="print each row's name, label and ckg command(s); run nothing")
     args = ap.parse_args(argv)
@@ -411,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         for seed in seeds:
             out = runs_dir / f"{p.stem}-s{seed}"
             try:
-                rs.append(train_run(store, out, e.model, seed, p.flags, epochs, patience, args.only_finished))
+                reselect = args.reselect and e.model == "dualkgat" and not args.only_finished
+                rs.append(train_run(store, out, e.model, seed, p.flags, epochs, patience, args.only_finished, reselect))
                 run_paths.append(str(out))
             except NotRun:
                 notes.append(f"- {e.label}, seed {seed}: not run yet")

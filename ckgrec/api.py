@@ -363,10 +363,13 @@ def train_configured(
     progress: bool = False,
     log: Callable[[str], None] | None = None,
     nproc: int = 1,
+    reselect: bool = False,
 ) -> Run:
     """:func:`train` with the model's and the trainer's configs already built (``ckg train`` builds
     them from ``--config``, its flags and ``--set``); refuses a store without held-out pairs.
-    ``nproc`` > 1: data-parallel in that many local processes (``ckg train --nproc``)."""
+    ``nproc`` > 1: data-parallel in that many local processes (``ckg train --nproc``).
+    ``reselect``: train nothing, choose the after-training settings of the finished run again
+    (``ckg train --reselect``)."""
     from ckgrec.model.data.train_data import TrainData
     from ckgrec.model.training.trainer import train as train_run
 
@@ -382,6 +385,7 @@ def train_configured(
         progress=progress,
         log=log,
         nproc=nproc,
+        reselect=reselect,
     )
     return Run.load(out)
 

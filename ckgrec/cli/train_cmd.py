@@ -73,6 +73,13 @@ def register(sub) -> None:
         help="set a model option, typed by the model's config, e.g. --set layers=2; repeatable",
     )
     p.add_argument("--force", action="store_true", help="discard what RUN holds and train from scratch")
+    p.add_argument(
+        "--reselect",
+        action="store_true",
+        help="train nothing: on the finished RUN (same options), choose again what the model chooses on validation "
+        "after training (dualkgat's knowledge filter) with this version's grid, and evaluate again; training never "
+        "reads that choice, so this gives what retraining would",
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and the final scores")
     p.set_defaults(handler=run)
 
@@ -161,7 +168,16 @@ def run(args: argparse.Namespace) -> int:
     log = None if args.quiet or follower else (lambda msg: print(msg, flush=True))
     progress = not args.quiet and not follower and sys.stderr.isatty()
     run = train_configured(
-        args.store, cls.name, mc, tc, out=args.out, force=args.force, progress=progress, log=log, nproc=nproc
+        args.store,
+        cls.name,
+        mc,
+        tc,
+        out=args.out,
+        force=args.force,
+        progress=progress,
+        log=log,
+        nproc=nproc,
+        reselect=args.reselect,
     )
     if run.complete and args.quiet and not follower:
         test = run.scores["test"]

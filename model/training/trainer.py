@@ -199,6 +199,31 @@ class Trainer:
             run.remove_debris()
             return self._fit_locked(force=force, stop_after=stop_after)
 
+    def reselect(self) -> dict[str, Any]:
+        """Choose again, on a finished run, what the model chooses on validation after training
+        (:meth:`Recommender.select_on_validation`, e.g. dualkgat's knowledge filter), from the run's best
+        state, without training; then evaluate valid and test again and rewrite ``best.pt`` and the scores.
+
+        Training never reads these choices (the selection starts from scratch on the best epoch's state),
+        so the result is what retraining with the current code would give, at the cost of the selection
+        alone: after the selection's grid changed, a run need not be trained again."""
+        run = self.run
+        run.check_writable()
+        with run.lock():
+            if not run.is_complete:
+                raise ConfigError(f"{run.path}: not a finished run; train it first (reselect needs its best state)")
+            self._check_same_config()
+            scores = run.read_scores()
+            model, _, _ = self._fresh_model()
+            best = ckpt.load(run.file(BEST), self.data.fingerprint)
+            model.load_state_dict(best["model"])
+            selected = self._select_on_validation(model, best)
+            kept = {k: v for k, v in scores.items() if k.startswith("seconds_") and k != "seconds_final_evaluation"}
+            kept["stopped_early"] = scores.get("stopped_early", False)
+            if selected is not None:
+                kept["selected_on_validation"] = selected
+            return self._finish(model, epochs=scores["epochs"], best_epoch=scores["best_epoch"], timings=kept)
+
     def _fit_locked(self, *, force: bool, stop_after: int | None) -> dict[str, Any] | None:
         run = self.run
         if force:
@@ -593,8 +618,12 @@ def train(
     on_evaluation: Callable[[int, float], None] | None = None,
     evaluate_test: bool = True,
     nproc: int = 1,
+    reselect: bool = False,
 ) -> dict[str, Any] | None:
     """Train ``model_name`` on ``data`` into ``run`` (resuming it when it holds a checkpoint).
+
+    ``reselect``: train nothing; on a finished ``run``, choose again what is chosen on validation
+    after training (:meth:`Trainer.reselect`).
 
     ``on_evaluation`` and ``evaluate_test``: see the module docstring (``ckg tune`` uses them).
     ``nproc`` > 1 trains data-parallel in that many spawned local processes (each loads ``data``
@@ -622,6 +651,10 @@ def train(
 
     if nproc < 1:
         raise ConfigError(f"nproc = {nproc}: must be >= 1")
+    if reselect:
+        if force:
+            raise ConfigError("reselect keeps the trained run; force would discard it: give one or the other")
+        return Trainer(data, model_name, model_config, tc, run, log=log).reselect()
     world = dd.env_world_size()
     if world > 1 and nproc > 1 and nproc != world:
         raise ConfigError(f"nproc = {nproc}, but torchrun started {world} processes: give one or the other")

@@ -319,6 +319,30 @@ def test_the_knowledge_filter_is_chosen_on_validation_and_kept_in_best_pt(data, 
     assert evaluate(model, data, "test", (10,)).metrics["ndcg@10"] == pytest.approx(scores["test"]["ndcg@10"], abs=1e-9)
 
 
+def test_reselect_on_a_finished_run_gives_what_retraining_with_the_new_grid_gives(data, tmp_path, monkeypatch):
+    """``ckg train --reselect``: after the filter's grid changed, choosing again on the run's best state
+    equals training again from scratch with the new grid (training never reads the choice), and the
+    training record (epochs, seconds) is the run's own."""
+    import ckgrec.model.models.dualkgat as dk
+    from ckgrec.model.training.config import TrainConfig
+    from ckgrec.model.training.trainer import train
+
+    tc = TrainConfig(epochs=3, batch_size=256, lr=0.02, patience=0, ks=(10,), valid_metric="recall@10", threads=1)
+    mc = DualKGATConfig(init="random")
+    monkeypatch.setattr(dk, "FILTER_REGS", (1000.0,))
+    old = train(data, "dualkgat", tmp_path / "run", model_config=mc, train_config=tc)
+    monkeypatch.setattr(dk, "FILTER_REGS", (1.0, 1000.0))
+    again = train(data, "dualkgat", tmp_path / "run", model_config=mc, train_config=tc, reselect=True)
+    fresh = train(data, "dualkgat", tmp_path / "fresh", model_config=mc, train_config=tc)
+    assert old["selected_on_validation"]["filter_reg"] == 1000.0
+    assert again["selected_on_validation"] == fresh["selected_on_validation"]
+    assert again["selected_on_validation"]["filter_reg"] == 1.0  # the new grid's value won on validation
+    assert again["valid"] == fresh["valid"] and again["test"] == fresh["test"]
+    assert again["epochs"] == old["epochs"] and again["seconds_per_epoch"] == old["seconds_per_epoch"]
+    with pytest.raises(ConfigError, match="not a finished run"):
+        train(data, "dualkgat", tmp_path / "empty", model_config=mc, train_config=tc, reselect=True)
+
+
 def test_filter_share_zero_is_the_graph_score_and_one_ranks_as_the_filter(data):
     import numpy as np
 
