@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 ML100K = ROOT.parent / "shared" / "datasets" / "ml-100k-recbole"
-MODELS = ("mostpop", "ease", "bprmf", "neumf", "ngcf", "lightgcn")
+MODELS = ("mostpop", "ease", "itemknn", "rp3beta", "bprmf", "neumf", "ngcf", "lightgcn", "simgcl")
 SEEDS = (2020, 2021, 2022)
 
 from benchmarks import experiments  # noqa: E402

@@ -55,6 +55,11 @@ MODELS = (
     "neumf",
     "ngcf",
     "acf",
+    "itemknn",
+    "rp3beta",
+    "simgcl",
+    "freedom",
+    "kgin",
 )
 # table columns that are a model with other options: column -> the --model it trains
 VARIANT_OF = {
