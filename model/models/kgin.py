@@ -139,7 +139,8 @@ class KGIN(PropagatedBPR):
     defaults_source = (
         "ckg tune, 12 trials each on embedded and tiktok-sample: the 1-hop, 1-intent trials at lr 5-6e-3, l2 6-7e-4 "
         "were within 0.3% of each study's best; these defaults give valid Recall@20 0.2494 on embedded (best 0.2516, "
-        "the authors' 0.2099) and 0.0995 on tiktok-sample (the best; the authors' 0.0249)"
+        "the authors' 0.2099) and 0.0995 on tiktok-sample (the best; the authors' 0.0249); on ML-100K, tuned from "
+        "them, the best of 12 trials (1 hop, 1 intent too) was 0.9% above them"
     )
     # Wang et al. 2021 / RecBole's KGIN search: lr {1e-4, 1e-3, 5e-3}, hops {1, 2, 3}, intents {1, 2, 4, 8},
     # node dropout {0.1, 0.3, 0.5}, message dropout {0, 0.1}, independence cosine | distance; l2 and the
