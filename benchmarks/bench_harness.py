@@ -421,6 +421,24 @@ def previous_1m_body() -> str:
     return body.split(CONVERGENCE_MARK)[0].rstrip()
 
 
+def previous_convergence_part() -> str:
+    """The convergence table of the current results file with the command and date of the run that wrote it
+    ("" when it has none), so a 1M-only run can keep it without claiming it."""
+    from benchmarks.results import section_path
+
+    text = section_path("harness-speed").read_text(encoding="utf-8")
+    if CONVERGENCE_MARK not in text:
+        return ""
+    head = {
+        k: v
+        for k, v in (
+            line[2:].split(": ", 1) for line in text.splitlines() if line.startswith(("- command: ", "- date: "))
+        )
+    }
+    part = CONVERGENCE_MARK + text.split(CONVERGENCE_MARK, 1)[1].rstrip()
+    return f"The convergence table below is kept from the earlier run {head.get('command', '?')} of {head.get('date', '?')}:\n\n{part}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--users", type=int, default=50_000, help="number of users (default 50,000)")
@@ -467,9 +485,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with --convergence: skip the 1M rows and keep those of the current results file",
     )
+    ap.add_argument(
+        "--keep-convergence",
+        action="store_true",
+        help="without --convergence: keep the convergence table of the current results file, labelled with its run",
+    )
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     args = ap.parse_args(argv)
 
+    kept = previous_convergence_part() if args.keep_convergence and not args.convergence else ""
     if args.only_convergence:
         body = previous_1m_body()
     else:
@@ -478,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
         after = args.after.resolve() if args.after else None
         seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
         body += "\n" + "\n".join(convergence_table(convergence_runs(args.before, after, seeds)))
+    if kept:
+        body += "\n\n" + kept
     print("\n" + body)
     if not args.no_write:
         from benchmarks.results import update_section
@@ -495,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
                 else ""
             )
             + (" --only-convergence" if args.only_convergence else "")
+            + (" --keep-convergence" if kept else "")
         )
         update_section(
             "harness-speed",

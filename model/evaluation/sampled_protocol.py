@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ckgrec.model.data.train_data import TrainData
-from ckgrec.model.evaluation.evaluator import user_batch_size
+from ckgrec.model.evaluation.evaluator import score_budget, user_batch_size
 from ckgrec.model.models.base import Recommender
 from ckgrec.schemas.errors import ConfigError
 
@@ -74,8 +74,8 @@ def evaluate_sampled(
     ranks = np.empty(len(users), dtype=np.int64)
     unique_users, first = np.unique(users, return_index=True)
     bounds = np.append(first, len(users))
-    bs = user_batch_size(data.n_items, batch_users)
     device = model.device
+    bs = user_batch_size(data.n_items, batch_users, score_budget(device))
     with model.scoring():
         for s in range(0, len(unique_users), bs):
             lo, hi = bounds[s], bounds[min(s + bs, len(unique_users))]

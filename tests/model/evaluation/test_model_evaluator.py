@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ckgrec.model.data.train_data import TrainData
-from ckgrec.model.evaluation.evaluator import evaluate
+from ckgrec.model.evaluation.evaluator import evaluate, score_budget, user_batch_size
 from ckgrec.model.models.base import Recommender
 
 
@@ -68,6 +68,14 @@ def test_batching_does_not_change_results(world_data):
     many = evaluate(model, world_data, "test", (5, 10))
     assert one.metrics == pytest.approx(many.metrics)
     np.testing.assert_allclose(one.per_user["ndcg@10"], many.per_user["ndcg@10"])
+
+
+def test_cpu_score_blocks_stay_under_glibcs_mmap_threshold_and_cuda_blocks_are_larger():
+    # a CPU block above 32 MiB is a fresh mapping per batch whose pages fault in (see evaluator's docstring)
+    for n_items in (1_682, 100_000, 1_000_000):
+        assert user_batch_size(n_items, 0, score_budget("cpu")) * n_items * 4 <= 16 * 2**20
+    assert user_batch_size(100_000, 0, score_budget("cuda")) > 4 * user_batch_size(100_000, 0, score_budget("cpu"))
+    assert user_batch_size(100_000, 7, score_budget("cpu")) == 7  # an explicit batch wins
 
 
 def test_k_larger_than_the_catalogue_is_padded():
