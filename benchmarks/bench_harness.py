@@ -359,8 +359,13 @@ def measure_1m(args) -> str:
     r0 = rows[0] if rows else {"n_users": evals[0]["eval_users"], "n_items": evals[0]["n_items"], "train_pairs": 0}
     lines = [
         f"Generated store: {r0['n_users']:,} users x {r0['n_items']:,} items, {r0['train_pairs']:,} training pairs "
-        f"({args.pairs:,} pairs before the 8:1:1 split); generation {gen_s:.0f}s, `ckg build` {build_s:.0f}s. "
-        f"CPU only, {args.threads} torch thread(s) for the model rows, each model in its own process. "
+        f"({args.pairs:,} pairs before the 8:1:1 split); "
+        + (
+            f"generation {gen_s:.0f}s, `ckg build` {build_s:.0f}s. "
+            if gen_s == gen_s and build_s == build_s
+            else "the store was reused from --work, its generation and build not timed by this run. "
+        )
+        + f"CPU only, {args.threads} torch thread(s) for the model rows, each model in its own process. "
         f"Load average {os.getloadavg()[0]:.1f} when finished (the 2 cores are shared with other jobs).",
         "",
         "| model | code | batch | lr | batches/epoch | load s | sample s | train s | epoch s (sample+train) | sampling share | valid eval s | eval users | eval / epoch | peak RSS MiB (after load) |",
