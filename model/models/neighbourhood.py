@@ -29,6 +29,7 @@ from ckgrec.model.models.base import Recommender
 from ckgrec.model.nn.graph_ops import to_torch_csr
 
 BLOCK_ELEMENTS = 2**24  # floats in one dense similarity block (64 MiB): rows per block = this // n_items
+SCORE_ENTRIES = 2**21  # W entries gathered at a time while scoring (~60 MiB of indices and values)
 
 
 def kept_neighbours(n_items: int, k: int) -> int:
@@ -43,16 +44,23 @@ def csr_row_block(indptr: np.ndarray, m: torch.Tensor, start: int, stop: int) ->
     return torch.sparse_csr_tensor(crow, m.col_indices()[a:b], m.values()[a:b], size=(stop - start, m.shape[1]))
 
 
-def dense_rows(m: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """Rows of the torch CSR ``m`` (R, C) as a dense (len(rows), C) tensor, on ``m``'s device."""
-    crow, col, val = m.crow_indices(), m.col_indices(), m.values()
+def csr_entries(m: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The stored entries of rows ``rows`` of the torch CSR ``m``, row after row: (which, pos), each (E,),
+    ``which[e]`` the index into ``rows`` of entry e and ``pos[e]`` its position in ``m``'s values / columns."""
+    crow = m.crow_indices()
     start = crow[rows]
     counts = crow[rows + 1] - start
     which = torch.repeat_interleave(torch.arange(rows.numel(), device=m.device), counts)
     first = torch.cumsum(counts, 0) - counts  # position of each row's first entry in the output
     pos = start[which] + torch.arange(which.numel(), device=m.device) - first[which]
-    out = torch.zeros(rows.numel(), m.shape[1], dtype=val.dtype, device=m.device)
-    out[which, col[pos]] = val[pos]
+    return which, pos
+
+
+def dense_rows(m: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Rows of the torch CSR ``m`` (R, C) as a dense (len(rows), C) tensor, on ``m``'s device."""
+    which, pos = csr_entries(m, rows)
+    out = torch.zeros(rows.numel(), m.shape[1], dtype=m.values().dtype, device=m.device)
+    out[which, m.col_indices()[pos]] = m.values()[pos]
     return out
 
 
@@ -77,7 +85,7 @@ class ItemNeighbourhood(Recommender):
         self.register_buffer("neighbours", torch.zeros(n_items, self.k, dtype=torch.long))
         self.register_buffer("weights", torch.zeros(n_items, self.k))
         self._history = history  # (U, I) torch CSR of the training matrix; rebuilt from data, not saved
-        self._scoring: torch.Tensor | None = None  # (I, I) torch CSR, Wᵀ
+        self._scoring: torch.Tensor | None = None  # (I, I) torch CSR W, rows by history item
 
     @abc.abstractmethod
     def similarity_rows(self, start: int, stop: int) -> torch.Tensor:
@@ -106,14 +114,14 @@ class ItemNeighbourhood(Recommender):
 
     # ---- scoring --------------------------------------------------------------------------
     def scoring_matrix(self) -> torch.Tensor:
-        """Wᵀ (I, I) as torch CSR on the model's device: row j holds W[i, j] over the kept i."""
+        """W (I, I) as torch CSR on the model's device: row i holds what history item i adds to each target."""
         owner = torch.arange(self.n_items, device=self.weights.device).repeat_interleave(self.k)
         other = self.neighbours.reshape(-1)
-        target, source = (owner, other) if self.rows_are_targets else (other, owner)
-        wt = torch.sparse_coo_tensor(
-            torch.stack([target, source]), self.weights.reshape(-1), (self.n_items, self.n_items)
+        source, target = (other, owner) if self.rows_are_targets else (owner, other)
+        w = torch.sparse_coo_tensor(
+            torch.stack([source, target]), self.weights.reshape(-1), (self.n_items, self.n_items)
         )
-        return wt.coalesce().to_sparse_csr()
+        return w.coalesce().to_sparse_csr()
 
     def prepare_scoring(self) -> None:
         self._scoring = self.scoring_matrix()
@@ -122,9 +130,25 @@ class ItemNeighbourhood(Recommender):
         self._scoring = None
 
     def score_users(self, users: torch.Tensor) -> torch.Tensor:
-        wt = self._scoring if self._scoring is not None else self.scoring_matrix()
-        history = dense_rows(self._history, users)  # (B, I)
-        return torch.sparse.mm(wt, history.T).T.contiguous()  # (X_u W)ᵀ = Wᵀ X_uᵀ
+        """(B, I) X_u W, summed entry by entry: for each of the batch's (user, history item i) pairs, row i of W
+        is added into the user's row. Cost O(Σ_u |I_u| · k), not O(B · I · k) as a product of the dense
+        history block with W would be (50k users x 97k items: 149 s for item-kNN that way); the pairs go
+        through in chunks of at most :data:`SCORE_ENTRIES` W entries, so memory stays bounded for heavy users."""
+        w = self._scoring if self._scoring is not None else self.scoring_matrix()
+        which, pos = csr_entries(self._history, users)
+        items = self._history.col_indices()[pos]  # (P,) history item of each pair, pairs grouped by user
+        crow, cols, vals = w.crow_indices(), w.col_indices(), w.values()
+        lengths = crow[items + 1] - crow[items]  # W entries each pair adds
+        out = torch.zeros(users.numel(), self.n_items, dtype=vals.dtype, device=vals.device)
+        ends = torch.cumsum(lengths, 0)
+        start = 0
+        while start < items.numel():
+            base = int(ends[start - 1]) if start else 0
+            stop = max(start + 1, int(torch.searchsorted(ends, base + SCORE_ENTRIES, right=True)))
+            pair, at = csr_entries(w, items[start:stop])
+            out.index_put_((which[start:stop][pair], cols[at]), vals[at], accumulate=True)
+            start = stop
+        return out
 
     def extra_repr(self) -> str:
         return f"n_users={self.n_users}, n_items={self.n_items}, k={self.k}"

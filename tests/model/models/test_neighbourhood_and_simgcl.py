@@ -113,3 +113,25 @@ def test_xsimgcl_refuses_to_contrast_the_final_vectors_with_themselves():
     with pytest.raises(ConfigError, match="with themselves"):
         build_config(SimGCLConfig, {"layers": 1, "xsimgcl": True})
     build_config(SimGCLConfig, {"layers": 1, "xsimgcl": True, "cl_layer": 0})  # ego vs final is a real contrast
+
+
+@pytest.mark.parametrize("entries", [2**21, 5])  # one chunk; chunks of a few W entries
+def test_neighbourhood_scores_are_the_history_times_the_kept_weights(monkeypatch, entries):
+    monkeypatch.setattr(neighbourhood, "SCORE_ENTRIES", entries)
+    data = _random_data(n_users=25, n_items=30, density=0.15, seed=3)
+    x = data.train.toarray().astype(np.float64)
+    users = torch.tensor([7, 0, 24, 7, 13])
+    assert x[users.numpy()].sum() > 0
+    for model in (
+        ItemKNN.build(data, ItemKNNConfig(k=4, shrink=1.0), torch.device("cpu")),
+        RP3beta.build(data, RP3betaConfig(alpha=0.7, beta=0.4, k=4), torch.device("cpu")),
+    ):
+        model.fit_closed_form(data)
+        w = np.zeros((data.n_items, data.n_items))  # W[source, target] from the kept (neighbour, weight) rows
+        owner = np.repeat(np.arange(data.n_items), model.k)
+        other = model.neighbours.numpy().ravel()
+        src, dst = (other, owner) if model.rows_are_targets else (owner, other)
+        np.add.at(w, (src, dst), model.weights.numpy().ravel())
+        with model.scoring():
+            got = model.score_users(users).numpy()
+        np.testing.assert_allclose(got, x[users.numpy()] @ w, atol=1e-5)
