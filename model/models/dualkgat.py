@@ -364,7 +364,7 @@ class DualKGAT(Recommender):
             self._simulate_cold(generator)
         for enc in self.encoders:
             enc.resample_neighbours(generator)
-            enc.refresh_attention()
+            enc.refresh_attention_if_stale()
 
     def _simulate_cold(self, generator: torch.Generator) -> None:
         """DropoutNet (Volkovs et al., NeurIPS 2017) on graphs: without it a never-seen item's
@@ -399,7 +399,7 @@ class DualKGAT(Recommender):
             for enc in self.encoders:
                 enc.drop_interactions(None)
         for enc in self.encoders:
-            enc.refresh_attention()
+            enc.refresh_attention_if_stale()
 
     def _batch_vectors(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(users, positives, negatives) of the batch, each (B, D): the rows of representations()

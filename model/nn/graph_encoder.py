@@ -3,7 +3,9 @@ and a fusion of the layer outputs (KGAT's encoder, with the fusion made pluggabl
 
 Attention is refreshed by :meth:`GraphEncoder.refresh_attention` (KGAT does this once per
 epoch, with no gradient: the CF loss then trains embeddings and aggregators through a fixed
-sparse matrix, which is what keeps an epoch cheap). With ``attention_grad=True`` attention is
+sparse matrix, which is what keeps an epoch cheap; the model's epoch-start refresh is skipped when
+nothing it reads changed since the previous epoch's end: :meth:`GraphEncoder.refresh_attention_if_stale`).
+With ``attention_grad=True`` attention is
 recomputed on every forward pass with gradients, through index operations (never through
 sparse values, which would allocate a dense N×N gradient).
 
@@ -114,6 +116,7 @@ class GraphEncoder(nn.Module):
         self._adjacency = None  # aggregation.Adjacency over all nodes
         self._adjacency_out = None  # the same, cut to output_rows (the last layer's heads)
         self._attention: torch.Tensor | None = None
+        self._attention_inputs: tuple | None = None  # copies of what the current attention was computed from
         self._edge_mask: torch.Tensor | None = None  # this epoch's neighbour sample (None = all edges)
         self._drop_mask: torch.Tensor | None = (
             None  # this epoch's simulated cold items' and users' interaction edges (False = dropped)
@@ -253,10 +256,38 @@ class GraphEncoder(nn.Module):
             self._interaction = g.interaction_edges()
         self._drop_mask = ~(self._interaction & (entity_dropped[g.head] | entity_dropped[g.tail]))
 
+    def _attention_tensors(self) -> tuple[torch.Tensor, ...]:
+        return (self.entity.weight, self.relation.weight, self.projection)
+
+    def attention_is_current(self) -> bool:
+        """True when :meth:`refresh_attention` would recompute exactly the attention in force: the tensors it
+        reads equal the copies taken at the last refresh (an exact comparison, whatever changed them: an
+        optimizer step, a KG-phase step, a loaded state dict; fused Adam does not bump tensors' version
+        counters, so those cannot tell) and the same edge masks are in force (held, compared by identity)."""
+        if self._adjacency is None or self._attention_inputs is None:
+            return False
+        copies, masks = self._attention_inputs
+        now = (self._structure_mask, self._edge_mask, self._drop_mask)
+        return all(a is b for a, b in zip(masks, now)) and all(
+            torch.equal(c, t) for c, t in zip(copies, self._attention_tensors())
+        )
+
+    def refresh_attention_if_stale(self) -> None:
+        """:meth:`refresh_attention` unless nothing it reads changed since the last one: the trainer's
+        epoch-start refresh follows the previous epoch's end refresh with the same parameters and, without a
+        neighbour sample or simulated cold start, the same edges (one full TransR attention pass saved per
+        epoch)."""
+        if not self.attention_is_current():
+            self.refresh_attention()
+
     @torch.no_grad()
     def refresh_attention(self) -> None:
         head, tail, _ = self._edges()
         pi = self._attention_weights()
+        self._attention_inputs = (
+            tuple(t.detach().clone() for t in self._attention_tensors()),
+            (self._structure_mask, self._edge_mask, self._drop_mask),
+        )
         self._attention = pi
         self._adjacency = sparse_adjacency(head, tail, pi, self.graph.num_entities)
         self._adjacency_out = (

@@ -485,3 +485,45 @@ def test_the_pretrained_hand_off_copies_only_rescaled_entities_when_transr_is_ne
         else:
             assert torch.equal(enc.entity.weight, entity) and torch.equal(enc.relation.weight, relation)
             assert torch.equal(enc.projection, projection)
+
+
+def test_epoch_start_refresh_is_skipped_only_when_it_would_recompute_the_same_attention(data, monkeypatch):
+    from ckgrec.model.nn.graph_encoder import GraphEncoder
+
+    torch.manual_seed(0)
+    model = DualKGAT.build(data, DualKGATConfig(init="random", cold_item_dropout=0.2), torch.device("cpu"))
+    enc = model.encoders[0]
+    assert not enc.attention_is_current()  # never refreshed
+    enc.refresh_attention()
+    assert enc.attention_is_current()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01, fused=True)  # fused Adam leaves version counters alone
+    model.score_users(torch.arange(3)).sum().backward()
+    opt.step()
+    assert not enc.attention_is_current()  # a step changed the embeddings the attention reads
+    enc.refresh_attention()
+    enc.drop_interactions(torch.zeros(enc.graph.num_entities, dtype=torch.bool))
+    assert not enc.attention_is_current()  # another edge set
+
+    # whole epochs: skipping the refresh changes nothing, against always refreshing
+    calls = []
+    real = GraphEncoder.refresh_attention
+
+    def counted(self):
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(GraphEncoder, "refresh_attention", counted)
+    runs = {}
+    for always in (False, True):
+        if always:
+            monkeypatch.setattr(GraphEncoder, "refresh_attention_if_stale", lambda self: self.refresh_attention())
+        calls.clear()
+        torch.manual_seed(1)
+        m = DualKGAT.build(data, DualKGATConfig(init="random"), torch.device("cpu"))
+        for epoch in range(3):
+            _train_steps(m, data, steps=3, seed=epoch)
+            m.on_epoch_start(epoch + 2, torch.Generator().manual_seed(epoch))  # right after an epoch end
+        with m.scoring():
+            runs[always] = (m.score_users(torch.arange(10)), len(calls))
+    assert torch.equal(runs[False][0], runs[True][0])
+    assert runs[False][1] < runs[True][1]
