@@ -133,5 +133,7 @@ def test_neighbourhood_scores_are_the_history_times_the_kept_weights(monkeypatch
         src, dst = (other, owner) if model.rows_are_targets else (owner, other)
         np.add.at(w, (src, dst), model.weights.numpy().ravel())
         with model.scoring():
-            got = model.score_users(users).numpy()
+            got = model.score_users(users).numpy()  # the CPU path (scipy)
+            elsewhere = neighbourhood.pairwise_scores(model._history, model._scoring, users).numpy()  # CUDA's
         np.testing.assert_allclose(got, x[users.numpy()] @ w, atol=1e-5)
+        np.testing.assert_allclose(elsewhere, x[users.numpy()] @ w, atol=1e-5)
