@@ -56,14 +56,6 @@ def csr_entries(m: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torc
     return which, pos
 
 
-def dense_rows(m: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """Rows of the torch CSR ``m`` (R, C) as a dense (len(rows), C) tensor, on ``m``'s device."""
-    which, pos = csr_entries(m, rows)
-    out = torch.zeros(rows.numel(), m.shape[1], dtype=m.values().dtype, device=m.device)
-    out[which, m.col_indices()[pos]] = m.values()[pos]
-    return out
-
-
 def pairwise_scores(history: torch.Tensor, w: torch.Tensor, users: torch.Tensor) -> torch.Tensor:
     """(B, I) X_u W on any device: each of the batch's (user, history item i) pairs adds row i of the CSR
     ``w`` into the user's row with ``index_put_``, in chunks of at most :data:`SCORE_ENTRIES` W entries."""
@@ -105,7 +97,7 @@ class ItemNeighbourhood(Recommender):
         self.register_buffer("weights", torch.zeros(n_items, self.k))
         self._history = history  # (U, I) torch CSR of the training matrix; rebuilt from data, not saved
         self._scoring: torch.Tensor | None = None  # (I, I) torch CSR W, rows by history item
-        self._scipy: tuple | None = None  # (the W it was made from, X, W) as scipy CSR, for CPU scoring
+        self._scipy: tuple[sp.csr_matrix, sp.csr_matrix] | None = None  # (X, W) as scipy CSR while scoring on CPU
 
     @abc.abstractmethod
     def similarity_rows(self, start: int, stop: int) -> torch.Tensor:
@@ -145,6 +137,8 @@ class ItemNeighbourhood(Recommender):
 
     def prepare_scoring(self) -> None:
         self._scoring = self.scoring_matrix()
+        if self._scoring.device.type == "cpu":  # the int32 copies scipy makes: once, not per batch
+            self._scipy = (_to_scipy(self._history), _to_scipy(self._scoring))
 
     def release_scoring(self) -> None:
         self._scoring = None
@@ -158,9 +152,7 @@ class ItemNeighbourhood(Recommender):
         torch's CSR product or index_put_); on other devices :func:`pairwise_scores`."""
         w = self._scoring if self._scoring is not None else self.scoring_matrix()
         if w.device.type == "cpu":
-            if self._scipy is None or self._scipy[0] is not w:
-                self._scipy = (w, _to_scipy(self._history), _to_scipy(w))
-            _, history, weights = self._scipy
+            history, weights = self._scipy or (_to_scipy(self._history), _to_scipy(w))
             return torch.from_numpy((history[users.numpy()] @ weights).toarray())
         return pairwise_scores(self._history, w, users)
 
@@ -169,7 +161,7 @@ class ItemNeighbourhood(Recommender):
 
 
 def _to_scipy(m: torch.Tensor) -> sp.csr_matrix:
-    """A CPU torch CSR as a scipy CSR sharing its arrays."""
+    """A CPU torch CSR as a scipy CSR (scipy copies the int64 indices to int32 where they fit)."""
     return sp.csr_matrix((m.values().numpy(), m.col_indices().numpy(), m.crow_indices().numpy()), shape=tuple(m.shape))
 
 
