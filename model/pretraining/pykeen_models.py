@@ -19,12 +19,11 @@ round-off (tested).
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from typing import Iterable, Literal
 
 import torch
 from pykeen.models import TransE, TransR
 from pykeen.nn.init import PretrainedInitializer, xavier_uniform_, xavier_uniform_norm_
-from pykeen.utils import clamp_norm as pykeen_clamp_norm
 
 from ckgrec.model.nn.transr import (
     clamp_norm,
@@ -34,6 +33,21 @@ from ckgrec.model.nn.transr import (
 )
 
 Scorer = Literal["grouped", "pykeen"]
+
+
+def clamp_rows(x: torch.Tensor, maxnorm: float, p: int | str = 2, dim: int | Iterable[int] | None = -1) -> torch.Tensor:
+    """PyKEEN's ``clamp_norm`` constraint (rows longer than ``maxnorm`` scaled onto that sphere) in two
+    passes over ``x`` instead of about eight.
+
+    Why: PyKEEN applies the entity constraint to the whole ``(N, d)`` table after every optimiser
+    step, and its ``mask * x + (1 - mask) * (x / norm * maxnorm)`` makes a full-size temporary per
+    operation; on ML-100K's G_u (35,779 entities) that was a fifth of a TransE step. Here the
+    factor min(1, maxnorm / ‖x‖) is an ``(N, 1)`` column, so only the norm and one multiply touch
+    the table. Rows within the ball are unchanged bit for bit; the others equal PyKEEN's up to
+    float round-off.
+    """
+    norm = x.norm(p=p, dim=dim, keepdim=True)
+    return x * (maxnorm / norm.clamp_min(torch.finfo(x.dtype).eps)).clamp_max(1.0)
 
 
 class GroupedTransR(TransR):
@@ -126,24 +140,41 @@ def build_transr(
         scoring_fct_norm=2,
         power_norm=True,
         entity_initializer=_init(entity, xavier_uniform_),
-        entity_constrainer=pykeen_clamp_norm,
+        entity_constrainer=clamp_rows,
         relation_initializer=_init(relation, xavier_uniform_norm_),
-        relation_constrainer=pykeen_clamp_norm,
+        relation_constrainer=clamp_rows,
         relation_projection_initializer=_init(projection, torch.nn.init.xavier_uniform_),
         loss=loss,
         random_seed=random_seed,
     )
 
 
+class OneLookupTransE(TransE):
+    """:class:`pykeen.models.TransE` whose ``score_hrt`` looks heads and tails up together.
+
+    Each lookup of the entity table costs a dense ``(N, d)`` gradient in the backward pass
+    (zero-filled, scattered into, then summed with the others); PyKEEN's ``score_hrt`` looks heads
+    and tails up separately. One lookup of both gives the same scores and the same summed gradient
+    with half the dense work."""
+
+    def score_hrt(self, hrt_batch: torch.Tensor, *, mode=None) -> torch.Tensor:
+        """:param hrt_batch: shape ``(B, 3)``; :return: shape ``(B, 1)``, scores ``-‖h + r - t‖²``."""
+        if mode is not None:
+            return super().score_hrt(hrt_batch, mode=mode)
+        h, t = self.entity_representations[0](indices=torch.cat([hrt_batch[:, 0], hrt_batch[:, 2]])).chunk(2)
+        r = self.relation_representations[0](indices=hrt_batch[:, 1])
+        return self.interaction(h=h, r=r, t=t).unsqueeze(dim=-1)
+
+
 def build_transe(triples_factory, *, embedding_dim: int, loss, random_seed: int) -> TransE:
     """PyKEEN TransE with the TransR distance at ``W = I``: squared L2, entities clamped to the unit ball."""
-    return TransE(
+    return OneLookupTransE(
         triples_factory=triples_factory,
         embedding_dim=embedding_dim,
         scoring_fct_norm=2,
         power_norm=True,
         entity_initializer=xavier_uniform_,
-        entity_constrainer=functools.partial(pykeen_clamp_norm, maxnorm=MAX_NORM, p=2, dim=-1),
+        entity_constrainer=functools.partial(clamp_rows, maxnorm=MAX_NORM, p=2, dim=-1),
         relation_initializer=xavier_uniform_norm_,
         loss=loss,
         random_seed=random_seed,
