@@ -89,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=2048, help="train_batch_size (default 2048, RecBole's default)")
     ap.add_argument("--seed", type=int, default=2020, help="RecBole seed (default 2020)")
     ap.add_argument("--converge", action="store_true", help="train to convergence, validating every epoch (see above)")
+    ap.add_argument(
+        "--pre-split",
+        action="store_true",
+        help="dataset_dir holds ml-100k-split.{train,valid,test,kg,link,item,user}: train on that split instead of "
+        "drawing one",
+    )
     ap.add_argument("--max-epochs", type=int, default=300, help="with --converge: at most this many (RecBole's 300)")
     ap.add_argument("--stopping-step", type=int, default=10, help="with --converge: patience in epochs (RecBole's 10)")
     args = ap.parse_args(argv)
@@ -110,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     from recbole.utils import init_seed
 
     source = args.dataset_dir.resolve()
-    name = "ml-100k"
+    # RecBole reads a dataset named "ml-100k" from its own bundled copy whatever data_path says (the same
+    # five files as ../shared/datasets/ml-100k-recbole, byte for byte); a pre-split copy needs another name
+    name = "ml-100k-split" if args.pre_split else "ml-100k"
     with tempfile.TemporaryDirectory() as tmp:
         # RecBole reads <data_path>/<dataset>/<dataset>.inter etc.; link the files under that name
         (Path(tmp) / name).symlink_to(source, target_is_directory=True)
@@ -128,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 "show_progress": False,
                 "checkpoint_dir": str(Path(tmp) / "saved"),
                 "eval_args": {"split": {"RS": [0.8, 0.1, 0.1]}, "order": "RO", "group_by": "user", "mode": "full"},
+                **({"benchmark_filename": ["train", "valid", "test"]} if args.pre_split else {}),
                 "metrics": ["Recall", "NDCG"],
                 "topk": [20],
                 "valid_metric": "recall@20",
