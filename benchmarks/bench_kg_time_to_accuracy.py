@@ -6,12 +6,12 @@ RecBole's best value. RecBole trains as its trainer does at its KGAT defaults (6
 [64, 32, 16], lr 1e-3, batch 2048), validating after every epoch and stopping after 10 epochs
 without improvement, through ``benchmarks/recbole_kgat_epoch.py --converge`` run by an interpreter
 with RecBole installed (``--recbole-python``; its docstring gives the environment). ckgrec's
-``kgat`` runs ``ckg train`` with the schedule of its row in kg-models-ml100k.md (batch 2048 as
-RecBole, lr 5e-3: at KGAT's published lr 1e-3 it sat at validation Recall@20 0.22-0.23 for its first
-epochs here, and one seed in three stalled in that table) and the same validation schedule and
-patience; the issue allows a different schedule if it gets there. Both on one torch thread, both wall times
+``kgat`` runs ``ckg train`` at batch 2048 (RecBole's) under each learning rate of ``--lrs``
+(KGAT's published 1e-3 and larger ones: the issue allows a different schedule if it gets there),
+one row each, with the same validation schedule and patience. Both on one torch thread, both wall times
 counting training and validation, both from the same RecBole atomic files of ML-100K with its
-Freebase KG (ckgrec's run also gets the store's text features, which kgat does not read).
+Freebase KG (ckgrec's run also gets the store's text features, which kgat does not read). The runs share the
+2-core machine with one other job each (load average about 2), so wall times carry that noise.
 
 Both train and validate on the same split: the store's train / validation / test interactions are
 written out as RecBole's pre-split atomic files (``ml-100k-split.{train,valid,test}.inter``, original
@@ -80,13 +80,13 @@ def recbole_curve(python: str, max_epochs: int, patience: int, rerun: bool) -> l
     return json.loads(out.read_text())["epochs"]
 
 
-def ckgrec_curve(max_epochs: int, patience: int, rerun: bool) -> list[dict]:
-    """ckgrec kgat's epochs from its run's metrics.jsonl, in the same form as :func:`recbole_curve`'s."""
-    run = WORK / "kgat"
+def ckgrec_curve(lr: float, max_epochs: int, patience: int, rerun: bool) -> list[dict]:
+    """ckgrec kgat's epochs at learning rate ``lr`` from its run's metrics.jsonl, in the form of :func:`recbole_curve`'s."""
+    run = WORK / f"kgat-b2048-lr{lr:g}"
     if rerun or not (run / "scores.json").is_file():
         args = ["train", str(ml100k_store()), "--model", "kgat", "--out", str(run), "--epochs", str(max_epochs)]
         args += ["--patience", str(patience), "--eval-every", "1", "--threads", "1", "--force", "--quiet"]
-        args += ["--batch-size", "2048", "--lr", "0.005"]
+        args += ["--batch-size", "2048", "--lr", f"{lr:g}"]
         code = "import sys; from ckgrec.cli import main; sys.exit(main(sys.argv[1:]))"
         subprocess.run([sys.executable, "-c", code, *args], check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -110,32 +110,47 @@ def time_to(curve: list[dict], value: float) -> tuple[float | None, int | None]:
     return None, None
 
 
-def report(recbole: list[dict], ours: list[dict]) -> str:
+def report(recbole: list[dict], ours: dict[float, list[dict]]) -> str:
     target = max(r["valid_recall20"] for r in recbole)
     rb_s, rb_epoch = time_to(recbole, target)
     lines = [
         "| implementation | epochs run | best valid Recall@20 (epoch) | median epoch s (training) | median validation s "
-        "| wall s, all epochs | wall s to RecBole's best | epoch it is reached |",
+        "| wall s, all epochs | wall s to RecBole's best (epoch) | wall s to 95% of it (epoch) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, curve in (("RecBole 1.2.1 KGAT", recbole), ("ckgrec kgat", ours)):
+    rows = [("RecBole 1.2.1 KGAT (lr 0.001)", recbole)] + [(f"ckgrec kgat (lr {lr:g})", c) for lr, c in ours.items()]
+    for name, curve in rows:
         best = max(range(len(curve)), key=lambda k: curve[k]["valid_recall20"])
-        secs, epoch = time_to(curve, target)
+        reached = [time_to(curve, share * target) for share in (1.0, 0.95)]
         train = sorted(r["wall_s"] for r in curve)[len(curve) // 2]
         valid = sorted(r["valid_s"] for r in curve)[len(curve) // 2]
         total = sum(r["wall_s"] + r["valid_s"] for r in curve)
-        reached = f"{secs:.0f}" if secs is not None else "never"
+        cells = [f"{secs:.0f} ({epoch})" if secs is not None else "never" for secs, epoch in reached]
         lines.append(
             f"| {name} | {len(curve)} | {curve[best]['valid_recall20']:.4f} ({best + 1}) | {train:.1f} | {valid:.1f} "
-            f"| {total:.0f} | {reached} | {epoch if epoch else '–'} |"
+            f"| {total:.0f} | {' | '.join(cells)} |"
         )
-    ours_s, _ = time_to(ours, target)
-    verdict = (
-        f"ckgrec reaches RecBole's best validation Recall@20 ({target:.4f}) in {ours_s:.0f} s against RecBole's "
-        f"{rb_s:.0f} s: {rb_s / ours_s:.1f}× faster (bar: ≥ 5×, {'met' if rb_s / ours_s >= 5 else 'missed'})."
-        if ours_s is not None
-        else f"ckgrec's kgat never reaches RecBole's best validation Recall@20 ({target:.4f}): bar missed."
-    )
+    reached = {lr: time_to(c, target)[0] for lr, c in ours.items()}
+    reached = {lr: secs for lr, secs in reached.items() if secs is not None}
+    if reached:
+        lr = min(reached, key=reached.get)
+        speedup = rb_s / reached[lr]
+        verdict = (
+            f"Fastest to RecBole's best validation Recall@20 ({target:.4f}): ckgrec kgat at lr {lr:g}, "
+            f"{reached[lr]:.0f} s against RecBole's {rb_s:.0f} s, {speedup:.1f}× faster "
+            f"(bar: ≥ 5×, {'met' if speedup >= 5 else 'missed'})."
+        )
+    else:
+        verdict = f"No ckgrec schedule reached RecBole's best validation Recall@20 ({target:.4f}): bar missed."
+        near = {lr: time_to(c, 0.95 * target)[0] for lr, c in ours.items()}
+        near = {lr: secs for lr, secs in near.items() if secs is not None}
+        rb_near, _ = time_to(recbole, 0.95 * target)
+        if near:
+            lr = min(near, key=near.get)
+            verdict += (
+                f" To 95% of it ({0.95 * target:.4f}), which is not the bar: ckgrec kgat at lr {lr:g} in "
+                f"{near[lr]:.0f} s against RecBole's {rb_near:.0f} s, {rb_near / near[lr]:.1f}× faster."
+            )
     return "\n".join([*lines, "", verdict, ""])
 
 
@@ -144,12 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recbole-python", required=True, help="an interpreter with RecBole 1.2.1 installed")
     ap.add_argument("--max-epochs", type=int, default=300, help="epoch cap of both runs (RecBole's default 300)")
     ap.add_argument("--patience", type=int, default=10, help="epochs without improvement before stopping (10)")
+    ap.add_argument("--lrs", default="0.001,0.002,0.005", help="ckgrec kgat's learning rates, one run each")
     ap.add_argument("--rerun", action="store_true", help="train again instead of reusing benchmarks/work/kg-converge")
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     args = ap.parse_args(argv)
     recbole = recbole_curve(args.recbole_python, args.max_epochs, args.patience, args.rerun)
-    ours = ckgrec_curve(args.max_epochs, args.patience, args.rerun)
-    body = __doc__.split("\n\n")[1].replace("\n", " ") + "\n\n" + report(recbole, ours)
+    ours = {lr: ckgrec_curve(lr, args.max_epochs, args.patience, args.rerun) for lr in map(float, args.lrs.split(","))}
+    about = [part.replace("\n", " ") for part in __doc__.split("\n\n")[1:3]]
+    body = "\n\n".join([*about, report(recbole, ours)])
     print(body)
     if not args.no_write:
         from benchmarks.results import update_section
