@@ -25,7 +25,7 @@ Prints one JSON line: per-epoch CPU and wall seconds, the graph's sizes, peak RS
 ``--converge``: train to convergence instead, as RecBole's trainer does (validation Recall@20,
 full ranking, after every epoch; stop after ``--stopping-step`` epochs without improvement, RecBole's
 default 10), and print each epoch's wall seconds (training + validation) and validation
-Recall@20 too: the time-to-accuracy yardstick of ``bench_kg_speed.py --converge``.
+Recall@20 too: the time-to-accuracy yardstick of ``bench_kg_time_to_accuracy.py``.
 """
 
 from __future__ import annotations
