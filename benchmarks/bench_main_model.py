@@ -15,7 +15,8 @@ paper's design (``configs/paper.toml``), the ablations (without G_i, without G_u
 knowledge filter, without raw features, with dimension importance, with layer attention, with
 TransR pretraining, L = 1, 2, 4) and the baselines. The rows whose init is ``pretrained`` or
 ``auto`` (the pretraining row, the paper row) get ``ckg pretrain`` on the store first, once.
-``freedom`` needs feature vectors and is left out on a store without any.
+The multimodal baselines (``freedom``, ``vbpr``, ``featknn``, ``acf``) need feature vectors and
+are left out on a store without any.
 
 A baseline trains with its tuned settings when ``benchmarks/work/tune/<dataset>/<model>/best.toml``
 (written by ``ckg tune``) exists, else with its row (the model's defaults, or the deviations the
@@ -29,9 +30,15 @@ Recall@20, reused when finished (``benchmarks/work/main-model/<dataset>/runs/<na
 ``-tuned-s<seed>`` for a tuned baseline). Below the table, ``ckg compare``'s paired per-user
 Wilcoxon test of every row against the strongest baseline (by mean test Recall@20).
 
+``--only`` tabulates a subset and writes nothing, unless ``--later-rows``: then the subset becomes
+the block "DATASET, later rows" below the dataset's table, for rows a full run did not reach (its
+own date and command; include the strongest baseline, the reference of its paired test). A later
+full run of the dataset drops that block once its table has every row of it.
+
     python benchmarks/bench_main_model.py --dataset embedded --list     # the rows and their commands
     python benchmarks/bench_main_model.py --dataset ml100k --tune 30
     python benchmarks/bench_main_model.py --smoke --only dualkgat,ease  # 1 seed, 2 epochs, embedded, writes nothing
+    python benchmarks/bench_main_model.py --dataset ml100k --tune 12 --only kgat,kgin,ease,dualkgat --later-rows
 """
 
 from __future__ import annotations
@@ -71,9 +78,16 @@ ABLATIONS = (
     "dualkgat-L2",
     "dualkgat-L4",
 )
-BASELINES = ("lightgcn", "simgcl", "ease", "itemknn", "rp3beta", "freedom", "kgat", "kgin", "bprmf", "mostpop")
+# by family: graph CF, linear and neighbourhood, multimodal, KG, MF and neural CF, popularity
+BASELINES = (
+    *("lightgcn", "simgcl", "ngcf"),
+    *("ease", "itemknn", "rp3beta"),
+    *("freedom", "vbpr", "featknn", "acf"),
+    *("kgat", "kgin"),
+    *("bprmf", "neumf", "mostpop"),
+)
 ROWS = MAIN + ABLATIONS + BASELINES  # table order
-NEEDS_FEATURES = ("freedom",)
+NEEDS_FEATURES = ("freedom", "vbpr", "featknn", "acf")
 LIMITS = ("epochs", "patience")
 # (epochs, patience) per dataset: the embedded and TikTok tables as kg-models-embedded, ML-100K as its baselines
 DEFAULT_LIMITS = {"embedded": (200, 10), "ml100k": (300, 10), "ml100k-20pct": (300, 10), "tiktok-sample": (200, 10)}
@@ -284,26 +298,59 @@ def table(rows: list[tuple[Plan, list[dict]]]) -> str:
     return "\n".join(lines)
 
 
-def merged_results(dataset: str, block: str) -> str:
-    """main-model.md's body with ``dataset``'s block replaced (the other datasets' blocks kept)."""
+LATER = ", later rows"  # heading suffix of a dataset's block of rows its full run did not reach
+
+
+def _blocks(text: str) -> dict[str, str]:
+    """main-model.md's blocks by heading: each dataset's and its ``<dataset>, later rows``; a '### ' line
+    inside a block (any other heading) stays part of the block above it."""
+    names = {*DATASETS, *(d + LATER for d in DATASETS)}
+    blocks: dict[str, str] = {}
+    current = None
+    for part in text.split("\n### ")[1:]:
+        name = part.split("\n", 1)[0].strip()
+        if name in names:
+            current, blocks[name] = name, "### " + part.strip()
+        elif current is not None:
+            blocks[current] += "\n### " + part.strip()
+    return blocks
+
+
+def row_labels(block: str) -> set[str]:
+    """The row labels of a block's first table (its first column)."""
+    lines = block.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("| row |")), None)
+    if start is None:
+        return set()
+    labels = set()
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        labels.add(line.strip("|").split("|")[0].strip())
+    return labels
+
+
+def merged_results(dataset: str, block: str, later: bool = False) -> str:
+    """main-model.md's body with ``dataset``'s block replaced, the other datasets' blocks kept.
+
+    ``later``: ``block`` is the dataset's "later rows" block (rows its full run did not reach); its
+    table stays. A full block replaces the dataset's later rows too once it has every one of them.
+    """
     from benchmarks.results import section_path
 
-    blocks: dict[str, str] = {}
     path = section_path(BENCH)
-    if path.is_file():
-        current = None
-        for part in path.read_text(encoding="utf-8").split("\n### ")[1:]:
-            name = part.split("\n", 1)[0].strip()
-            if name in DATASETS:
-                current, blocks[name] = name, "### " + part.strip()
-            elif current is not None:  # a '### ' inside a block
-                blocks[current] += "\n### " + part.strip()
-    blocks[dataset] = f"### {dataset}\n\n{block.strip()}"
+    blocks = _blocks(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    name = dataset + (LATER if later else "")
+    blocks[name] = f"### {name}\n\n{block.strip()}"
+    if not later and row_labels(blocks.get(dataset + LATER, "")) <= row_labels(block):
+        blocks.pop(dataset + LATER, None)
     intro = (
         "dualkgat (defaults), its paper design, its ablations and the baselines per dataset, each block written by "
-        "`python benchmarks/bench_main_model.py --dataset DATASET` (its own date below its heading)."
+        "`python benchmarks/bench_main_model.py --dataset DATASET` (its own date below its heading); a block "
+        "'DATASET, later rows' holds rows that the dataset's full run did not reach, run later with `--later-rows`."
     )
-    return "\n\n".join([intro, *(blocks[d] for d in DATASETS if d in blocks)])
+    order = [n for d in DATASETS for n in (d, d + LATER)]
+    return "\n\n".join([intro, *(blocks[n] for n in order if n in blocks)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -335,10 +382,19 @@ def main(argv: list[str] | None = None) -> int:
         help="finished dualkgat runs choose their knowledge filter again with the current grid (ckg train "
         "--reselect: what retraining would give, without training); other runs are read as they are",
     )
+    ap.add_argument(
+        "--later-rows",
+        action="store_true",
+        help="with --only: write the --only rows as the block 'DATASET, later rows' below the dataset's table (for "
+        "rows its full run did not reach; include a baseline: the paired test is against the strongest one among "
+        "them, and dualkgat to compare the two runs)",
+    )
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     ap.add_argument("--list", action="store_true", help="print each row's name, label and ckg command(s); run nothing")
     args = ap.parse_args(argv)
     smoke = args.smoke
+    if args.later_rows and not args.only:
+        raise SystemExit("--later-rows needs --only: the rows to add")
     if smoke:
         if args.dataset != "embedded":
             raise SystemExit("--smoke runs on the embedded data only")
@@ -474,9 +530,17 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 format_table(again),
             ]
+    if args.later_rows:
+        body[:0] = [
+            f"Rows that the {args.dataset} table above lists as not run yet, run later with the code of the date below "
+            "on the same store, limits and tuning budget. The paired test is against the strongest baseline among "
+            "these rows; a row that is also in the table above was run again here, so the two runs can be compared.",
+            "",
+        ]
     text = "\n".join(body)
     print(text)
-    if not (args.no_write or smoke or args.only):
+    write = not (args.no_write or smoke) and (args.later_rows or not args.only)
+    if write:
         import datetime as dt
 
         from benchmarks.results import machine, update_section
@@ -485,15 +549,19 @@ def main(argv: list[str] | None = None) -> int:
         command = f"python benchmarks/bench_main_model.py --dataset {args.dataset}" + (
             f" --tune {args.tune}" if args.tune else ""
         )
+        if args.later_rows:
+            command += f" --only {','.join(names)} --later-rows"
         block = f"- command: `{command}`\n- machine: {machine()}\n- date: {stamp}\n\n{text}"
         update_section(
             BENCH,
             "The main model (dualkgat) against the baselines and its ablations",
             "python benchmarks/bench_main_model.py --dataset DATASET",
-            merged_results(args.dataset, block),
+            merged_results(args.dataset, block, later=args.later_rows),
         )
     elif args.only and not (args.no_write or smoke):
-        print("\n(--only: a partial table, not written to benchmarks/results/)")
+        print(
+            "\n(--only: a partial table, not written to benchmarks/results/; --later-rows writes it as its own block)"
+        )
     return 0
 
 

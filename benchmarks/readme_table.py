@@ -2,8 +2,9 @@
 
 Reads the rows of ``results/main-model.md`` (written by ``bench_main_model.py``, one block per
 dataset) and rewrites the table between ``<!-- results-table -->`` markers in README.md; a row a
-dataset's block does not have yet shows "not run". ``tests/test_docs.py`` checks that the README
-holds exactly what this script generates.
+dataset's block does not have yet comes from its "later rows" block (marked †, run later than the
+rest of its column) or shows "not run". ``tests/test_docs.py`` checks that the README holds exactly
+what this script generates.
 
     python benchmarks/readme_table.py
 """
@@ -30,10 +31,23 @@ ROWS = {
 MARK = re.compile(r"(<!-- results-table -->\n).*?(<!-- /results-table -->)", re.S)
 
 
+LATER = ", later rows"  # bench_main_model.LATER
+DAGGER = " †"
+
+
 def _cells(dataset: str) -> dict[str, str]:
-    """row label -> "recall@20 / ndcg@20 (setting)" of a dataset's block; {} when it has none."""
+    """row label -> "recall@20 / ndcg@20 (setting)" of a dataset's block, rows missing from it taken from
+    its later-rows block (marked †); {} when it has neither."""
+    cells = _block_cells(dataset)
+    for label, cell in _block_cells(dataset + LATER).items():
+        cells.setdefault(label, cell + DAGGER)
+    return cells
+
+
+def _block_cells(heading: str) -> dict[str, str]:
+    """row label -> "recall@20 / ndcg@20 (setting)" of the block under ``### heading``; {} when none."""
     text = RESULTS.read_text(encoding="utf-8").split("\n### ")
-    block = next((b for b in text if b.startswith(dataset + "\n")), None)
+    block = next((b for b in text if b.startswith(heading + "\n")), None)
     if block is None:
         return {}
     lines = block.splitlines()
@@ -56,6 +70,12 @@ def table() -> str:
     lines = ["| model | " + " | ".join(DATASETS.values()) + " |", "|---" * (len(DATASETS) + 1) + "|"]
     for shown, label in ROWS.items():
         lines.append(f"| {shown} | " + " | ".join(tables[s].get(label, "not run") for s in DATASETS) + " |")
+    if any(c.endswith(DAGGER) for t in tables.values() for c in t.values()):
+        lines += [
+            "",
+            "† run later than the rest of its column, with its own paired test: the block "
+            "'DATASET, later rows' of the results file.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -8,12 +8,17 @@ Recall@20 at the defaults and at the best trial (seed 2020, one run each), the g
 trial changed. A default outside the searched range is drawn in trial 0 instead; the row says so and reports
 no gain. A default changed since the study ran is named under its table.
 
+The studies live in the git-ignored ``benchmarks/work/``, which a fresh checkout does not have: a row of the
+results file whose study is not on disk is kept as it was, with the date its study ran, so rerunning some
+studies updates their rows without erasing the record of the others.
+
     python benchmarks/tuning_table.py
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import sys
 from pathlib import Path
@@ -89,21 +94,61 @@ def study_row(study_dir: Path) -> tuple[list[str], str | None]:
     return row, note
 
 
-def table(tune_dir: Path = TUNE_DIR) -> str:
+HEADER = (
+    "| model | study ran | trials complete / pruned | wall s | valid recall@20 at the defaults (trial 0) | valid "
+    "recall@20 tuned (best trial) | gain | best trial's values that differ from the defaults |"
+)
+
+
+def study_date(study_dir: Path) -> str:
+    """The UTC day the study last wrote its summary."""
+    stamp = (study_dir / "summary.json").stat().st_mtime
+    return _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).strftime("%Y-%m-%d")
+
+
+def recorded(text: str) -> dict[str, dict[str, tuple[list[str], str | None]]]:
+    """dataset -> model -> (row cells with the study's date, note) of a results file written before.
+
+    A file of the layout without the 'study ran' column gets the file's own date in it."""
+    day = next((line[len("- date: ") :][:10] for line in text.splitlines() if line.startswith("- date: ")), "?")
+    out: dict[str, dict[str, tuple[list[str], str | None]]] = {}
+    for part in text.split("\n### ")[1:]:
+        dataset, _, rest = part.partition("\n")
+        rows: dict[str, tuple[list[str], str | None]] = {}
+        dated = "| study ran |" in rest
+        for line in rest.splitlines():
+            if line.startswith("| ") and not line.startswith("| model |"):
+                cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                rows[cells[0]] = (cells if dated else [cells[0], day, *cells[1:]], None)
+        for line in rest.splitlines():
+            model = line[2:].split(":", 1)[0]
+            if line.startswith("- ") and model in rows:
+                rows[model] = (rows[model][0], line[2:])
+        out[dataset.strip()] = rows
+    return out
+
+
+def table(tune_dir: Path = TUNE_DIR, before: str = "") -> str:
+    """One table per dataset: a row per study on disk, and the rows of ``before`` (the results file as it was)
+    whose studies are not on disk."""
+    kept = recorded(before)
     blocks = []
     for dataset in DATASETS:
-        studies = sorted(p.parent for p in (tune_dir / dataset).glob("*/summary.json"))
-        if not studies:
+        rows: dict[str, tuple[list[str], str | None]] = dict(kept.get(dataset, {}))
+        for d in sorted(p.parent for p in (tune_dir / dataset).glob("*/summary.json")):
+            row, note = study_row(d)
+            rows[row[0]] = ([row[0], study_date(d), *row[1:]], note)
+        if not rows:
             continue
-        rows, notes = zip(*(study_row(d) for d in studies))
+        ordered = [rows[m] for m in sorted(rows)]
+        notes = [n for _, n in ordered if n]
         lines = [
             f"### {dataset}",
             "",
-            "| model | trials complete / pruned | wall s | valid recall@20 at the defaults (trial 0) | valid recall@20 tuned "
-            "(best trial) | gain | best trial's values that differ from the defaults |",
-            "|---|---|---|---|---|---|---|",
-            *("| " + " | ".join(r) + " |" for r in rows),
-            *([""] + [f"- {n}" for n in notes if n] if any(notes) else []),
+            HEADER,
+            "|---|---|---|---|---|---|---|---|",
+            *("| " + " | ".join(r) + " |" for r, _ in ordered),
+            *([""] + [f"- {n}" for n in notes] if notes else []),
         ]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
@@ -113,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     args = p.parse_args(argv)
-    body = table()
+    from benchmarks.results import section_path
+
+    path = section_path("default-vs-tuned")
+    body = table(before=path.read_text(encoding="utf-8") if path.is_file() else "")
     if not body:
         print(f"no studies under {TUNE_DIR}: run bench_main_model.py --tune N first", file=sys.stderr)
         return 1
@@ -122,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         "baselines), and any other `ckg tune STORE --model NAME --trials 12 --out benchmarks/work/tune/<dataset>/NAME` "
         "put there (dualkgat on ML-100K 20%). Optuna TPE, seed 2020, median pruning, trial 0 = the model's defaults, "
         "selection on the validation split (Recall@20, full ranking, one run per trial). The 3-seed test figures of "
-        "the tuned configurations are in `main-model.md`."
+        "the tuned configurations are in `main-model.md`. 'study ran': the day its study last wrote; a row whose "
+        "study is no longer on disk is kept from an earlier run of this script."
     )
     print(body)
     if not args.no_write:

@@ -232,12 +232,35 @@ def test_the_default_vs_tuned_table_reads_trial_zero_and_the_best_trial(study, t
     best = summary["best"]
     text = tuning_table.table(tmp_path)
     row = next(line for line in text.splitlines() if line.startswith("| bprmf |")).split(" | ")
-    assert row[3] == f"{first['value']:.4f}" and row[4] == f"{best['valid']:.4f} (trial {best['trial']})"
-    assert row[5] == f"{100 * (best['valid'] / first['value'] - 1):+.1f}%"
+    assert row[4] == f"{first['value']:.4f}" and row[5] == f"{best['valid']:.4f} (trial {best['trial']})"
+    assert row[6] == f"{100 * (best['valid'] / first['value'] - 1):+.1f}%"
     assert "defaults changed" not in text  # the study ran with today's defaults
     # a default changed after the study ran is named under the table, and the row keeps the study's figures
     current = tuning_table.default_values("bprmf")
     monkeypatch.setattr(tuning_table, "default_values", lambda model: {**current, "lr": 0.123})
     changed = tuning_table.table(tmp_path)
     assert "- bprmf: defaults changed since this study ran, now lr = 0.123" in changed
-    assert next(line for line in changed.splitlines() if line.startswith("| bprmf |")).split(" | ")[3] == row[3]
+    assert next(line for line in changed.splitlines() if line.startswith("| bprmf |")).split(" | ")[4] == row[4]
+
+
+def test_the_default_vs_tuned_table_keeps_the_rows_of_studies_no_longer_on_disk(study, tmp_path):
+    """A fresh checkout has no benchmarks/work/: rerunning one study must not erase the others' rows."""
+    import shutil
+
+    from benchmarks import tuning_table
+
+    old = (
+        "## t\n\n- date: 2026-01-02 10:00 UTC\n\n### embedded\n\n| model | trials complete / pruned | wall s | a | b | c "
+        "| d |\n|---|---|---|---|---|---|---|\n| ease | 12 / 0 | 7 | 0.2793 | 0.2793 (trial 0) | +0.0% | the defaults |\n"
+        "| bprmf | 1 / 0 | 1 | 0.1 | 0.1 (trial 0) | +0.0% | the defaults |\n\n- ease: defaults changed since this study "
+        "ran, now reg = 1\n"
+    )
+    shutil.copytree(study, tmp_path / "embedded" / "bprmf")
+    text = tuning_table.table(tmp_path, before=old)
+    rows = [line for line in text.splitlines() if line.startswith("| ")][1:]
+    assert [r.split(" | ")[0] for r in rows] == ["| bprmf", "| ease"]
+    assert rows[1] == "| ease | 2026-01-02 | 12 / 0 | 7 | 0.2793 | 0.2793 (trial 0) | +0.0% | the defaults |"
+    assert "- ease: defaults changed since this study ran, now reg = 1" in text
+    assert rows[0].split(" | ")[2] != "1 / 0"  # the study on disk replaced the recorded bprmf row
+    again = tuning_table.table(tmp_path, before="## t\n\n" + text)  # the new layout reads back unchanged
+    assert again == text
