@@ -389,6 +389,13 @@ def main(argv: list[str] | None = None) -> int:
         "rows its full run did not reach; include a baseline: the paired test is against the strongest one among "
         "them, and dualkgat to compare the two runs)",
     )
+    ap.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a line for the block's notes (repeatable): how rows were run when it was not by this command alone",
+    )
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/results/")
     ap.add_argument("--list", action="store_true", help="print each row's name, label and ckg command(s); run nothing")
     args = ap.parse_args(argv)
@@ -446,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
 
     st = Store.open(store)
     has_features = bool(st.modalities)
-    notes: list[str] = []
+    notes: list[str] = [f"- note: {n}" for n in args.note]
     if not has_features and any(e.model in NEEDS_FEATURES for e in exps):
         notes.append(
             f"- {', '.join(m for m in NEEDS_FEATURES if m in names)}: left out (the store has no feature vectors)"

@@ -80,6 +80,7 @@ class KGAT(DualKGAT):
     is_baseline = True
     can_score_cold_users = False  # G_u has no profile edges: a user without history is an isolated ID
     train_defaults = {"lr": 0.001, "batch_size": 1024, "l2": 1e-5, "epochs": 200, "num_negatives": 1}  # KGAT's own
+    defaults_source = ""  # the paper's, not dualkgat's sweeps
     # Wang et al. 2019: lr in {0.05, 0.01, 0.005, 0.001}, L2 in {1e-5, ..., 1e-1}, dropout in {0.0, ..., 0.8}, depth 1-4
     # (64-32-16-8); dim stays the pretrained size
     search_space = {
