@@ -63,6 +63,8 @@ OLD_DUALKGAT_DEFAULTS = [
     *("--set", "layer_dims=64,32,16", "--set", "dropout=0.3", "--set", "dimension_importance=true"),
     *("--set", "kg_weight=1.0", "--set", "init=auto", "--set", "knowledge_filter=false"),
 ]
+# kgat's lr before its default moved from KGAT's 1e-3 to 2e-3: a frozen kgat flag list was on top of it
+OLD_KGAT_DEFAULTS = ["--lr", "0.001"]
 # what each aggregator now fixes (layer_norm, regularize); before, both models defaulted to bi's
 TIED = {"linear": ("false", "ego"), "bi": ("true", "final")}
 REMOVED = (
@@ -87,7 +89,8 @@ def _translate(model: str, flags: list[str], own: bool = False) -> list[str]:
 
     ``own``: a row's own flags, on top of its base: no defaults are prepended and the tie is checked
     by the full flag list."""
-    flags = [*(OLD_DUALKGAT_DEFAULTS if model == "dualkgat" and not own else []), *flags]
+    old = {"dualkgat": OLD_DUALKGAT_DEFAULTS, "kgat": OLD_KGAT_DEFAULTS}.get(model, []) if not own else []
+    flags = [*old, *flags]
     out: list[str] = []
     sets: dict[str, str] = {}
     i = 0
@@ -322,13 +325,15 @@ def test_removed_options_left_no_row():
     ]:
         with pytest.raises(NotExpressible):
             _translate(model, flags)
-    assert _translate("kgat", ["--set", "kg_optimizer=shared"]) == ["--set", "kg_optimizer=shared"]  # kgat keeps it
+    old = OLD_KGAT_DEFAULTS  # a frozen kgat row keeps the lr it was measured at
+    assert _translate("kgat", ["--set", "kg_optimizer=shared"]) == [
+        *old,
+        "--set",
+        "kg_optimizer=shared",
+    ]  # kgat keeps it
     assert _translate(
         "kgat", ["--set", "aggregator=linear", "--set", "layer_norm=false", "--set", "regularize=ego"]
-    ) == [
-        "--set",
-        "aggregator=linear",
-    ]
+    ) == [*old, "--set", "aggregator=linear"]
 
 
 def test_loader_errors_name_the_closest_key(tmp_path, monkeypatch):
