@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import experiments  # noqa: E402
+from benchmarks import experiments, results  # noqa: E402
 from benchmarks.bench_baselines_ml100k import run  # noqa: E402
 from benchmarks.bench_kg_models import NotRun, train_run  # noqa: E402
 from benchmarks.results import TEST_METRICS, epochs_cell, seconds_cell, seed_mean, test_cells  # noqa: E402
@@ -298,7 +298,7 @@ def table(rows: list[tuple[Plan, list[dict]]]) -> str:
     return "\n".join(lines)
 
 
-LATER = ", later rows"  # heading suffix of a dataset's block of rows its full run did not reach
+LATER = results.LATER_ROWS
 
 
 def _blocks(text: str) -> dict[str, str]:
@@ -318,16 +318,7 @@ def _blocks(text: str) -> dict[str, str]:
 
 def row_labels(block: str) -> set[str]:
     """The row labels of a block's first table (its first column)."""
-    lines = block.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("| row |")), None)
-    if start is None:
-        return set()
-    labels = set()
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        labels.add(line.strip("|").split("|")[0].strip())
-    return labels
+    return {cells[0] for cells in results.markdown_table(block, "| row |")[1]}
 
 
 def merged_results(dataset: str, block: str, later: bool = False) -> str:

@@ -12,9 +12,15 @@ what this script generates.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.results import LATER_ROWS, markdown_table  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "main-model.md"
 DATASETS = {"embedded": "embedded (synthetic micro-video)", "ml100k": "ML-100K + Freebase + text"}
 # README row -> the row label in the results tables
@@ -34,7 +40,6 @@ ROWS = {
 MARK = re.compile(r"(<!-- results-table -->\n).*?(<!-- /results-table -->)", re.S)
 
 
-LATER = ", later rows"  # bench_main_model.LATER
 DAGGER = " †"
 
 
@@ -42,7 +47,7 @@ def _cells(dataset: str) -> dict[str, str]:
     """row label -> "recall@20 / ndcg@20 (setting)" of a dataset's block, rows missing from it taken from
     its later-rows block (marked †); {} when it has neither."""
     cells = _block_cells(dataset)
-    for label, cell in _block_cells(dataset + LATER).items():
+    for label, cell in _block_cells(dataset + LATER_ROWS).items():
         cells.setdefault(label, cell + DAGGER)
     return cells
 
@@ -53,15 +58,10 @@ def _block_cells(heading: str) -> dict[str, str]:
     block = next((b for b in text if b.startswith(heading + "\n")), None)
     if block is None:
         return {}
-    lines = block.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| row |"))
-    head = [c.strip() for c in lines[start].strip("|").split("|")]
+    head, rows = markdown_table(block, "| row |")
     r, n, setting = head.index("recall@20"), head.index("ndcg@20"), head.index("setting")
     out = {}
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        cells = [c.strip() for c in line.strip("|").split("|")]
+    for cells in rows:
         mean = lambda c: c.replace("*", "").split(" ± ")[0]  # noqa: E731
         label = cells[0].split(" (")[0]
         out.setdefault(label, f"{mean(cells[r])} / {mean(cells[n])} ({cells[setting]})")

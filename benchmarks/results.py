@@ -19,6 +19,26 @@ HEADER = (
 )
 
 
+# heading suffix of a main-model block holding rows the dataset's full run did not reach (bench_main_model.py)
+LATER_ROWS = ", later rows"
+
+
+def markdown_table(block: str, header_start: str) -> tuple[list[str], list[list[str]]]:
+    """(header cells, cells of each body row) of the first table in ``block`` whose header line starts with
+    ``header_start``; ([], []) when it has none."""
+    lines = block.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(header_start)), None)
+    if start is None:
+        return [], []
+    split = lambda line: [c.strip() for c in line.strip().strip("|").split("|")]  # noqa: E731
+    body = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        body.append(split(line))
+    return split(lines[start]), body
+
+
 def machine() -> str:
     cores = os.cpu_count()
     mem = ""

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.results import update_section  # noqa: E402
+from benchmarks.results import markdown_table, update_section  # noqa: E402
 from ckgrec.model.models.registry import get_model  # noqa: E402
 from ckgrec.model.training.config import TrainConfig  # noqa: E402
 from ckgrec.model.tuning.tune import default_params  # noqa: E402
@@ -107,19 +107,11 @@ def study_date(study_dir: Path) -> str:
 
 
 def recorded(text: str) -> dict[str, dict[str, tuple[list[str], str | None]]]:
-    """dataset -> model -> (row cells with the study's date, note) of a results file written before.
-
-    A file of the layout without the 'study ran' column gets the file's own date in it."""
-    day = next((line[len("- date: ") :][:10] for line in text.splitlines() if line.startswith("- date: ")), "?")
+    """dataset -> model -> (row cells, note) of the results file as this script last wrote it."""
     out: dict[str, dict[str, tuple[list[str], str | None]]] = {}
     for part in text.split("\n### ")[1:]:
         dataset, _, rest = part.partition("\n")
-        rows: dict[str, tuple[list[str], str | None]] = {}
-        dated = "| study ran |" in rest
-        for line in rest.splitlines():
-            if line.startswith("| ") and not line.startswith("| model |"):
-                cells = [c.strip() for c in line.strip().strip("|").split("|")]
-                rows[cells[0]] = (cells if dated else [cells[0], day, *cells[1:]], None)
+        rows = {cells[0]: (cells, None) for cells in markdown_table(rest, "| model |")[1]}
         for line in rest.splitlines():
             model = line[2:].split(":", 1)[0]
             if line.startswith("- ") and model in rows:

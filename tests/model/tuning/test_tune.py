@@ -250,10 +250,12 @@ def test_the_default_vs_tuned_table_keeps_the_rows_of_studies_no_longer_on_disk(
     from benchmarks import tuning_table
 
     old = (
-        "## t\n\n- date: 2026-01-02 10:00 UTC\n\n### embedded\n\n| model | trials complete / pruned | wall s | a | b | c "
-        "| d |\n|---|---|---|---|---|---|---|\n| ease | 12 / 0 | 7 | 0.2793 | 0.2793 (trial 0) | +0.0% | the defaults |\n"
-        "| bprmf | 1 / 0 | 1 | 0.1 | 0.1 (trial 0) | +0.0% | the defaults |\n\n- ease: defaults changed since this study "
-        "ran, now reg = 1\n"
+        "## t\n\n- date: 2026-01-02 10:00 UTC\n\n### embedded\n\n"
+        + tuning_table.HEADER
+        + "\n|---|---|---|---|---|---|---|---|\n"
+        "| ease | 2026-01-02 | 12 / 0 | 7 | 0.2793 | 0.2793 (trial 0) | +0.0% | the defaults |\n"
+        "| bprmf | 2026-01-02 | 1 / 0 | 1 | 0.1 | 0.1 (trial 0) | +0.0% | the defaults |\n\n- ease: defaults changed since "
+        "this study ran, now reg = 1\n"
     )
     shutil.copytree(study, tmp_path / "embedded" / "bprmf")
     text = tuning_table.table(tmp_path, before=old)
